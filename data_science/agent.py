@@ -1,0 +1,46 @@
+"""The ADK agent and app. `adk web`, `adk api_server` and `main.py` all serve `app` from here."""
+
+from __future__ import annotations
+
+import asyncio
+
+from google.adk.agents import LlmAgent
+from google.adk.agents.readonly_context import ReadonlyContext
+from google.adk.apps import App
+from google.genai import types
+
+from data_science.config import Settings, get_settings
+from data_science.models.selection import build_model
+from data_science.prompts import render_instruction
+from data_science.tools import ALL_TOOLS
+from data_science.workspace import Workspace, describe_catalogue
+
+APP_NAME = "data_science"
+
+
+async def session_instruction(context: ReadonlyContext) -> str:
+    """The instruction with this session's datasets, so the model knows about new uploads."""
+    workspace = Workspace(get_settings(), context.user_id, context.session.id)
+    records = await asyncio.to_thread(workspace.items)
+    return render_instruction(describe_catalogue(records))
+
+
+def build_agent(settings: Settings) -> LlmAgent:
+    return LlmAgent(
+        name="data_scientist",
+        description="Profiles, charts and models the person's uploaded data with tested tools.",
+        model=build_model(settings),
+        instruction=session_instruction,
+        tools=list(ALL_TOOLS),
+        generate_content_config=types.GenerateContentConfig(
+            temperature=settings.LLM_TEMPERATURE, max_output_tokens=settings.LLM_MAX_TOKENS
+        ),
+    )
+
+
+def build_app(settings: Settings) -> App:
+    return App(name=APP_NAME, root_agent=build_agent(settings))
+
+
+app = build_app(get_settings())
+root_agent = app.root_agent

@@ -1,0 +1,1 @@
+"""Choosing the language model, and the embedded offline model."""

@@ -1,0 +1,82 @@
+"""The FastAPI application: ADK's HTTP API, the upload route, health probes and the chat page.
+
+ADK's `ApiServer` provides the standard routes (sessions, /run, /run_sse, artifacts) on the
+services built here, so the upload route and the agent share one session store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from google.adk.agents.base_agent import BaseAgent
+from google.adk.apps import App
+from google.adk.artifacts.file_artifact_service import FileArtifactService
+from google.adk.auth.credential_service.in_memory_credential_service import (
+    InMemoryCredentialService,
+)
+from google.adk.cli.api_server import ApiServer
+from google.adk.cli.utils.base_agent_loader import BaseAgentLoader
+from google.adk.evaluation.local_eval_set_results_manager import LocalEvalSetResultsManager
+from google.adk.evaluation.local_eval_sets_manager import LocalEvalSetsManager
+from google.adk.memory.in_memory_memory_service import InMemoryMemoryService
+from google.adk.sessions.database_session_service import DatabaseSessionService
+
+from data_science.agent import APP_NAME, build_app
+from data_science.config import Settings, get_settings
+from data_science.observability import audit_log, configure_logging
+from data_science.production_file_handler import UploadPipeline
+from data_science.server import health, uploads
+
+STATIC_DIR = Path(__file__).parent / "static"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class SingleAppLoader(BaseAgentLoader):
+    """Serves the one app this product is, built from the given settings."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def load_agent(self, agent_name: str) -> BaseAgent | App:
+        if agent_name != APP_NAME:
+            raise ValueError(f"No app named '{agent_name}'; this server runs '{APP_NAME}'.")
+        return self.app
+
+    def list_agents(self) -> list[str]:
+        return [APP_NAME]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.create_data_dirs()
+    configure_logging(settings)
+    session_service = DatabaseSessionService(settings.session_db_uri)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any] | None]:
+        yield None
+        await session_service.close()
+
+    server = ApiServer(
+        agent_loader=SingleAppLoader(build_app(settings)),
+        session_service=session_service,
+        memory_service=InMemoryMemoryService(),
+        artifact_service=FileArtifactService(settings.artifacts_dir),
+        credential_service=InMemoryCredentialService(),
+        eval_sets_manager=LocalEvalSetsManager(agents_dir=str(PROJECT_ROOT)),
+        eval_set_results_manager=LocalEvalSetResultsManager(agents_dir=str(PROJECT_ROOT)),
+        agents_dir=str(PROJECT_ROOT),
+    )
+    app = server.get_fast_api_app(lifespan=lifespan, bind_host=settings.HOST)
+    app.state.settings = settings
+    app.state.session_service = session_service
+    app.state.pipeline = UploadPipeline(settings, audit_log(settings))
+    app.include_router(health.router)
+    app.include_router(uploads.router)
+    app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="ui")
+    return app

@@ -1,0 +1,110 @@
+"""Reading tabular files into pandas, with encoding and delimiter detection, and summarising them.
+
+Both the upload pipeline (to prove a file parses) and the workspace (to load it for a tool) read
+tables through `read_table`, so a file that was accepted is a file the tools can open.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+TEXT_TABLE_EXTENSIONS = frozenset({"csv", "tsv", "txt"})
+TABLE_EXTENSIONS = TEXT_TABLE_EXTENSIONS | {"json", "xlsx", "parquet"}
+SNIFF_BYTES = 64 * 1024
+CANDIDATE_DELIMITERS = ",;\t|"
+
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
+class TableReadError(ValueError):
+    """The file is not a table we can read; the message says why, in the parser's words."""
+
+
+def detect_encoding(sample: bytes) -> str:
+    """BOMs first, then strict UTF-8, then Latin-1 (which decodes any byte sequence)."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as error:
+        # A multi-byte character cut at the end of the sample is still UTF-8.
+        if error.start < len(sample) - 4:
+            return "latin-1"
+    return "utf-8"
+
+
+def detect_delimiter(text: str, extension: str) -> str:
+    if extension == "tsv":
+        return "\t"
+    try:
+        return csv.Sniffer().sniff(text, delimiters=CANDIDATE_DELIMITERS).delimiter
+    except csv.Error:
+        return "\t" if text.count("\t") > text.count(",") else ","
+
+
+def read_table(path: Path, extension: str) -> pd.DataFrame:
+    """Parse `path` (whose allowed extension is `extension`) into a DataFrame."""
+    try:
+        if extension in TEXT_TABLE_EXTENSIONS:
+            return _read_delimited(path, extension)
+        if extension == "json":
+            return _read_json(path)
+        if extension == "xlsx":
+            return pd.read_excel(path, engine="openpyxl")
+        if extension == "parquet":
+            return pd.read_parquet(path)
+    except TableReadError:
+        raise
+    except (ValueError, OSError, csv.Error, UnicodeError, KeyError, IndexError) as error:
+        raise TableReadError(f"could not parse the file as {extension.upper()}: {error}") from None
+    raise TableReadError(f"'.{extension}' is not a table format")
+
+
+def _read_delimited(path: Path, extension: str) -> pd.DataFrame:
+    with path.open("rb") as handle:
+        sample = handle.read(SNIFF_BYTES)
+    if not sample.strip():
+        raise TableReadError("the file is empty")
+    if b"\x00" in sample and not sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise TableReadError("the file contains NUL bytes, so it is binary, not delimited text")
+    encoding = detect_encoding(sample)
+    text = sample.decode(encoding, errors="replace")
+    delimiter = detect_delimiter(text, extension)
+    frame = pd.read_csv(path, sep=delimiter, encoding=encoding, engine="c", low_memory=False)
+    if frame.shape[1] == 0:
+        raise TableReadError("no columns were found")
+    return frame
+
+
+def _read_json(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_json(path)
+    except ValueError:
+        return pd.read_json(path, lines=True)
+
+
+def column_kind(series: pd.Series) -> str:
+    """A short, model-friendly name for a column's type."""
+    if pd.api.types.is_bool_dtype(series):
+        return "boolean"
+    if pd.api.types.is_numeric_dtype(series):
+        return "integer" if pd.api.types.is_integer_dtype(series) else "number"
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return "datetime"
+    return "text"
+
+
+def describe_columns(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{"name": str(name), "type": column_kind(frame[name])} for name in frame.columns]
+
+
+def table_summary(frame: pd.DataFrame) -> dict[str, Any]:
+    return {"rows": int(frame.shape[0]), "columns": describe_columns(frame)}

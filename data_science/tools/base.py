@@ -1,0 +1,107 @@
+"""What every tool shares: the result shape, errors, the workspace, and running work off the loop.
+
+A tool is a small async function decorated with `@tool`. It returns a dict of its findings, or
+raises `ToolError` with a sentence saying what is wrong and what would work; the decorator turns
+both into the one result shape the model sees:
+
+    {"status": "ok", ...findings}            or
+    {"status": "error", "error": code, "message": sentence}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec, TypeVar
+
+import pandas as pd
+from google.adk.tools.tool_context import ToolContext
+
+from data_science.config import get_settings
+from data_science.jsonsafe import to_jsonable
+from data_science.observability import get_logger, hash_user_id, timed_operation
+from data_science.workspace import UnknownItem, Workspace
+
+log = get_logger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class ToolError(Exception):
+    """A request the tool cannot carry out, explained for the person and the model."""
+
+    def __init__(self, message: str, code: str = "invalid_request") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def error_result(code: str, message: str) -> dict[str, Any]:
+    return {"status": "error", "error": code, "message": message}
+
+
+def tool(
+    function: Callable[P, Awaitable[dict[str, Any]]],
+) -> Callable[P, Awaitable[dict[str, Any]]]:
+    """Give a tool the shared result shape, error handling and timing.
+
+    `functools.wraps` keeps the signature and docstring, which ADK reads to describe the tool
+    to the model.
+    """
+
+    @functools.wraps(function)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> dict[str, Any]:
+        context = kwargs.get("tool_context")
+        user = hash_user_id(context.user_id) if isinstance(context, ToolContext) else None
+        try:
+            with timed_operation("tool", tool=function.__name__, user=user):
+                findings = await function(*args, **kwargs)
+        except ToolError as error:
+            return error_result(error.code, error.message)
+        except UnknownItem as error:
+            return error_result("unknown_id", str(error))
+        except Exception as error:  # a bug must not crash the turn; the log keeps the trace
+            log.exception("tool.failed", tool=function.__name__)
+            return error_result(
+                "internal_error",
+                f"{function.__name__} failed unexpectedly ({type(error).__name__}). "
+                "Try different arguments or another tool.",
+            )
+        return {"status": "ok", **to_jsonable(findings)}
+
+    return wrapper
+
+
+def workspace_for(tool_context: ToolContext) -> Workspace:
+    """The calling user's workspace for the current session: the only files a tool can reach."""
+    return Workspace(get_settings(), tool_context.user_id, tool_context.session.id)
+
+
+async def run_blocking(function: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    """Run CPU- or disk-heavy work in a worker thread so the event loop stays responsive."""
+    return await asyncio.to_thread(function, *args, **kwargs)
+
+
+def resolve_column(frame: pd.DataFrame, name: str, role: str = "column") -> str:
+    """The frame's column called `name` (exact, or differing only in case and spacing).
+
+    Raises a ToolError listing the real columns, with the closest match first.
+    """
+    columns = [str(column) for column in frame.columns]
+    if name in columns:
+        return name
+    folded = {_fold(column): column for column in columns}
+    if _fold(name) in folded:
+        return folded[_fold(name)]
+    close = difflib.get_close_matches(name, columns, n=1, cutoff=0.6)
+    suggestion = f" Did you mean '{close[0]}'?" if close else ""
+    raise ToolError(
+        f"The {role} '{name}' does not exist.{suggestion} Columns: {', '.join(columns)}.",
+        code="unknown_column",
+    )
+
+
+def _fold(text: str) -> str:
+    return "".join(text.lower().split()).replace("_", "")

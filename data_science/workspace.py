@@ -1,0 +1,293 @@
+"""Each user's files, per session: the one place that turns ids into paths.
+
+Layout: `ready/<user key>/<session key>/<item id>/` holds one item (an uploaded table or image,
+a derived table, a trained model) as its data file plus `meta.json`. User and session keys are
+hashes, so no client-chosen string ever becomes part of a path, and a workspace only ever looks
+inside its own session directory: an id from another user or session simply does not exist here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import joblib
+import pandas as pd
+from pydantic import BaseModel, Field
+
+from data_science.config import Settings
+from data_science.tables import read_table, table_summary
+
+# Copy-on-write lets the frame cache hand out cheap shallow copies that tools cannot corrupt.
+pd.set_option("mode.copy_on_write", True)
+
+ItemKind = Literal["table", "image", "archive", "model"]
+ID_PREFIX: dict[str, str] = {"table": "ds", "image": "img", "archive": "zip", "model": "mdl"}
+ITEM_ID = re.compile(r"^(ds|img|zip|mdl)_[0-9a-f]{16}$")
+META_FILE = "meta.json"
+FRAME_CACHE_SIZE = 8
+
+
+class UnknownItem(LookupError):
+    """An id that names nothing in this session; the message lists what does exist."""
+
+
+class ItemRecord(BaseModel):
+    """What the workspace knows about one stored item (never shown with its stored name)."""
+
+    id: str
+    kind: ItemKind
+    name: str
+    stored_name: str
+    created_at: str
+    size_bytes: int
+    sha256: str | None = None
+    rows: int | None = None
+    columns: list[dict[str, str]] | None = None
+    parent_id: str | None = None
+    description: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def extension(self) -> str:
+        return self.stored_name.rpartition(".")[2].lower()
+
+    def public(self) -> dict[str, Any]:
+        """The fields a client or the model may see."""
+        return self.model_dump(exclude={"stored_name"}, exclude_none=True)
+
+
+def new_item_id(kind: ItemKind) -> str:
+    return f"{ID_PREFIX[kind]}_{secrets.token_hex(8)}"
+
+
+def directory_key(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:32]
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class _FrameCache:
+    """A small LRU of parsed frames, keyed by file identity so a rewritten file is re-read."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._frames: OrderedDict[tuple[str, int, int], pd.DataFrame] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, path: Path, load: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            if key in self._frames:
+                self._frames.move_to_end(key)
+                return self._frames[key].copy(deep=False)
+        frame = load()
+        with self._lock:
+            self._frames[key] = frame
+            while len(self._frames) > self._size:
+                self._frames.popitem(last=False)
+        return frame.copy(deep=False)
+
+
+_frame_cache = _FrameCache(FRAME_CACHE_SIZE)
+
+
+class Workspace:
+    """The items of one user's session. Every method is blocking: call from a worker thread."""
+
+    def __init__(self, settings: Settings, user_id: str, session_id: str) -> None:
+        self.settings = settings
+        self.user_id = user_id
+        self.session_id = session_id
+        self.root = settings.ready_dir / directory_key(user_id) / directory_key(session_id)
+
+    # Reading -----------------------------------------------------------------------------------
+    def items(self, kind: ItemKind | None = None) -> list[ItemRecord]:
+        """All items of this session, oldest first."""
+        if not self.root.is_dir():
+            return []
+        records = []
+        for meta_path in self.root.glob(f"*/{META_FILE}"):
+            if ITEM_ID.match(meta_path.parent.name):
+                records.append(ItemRecord.model_validate_json(meta_path.read_text("utf-8")))
+        records.sort(key=lambda record: record.created_at)
+        return [record for record in records if kind is None or record.kind == kind]
+
+    def get(self, item_id: str, kind: ItemKind | None = None) -> ItemRecord:
+        meta_path = self._item_dir(item_id) / META_FILE if ITEM_ID.match(item_id or "") else None
+        if meta_path is None or not meta_path.is_file():
+            raise UnknownItem(self._unknown_message(item_id, kind))
+        record = ItemRecord.model_validate_json(meta_path.read_text("utf-8"))
+        if kind is not None and record.kind != kind:
+            raise UnknownItem(self._unknown_message(item_id, kind))
+        return record
+
+    def data_path(self, record: ItemRecord) -> Path:
+        return self._item_dir(record.id) / record.stored_name
+
+    def load_frame(self, dataset_id: str) -> pd.DataFrame:
+        """The table `dataset_id` as a DataFrame (cached; a shallow copy-on-write copy)."""
+        record = self.get(dataset_id, "table")
+        path = self.data_path(record)
+        return _frame_cache.get(path, lambda: read_table(path, record.extension))
+
+    def load_model(self, model_id: str) -> tuple[ItemRecord, Any]:
+        record = self.get(model_id, "model")
+        return record, joblib.load(self.data_path(record))
+
+    # Writing -----------------------------------------------------------------------------------
+    def adopt_file(
+        self,
+        source: Path,
+        *,
+        kind: ItemKind,
+        name: str,
+        stored_name: str,
+        sha256: str,
+        summary: dict[str, Any] | None = None,
+        parent_id: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> ItemRecord:
+        """Move an already validated file into the workspace (used by the upload pipeline)."""
+
+        def place(target: Path) -> None:
+            shutil.move(str(source), target)
+
+        return self._store(
+            kind=kind,
+            name=name,
+            stored_name=stored_name,
+            write=place,
+            sha256=sha256,
+            summary=summary,
+            parent_id=parent_id,
+            details=details,
+        )
+
+    def save_frame(
+        self,
+        frame: pd.DataFrame,
+        *,
+        name: str,
+        parent_id: str | None = None,
+        description: str | None = None,
+    ) -> ItemRecord:
+        """Store a derived table (as Parquet); the source dataset is never changed."""
+
+        def write(target: Path) -> None:
+            frame.to_parquet(target, index=False)
+
+        return self._store(
+            kind="table",
+            name=name,
+            stored_name="data.parquet",
+            write=write,
+            summary=table_summary(frame),
+            parent_id=parent_id,
+            description=description,
+        )
+
+    def save_model(
+        self, model: Any, *, name: str, parent_id: str, details: dict[str, Any]
+    ) -> ItemRecord:
+        def write(target: Path) -> None:
+            joblib.dump(model, target)
+
+        return self._store(
+            kind="model",
+            name=name,
+            stored_name="model.joblib",
+            write=write,
+            parent_id=parent_id,
+            details=details,
+        )
+
+    # Internals ---------------------------------------------------------------------------------
+    def _item_dir(self, item_id: str) -> Path:
+        return self.root / item_id
+
+    def _store(
+        self,
+        *,
+        kind: ItemKind,
+        name: str,
+        stored_name: str,
+        write: Callable[[Path], None],
+        sha256: str | None = None,
+        summary: dict[str, Any] | None = None,
+        parent_id: str | None = None,
+        description: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> ItemRecord:
+        """Write into a hidden staging dir, then rename it into place: all or nothing."""
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        item_id = new_item_id(kind)
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
+        try:
+            data_path = staging / stored_name
+            write(data_path)
+            summary = summary or {}
+            record = ItemRecord(
+                id=item_id,
+                kind=kind,
+                name=name,
+                stored_name=stored_name,
+                created_at=datetime.now(UTC).isoformat(timespec="microseconds"),
+                size_bytes=data_path.stat().st_size,
+                sha256=sha256 or sha256_of(data_path),
+                rows=summary.get("rows"),
+                columns=summary.get("columns"),
+                parent_id=parent_id,
+                description=description,
+                details=details or {},
+            )
+            (staging / META_FILE).write_text(record.model_dump_json(indent=1), "utf-8")
+            os.replace(staging, self._item_dir(item_id))
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return record
+
+    def _unknown_message(self, item_id: str, kind: ItemKind | None) -> str:
+        known = self.items(kind)
+        what = {"table": "dataset", "model": "model", "image": "image", "archive": "archive"}.get(
+            kind or "", "item"
+        )
+        if not known:
+            return f"There is no {what} '{item_id}' in this session, and none has been uploaded yet."
+        listing = ", ".join(f"{record.id} ({record.name})" for record in known)
+        return f"There is no {what} '{item_id}' in this session. Available: {listing}."
+
+
+def describe_catalogue(records: list[ItemRecord]) -> list[dict[str, Any]]:
+    """The compact view of a session's items that tools and the prompt show the model."""
+    view = []
+    for record in records:
+        entry: dict[str, Any] = {"id": record.id, "kind": record.kind, "name": record.name}
+        if record.rows is not None:
+            entry["rows"] = record.rows
+        if record.columns is not None:
+            entry["columns"] = record.columns
+        if record.parent_id:
+            entry["derived_from"] = record.parent_id
+        if record.kind == "model":
+            entry["target"] = record.details.get("target")
+        view.append(entry)
+    return view
