@@ -20,9 +20,9 @@ PUNCTUATION = re.compile(r"[^\w\s]")
 CUES: list[tuple[str, tuple[str, ...]]] = [
     ("help", ("help", "what can you do", "what do you do", "how do i", "who are you")),
     ("cluster", ("cluster", "segment", "group the rows", "k means", "kmeans")),
-    ("train", ("train", "model to predict", "build a model", "fit a model", "classif",
-               "regress", "machine learning", "predictive model")),
     ("predict", ("predictions", "apply the model", "score the", "predict with", "use the model")),
+    ("train", ("train", "predict", "build a model", "fit a model", "classif", "regress",
+               "machine learning", "model for")),
     ("plot", ("plot", "chart", "histogram", "scatter", "graph", "visuali", "distribution of",
               "draw")),
     ("describe", ("describe", "summar", "profile", "analy", "what is in", "what s in",
@@ -65,23 +65,32 @@ def parse_request(text: str) -> Intent:
 
 
 def mentioned_columns(text: str, columns: list[str]) -> list[str]:
-    """Columns named in `text`, in the order they appear (exact words first, then typos)."""
-    found: dict[str, int] = {}
+    """Columns named in `text`, in the order they appear.
+
+    A column counts as named when its words appear exactly, or when a run of words in the text
+    is close to its name (typos, a dropped unit such as "body mass" for `body_mass_g`).
+    """
     words = [(match.group(), match.start()) for match in WORD.finditer(text)]
+    found: dict[str, int] = {}
     for column in sorted(columns, key=len, reverse=True):
         name = normalise(column)
-        position = text.find(f" {name} ") if name else -1
-        if position < 0:
-            position = text.find(name) if len(name) >= 4 else -1
-        if position >= 0 and not any(position == seen for seen in found.values()):
+        position = text.find(f" {name} ") + 1 if name else 0
+        if position <= 0 and len(name) >= 4:
+            position = _fuzzy_position(name, words)
+        taken = any(abs(position - start) < 2 for start in found.values())
+        if position > 0 and not taken:
             found[column] = position
-            continue
-        if len(name) >= 4 and " " not in name:
-            for word, start in words:
-                if len(word) >= 4 and difflib.SequenceMatcher(None, word, name).ratio() >= 0.8:
-                    found.setdefault(column, start)
-                    break
     return sorted(found, key=lambda column: found[column])
+
+
+def _fuzzy_position(name: str, words: list[tuple[str, int]]) -> int:
+    size = len(name.split())
+    for width in {size, max(size - 1, 1)}:
+        for index in range(len(words) - width + 1):
+            window = " ".join(word for word, _ in words[index : index + width])
+            if len(window) >= 4 and difflib.SequenceMatcher(None, window, name).ratio() >= 0.8:
+                return words[index][1]
+    return 0
 
 
 def choose_dataset(text: str, datasets: list[dict[str, Any]]) -> dict[str, Any] | None:
