@@ -1,5 +1,1 @@
-"""The data-science agent: an ADK agent package (`adk web` / `adk api_server` load `agent`)."""
-
-from data_science import agent
-
-__all__ = ["agent"]
+"""The data-science agent, an ADK agent package: `adk web` and `adk api_server` load `agent.app`."""

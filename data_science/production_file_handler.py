@@ -17,7 +17,7 @@ from typing import Any
 
 from data_science.config import Settings
 from data_science.observability import AuditLog, get_logger, hash_user_id, timed_operation
-from data_science.tables import TableReadError, read_table, table_summary
+from data_science.tables import TableReadError, summarize_file
 from data_science.validators import (
     UploadRejected,
     check_content_matches,
@@ -26,6 +26,7 @@ from data_science.validators import (
     kind_of_extension,
     sanitize_filename,
 )
+from data_science.workers import run_in_process
 from data_science.workspace import Workspace
 
 log = get_logger(__name__)
@@ -154,10 +155,12 @@ class UploadPipeline:
             )
         content_type = check_content_matches(received.path, extension)
         try:
-            frame = read_table(received.path, extension)
+            summary = run_in_process(summarize_file, received.path, extension)
         except TableReadError as error:
-            raise UploadRejected(422, "unreadable_file", f"The file could not be read: {error}.")
-        summary = {**table_summary(frame), "content_type": content_type}
+            raise UploadRejected(
+                422, "unreadable_file", f"The file could not be read: {error}."
+            ) from None
+        summary["content_type"] = content_type
         workspace = Workspace(self.settings, user_id, session_id)
         record = workspace.adopt_file(
             received.path,

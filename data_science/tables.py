@@ -108,3 +108,8 @@ def describe_columns(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 def table_summary(frame: pd.DataFrame) -> dict[str, Any]:
     return {"rows": int(frame.shape[0]), "columns": describe_columns(frame)}
+
+
+def summarize_file(path: Path, extension: str) -> dict[str, Any]:
+    """Parse a file and summarise it (meant to run in a worker process: no frame travels back)."""
+    return table_summary(read_table(path, extension))

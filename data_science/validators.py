@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import unicodedata
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import magic
@@ -46,16 +45,14 @@ IMAGE_MIME_TYPES = {
 }
 
 
-@dataclass(frozen=True)
 class UploadRejected(Exception):
     """A refused upload: `code` for programs, `message` for people, `status` for HTTP."""
 
-    status: int
-    code: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.message}"
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
 
 
 def sanitize_filename(original: str) -> str:

@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 
 from data_science.config import Settings
 from data_science.tables import read_table, table_summary
+from data_science.workers import run_in_process
 
 # Copy-on-write lets the frame cache hand out cheap shallow copies that tools cannot corrupt.
 pd.set_option("mode.copy_on_write", True)
@@ -146,7 +147,7 @@ class Workspace:
         """The table `dataset_id` as a DataFrame (cached; a shallow copy-on-write copy)."""
         record = self.get(dataset_id, "table")
         path = self.data_path(record)
-        return _frame_cache.get(path, lambda: read_table(path, record.extension))
+        return _frame_cache.get(path, lambda: run_in_process(read_table, path, record.extension))
 
     def load_model(self, model_id: str) -> tuple[ItemRecord, Any]:
         record = self.get(model_id, "model")

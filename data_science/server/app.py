@@ -6,6 +6,7 @@ services built here, so the upload route and the agent share one session store.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,6 +28,7 @@ from google.adk.memory.in_memory_memory_service import InMemoryMemoryService
 from google.adk.sessions.database_session_service import DatabaseSessionService
 
 from data_science.agent import APP_NAME, build_app
+from data_science import workers
 from data_science.config import Settings, get_settings
 from data_science.observability import audit_log, configure_logging
 from data_science.production_file_handler import UploadPipeline
@@ -59,8 +61,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any] | None]:
+        # Start the worker processes before serving, so no request waits on their imports.
+        await asyncio.to_thread(workers.warm_up)
         yield None
         await session_service.close()
+        await asyncio.to_thread(workers.shutdown)
 
     server = ApiServer(
         agent_loader=SingleAppLoader(build_app(settings)),

@@ -7,6 +7,7 @@ written to disk chunk by chunk and the size limit holds even without a Content-L
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,10 +103,10 @@ class StreamingForm:
             self.file.discard()
 
 
-async def _drain(request: Request, limit: int) -> None:
+async def _drain(chunks: AsyncIterator[bytes], limit: int) -> None:
     """Read (and drop) what the client is still sending, so it can read our answer."""
     received = 0
-    async for chunk in request.stream():
+    async for chunk in chunks:
         received += len(chunk)
         if received > limit:
             break
@@ -132,8 +133,9 @@ async def upload(request: Request) -> JSONResponse:
         return error_response(rejection.status, rejection.code, rejection.message)
 
     form = StreamingForm(pipeline, options[b"boundary"])
+    chunks = request.stream()
     try:
-        async for chunk in request.stream():
+        async for chunk in chunks:
             form.parser.write(chunk)
         form.parser.finalize()
     except UploadRejected as rejection:
@@ -141,7 +143,7 @@ async def upload(request: Request) -> JSONResponse:
         form.discard()
         pipeline.record_rejection(rejection, form.filename or "(no name)",
                                   form.fields.get("user_id", "(unknown)"), size)
-        await _drain(request, settings.MAX_UPLOAD_BYTES)
+        await _drain(chunks, settings.MAX_UPLOAD_BYTES)
         return error_response(rejection.status, rejection.code, rejection.message)
     except Exception:
         form.discard()

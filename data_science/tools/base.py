@@ -20,22 +20,16 @@ import pandas as pd
 from google.adk.tools.tool_context import ToolContext
 
 from data_science.config import get_settings
+from data_science.errors import ToolError
 from data_science.jsonsafe import to_jsonable
 from data_science.observability import get_logger, hash_user_id, timed_operation
 from data_science.workspace import UnknownItem, Workspace
 
+__all__ = ["ToolError", "error_result", "resolve_column", "run_blocking", "tool", "workspace_for"]
+
 log = get_logger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-class ToolError(Exception):
-    """A request the tool cannot carry out, explained for the person and the model."""
-
-    def __init__(self, message: str, code: str = "invalid_request") -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def error_result(code: str, message: str) -> dict[str, Any]:

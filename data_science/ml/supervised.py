@@ -1,0 +1,181 @@
+"""Supervised learning on a DataFrame: task detection, feature choice, the 80/20 split, metrics.
+
+Pure functions with no ADK import, so they can run in a worker process.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    f1_score,
+    mean_absolute_error,
+    r2_score,
+    roc_auc_score,
+    root_mean_squared_error,
+)
+from sklearn.model_selection import cross_val_score, train_test_split
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+from data_science.errors import ToolError
+
+SEED = 42
+TEST_SIZE = 0.2
+MIN_ROWS = 20
+CV_FOLDS = 5
+MAX_CLASSES_FOR_NUMERIC_TARGET = 20
+ROW_ID_NAME = re.compile(r"^(id|index|row|row_?id|.*_id|unnamed: ?0)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class FeaturePlan:
+    numeric: list[str]
+    categorical: list[str]
+    dropped: dict[str, str]
+
+    @property
+    def features(self) -> list[str]:
+        return self.numeric + self.categorical
+
+
+def detect_task(target: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(target) or not pd.api.types.is_numeric_dtype(target):
+        return "classification"
+    distinct = target.nunique(dropna=True)
+    if pd.api.types.is_integer_dtype(target) and distinct <= MAX_CLASSES_FOR_NUMERIC_TARGET:
+        return "classification"
+    return "regression"
+
+
+def plan_features(frame: pd.DataFrame, target: str) -> FeaturePlan:
+    """Choose feature columns; say why each other column was left out."""
+    numeric, categorical, dropped = [], [], {}
+    rows = len(frame)
+    for column in frame.columns:
+        if column == target:
+            continue
+        series = frame[column]
+        distinct = series.nunique(dropna=True)
+        if ROW_ID_NAME.match(str(column)) and distinct >= 0.95 * rows:
+            dropped[column] = "row identifier"
+        elif distinct <= 1:
+            dropped[column] = "constant"
+        elif pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+            numeric.append(column)
+        elif pd.api.types.is_datetime64_any_dtype(series):
+            dropped[column] = "date/time (expand it into parts first)"
+        elif distinct > max(50, 0.5 * rows):
+            dropped[column] = "free text or identifier (too many distinct values)"
+        else:
+            categorical.append(column)
+    if not numeric and not categorical:
+        raise ToolError(
+            f"No usable feature columns remain besides '{target}'. Dropped: {dropped}.",
+            code="no_features",
+        )
+    return FeaturePlan(numeric, categorical, dropped)
+
+
+def build_pipeline(plan: FeaturePlan, task: str) -> Pipeline:
+    preprocess = ColumnTransformer(
+        [
+            ("numeric", SimpleImputer(strategy="median"), plan.numeric),
+            (
+                "categorical",
+                make_pipeline(
+                    SimpleImputer(strategy="most_frequent"),
+                    OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=30,
+                                  sparse_output=False),
+                ),
+                plan.categorical,
+            ),
+        ]
+    )
+    estimator = (
+        HistGradientBoostingClassifier(random_state=SEED)
+        if task == "classification"
+        else HistGradientBoostingRegressor(random_state=SEED)
+    )
+    return Pipeline([("preprocess", preprocess), ("model", estimator)])
+
+
+def fit_and_evaluate(frame: pd.DataFrame, target: str) -> tuple[Pipeline, dict[str, Any]]:
+    labelled = frame[frame[target].notna()]
+    if len(labelled) < MIN_ROWS:
+        raise ToolError(
+            f"Only {len(labelled)} rows have a value for '{target}'; at least {MIN_ROWS} are "
+            "needed to train and test a model.",
+            code="too_few_rows",
+        )
+    task = detect_task(labelled[target])
+    plan = plan_features(labelled, target)
+    features, labels = labelled[plan.features], labelled[target]
+    if task == "classification":
+        labels = labels.astype(str)
+        if labels.nunique() < 2:
+            raise ToolError(f"'{target}' has a single class; nothing to predict.", "single_class")
+    stratify = labels if task == "classification" and labels.value_counts().min() >= 2 else None
+    x_train, x_test, y_train, y_test = train_test_split(
+        features, labels, test_size=TEST_SIZE, random_state=SEED, stratify=stratify
+    )
+    pipeline = build_pipeline(plan, task)
+    cv_scoring = "accuracy" if task == "classification" else "r2"
+    folds = min(CV_FOLDS, int(y_train.value_counts().min())) if task == "classification" else CV_FOLDS
+    cv_scores = (
+        cross_val_score(pipeline, x_train, y_train, cv=folds, scoring=cv_scoring)
+        if folds >= 2
+        else np.array([])
+    )
+    pipeline.fit(x_train, y_train)
+    report: dict[str, Any] = {
+        "task": task,
+        "target": target,
+        "model": type(pipeline.named_steps["model"]).__name__,
+        "n_train": len(x_train),
+        "n_test": len(x_test),
+        "split": f"{int((1 - TEST_SIZE) * 100)}/{int(TEST_SIZE * 100)}, seed {SEED}"
+        + (", stratified" if stratify is not None else ""),
+        "test_metrics": score_on_test_split(pipeline, x_test, y_test, task),
+        "cross_validation": {
+            "scoring": cv_scoring,
+            "folds": len(cv_scores),
+            "mean": float(cv_scores.mean()) if len(cv_scores) else None,
+            "std": float(cv_scores.std()) if len(cv_scores) else None,
+        },
+        "features": plan.features,
+        "dropped_columns": plan.dropped,
+    }
+    if task == "classification":
+        report["classes"] = [str(label) for label in pipeline.classes_]
+    return pipeline, report
+
+
+def score_on_test_split(
+    model: Pipeline, x_test: pd.DataFrame, y_test: pd.Series, task: str
+) -> dict[str, float]:
+    predicted = model.predict(x_test)
+    if task == "regression":
+        return {
+            "rmse": float(root_mean_squared_error(y_test, predicted)),
+            "mae": float(mean_absolute_error(y_test, predicted)),
+            "r2": float(r2_score(y_test, predicted)),
+        }
+    metrics = {
+        "accuracy": float(accuracy_score(y_test, predicted)),
+        "balanced_accuracy": float(balanced_accuracy_score(y_test, predicted)),
+        "f1_macro": float(f1_score(y_test, predicted, average="macro")),
+    }
+    if len(model.classes_) == 2 and y_test.nunique() == 2:
+        positive = model.predict_proba(x_test)[:, 1]
+        metrics["roc_auc"] = float(roc_auc_score(y_test == model.classes_[1], positive))
+    return metrics

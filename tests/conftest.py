@@ -1,0 +1,131 @@
+"""Shared fixtures: isolated settings, real datasets, a real ADK tool context, a live server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+from google.adk.agents.invocation_context import InvocationContext
+from google.adk.artifacts.in_memory_artifact_service import InMemoryArtifactService
+from google.adk.sessions.in_memory_session_service import InMemorySessionService
+from google.adk.tools.tool_context import ToolContext
+from palmerpenguins import load_penguins
+
+from data_science.config import Settings, get_settings
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """Settings whose DATA_DIR is a fresh temporary directory, as every module sees them."""
+    for name in ("LLM_MODEL", "OPENAI_API_KEY", "USE_GEMINI", "GOOGLE_API_KEY", "SESSION_SERVICE_URI"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)  # no stray .env file from the working copy
+    get_settings.cache_clear()
+    current = get_settings()
+    current.create_data_dirs()
+    yield current
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def penguins() -> pd.DataFrame:
+    return load_penguins()
+
+
+@pytest.fixture
+def penguins_csv(tmp_path: Path, penguins: pd.DataFrame) -> Path:
+    path = tmp_path / "penguins.csv"
+    penguins.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+async def tool_context(settings: Settings) -> ToolContext:
+    """A real ADK ToolContext for user 'alice' in a fresh in-memory session."""
+    from data_science.agent import build_agent
+
+    session_service = InMemorySessionService()
+    session = await session_service.create_session(app_name="data_science", user_id="alice")
+    invocation = InvocationContext(
+        session_service=session_service,
+        artifact_service=InMemoryArtifactService(),
+        invocation_id="test-invocation",
+        agent=build_agent(settings),
+        session=session,
+    )
+    return ToolContext(invocation)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveServer:
+    """The real app (`main.py`) in a child process on a free port."""
+
+    def __init__(self, data_dir: Path, extra_env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = data_dir.parent / f"server-{self.port}.log"
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")},
+            "DATA_DIR": str(data_dir),
+            "PORT": str(self.port),
+            "HOST": "127.0.0.1",
+            **(extra_env or {}),
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> LiveServer:
+        self.log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, str(PROJECT_ROOT / "main.py")],
+            cwd=PROJECT_ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError("server did not start within 60 s")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+        self.log.close()
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    server = LiveServer(tmp_path / "data").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The real FastAPI app in-process, over ASGI."""
+    from data_science.server.app import create_app
+
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+        yield http

@@ -1,0 +1,86 @@
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from data_science.config import ConfigError, Settings, get_settings, load_settings
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_defaults_match_the_design(settings: Settings) -> None:
+    assert settings.MAX_UPLOAD_BYTES == 50_000_000
+    assert settings.MAX_ZIP_ENTRIES == 200
+    assert settings.MAX_ZIP_UNCOMPRESSED_BYTES == 500_000_000
+    assert settings.MAX_IMAGE_PIXELS == 50_000_000
+    assert settings.DEFAULT_AUTOML_SECONDS == 60
+    assert settings.MAX_AUTOML_SECONDS == 600
+    assert settings.AUTOML_PRESET == "medium_quality"
+    assert settings.OPENAI_MODEL == "gpt-4o"
+    assert settings.LLM_TEMPERATURE == 0.2
+    assert settings.LLM_MAX_TOKENS == 4096
+    assert settings.LOG_FORMAT == "json"
+    assert (settings.HOST, settings.PORT) == ("127.0.0.1", 8080)
+    assert settings.ALLOWED_EXTENSIONS == {
+        "csv", "tsv", "txt", "json", "xlsx", "parquet", "zip", "png", "jpg", "jpeg", "webp", "gif"
+    }
+    assert settings.ENABLE_SAFE_UNZIP and settings.STRIP_EXIF and not settings.SUMMARY_MODE_ONLY
+
+
+def test_environment_overrides_and_extension_lists_are_normalised(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALLOWED_EXTENSIONS", " CSV, .Parquet ,")
+    monkeypatch.setenv("MAX_UPLOAD_BYTES", "1234")
+    monkeypatch.setenv("summary_mode_only", "true")
+    loaded = load_settings()
+    assert loaded.ALLOWED_EXTENSIONS == {"csv", "parquet"}
+    assert loaded.MAX_UPLOAD_BYTES == 1234
+    assert loaded.SUMMARY_MODE_ONLY is True
+
+
+def test_every_bad_variable_is_named_in_one_message(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PORT", "eighty")
+    monkeypatch.setenv("MAX_UPLOAD_BYTES", "-5")
+    monkeypatch.setenv("LOG_FORMAT", "xml")
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+    message = str(raised.value)
+    for name in ("PORT", "MAX_UPLOAD_BYTES", "LOG_FORMAT"):
+        assert name in message
+
+
+def test_inconsistent_limits_are_refused(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEFAULT_AUTOML_SECONDS", "900")
+    with pytest.raises(ConfigError, match="DEFAULT_AUTOML_SECONDS"):
+        load_settings()
+
+
+def test_data_dirs_are_created_private(settings: Settings) -> None:
+    for directory in (settings.DATA_DIR, settings.quarantine_dir, settings.ready_dir,
+                      settings.sessions_dir, settings.artifacts_dir):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+
+
+def test_sessions_default_to_sqlite_under_the_data_dir(settings: Settings) -> None:
+    assert settings.session_db_uri == f"sqlite+aiosqlite:///{settings.DATA_DIR}/sessions/sessions.db"
+
+
+def test_settings_are_cached_until_cleared(settings: Settings) -> None:
+    assert get_settings() is get_settings()
+
+
+def test_main_refuses_to_start_on_bad_configuration(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "main.py")],
+        env={"PATH": "/usr/bin:/bin", "PORT": "0x", "MAX_ZIP_ENTRIES": "none",
+             "DATA_DIR": str(tmp_path)},
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode != 0
+    assert "Invalid configuration" in result.stderr
+    assert "PORT" in result.stderr and "MAX_ZIP_ENTRIES" in result.stderr
