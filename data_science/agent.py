@@ -9,13 +9,11 @@ from google.adk.agents.readonly_context import ReadonlyContext
 from google.adk.apps import App
 from google.genai import types
 
-from data_science.config import Settings, get_settings
+from data_science.config import APP_NAME, Settings, get_settings
 from data_science.models.selection import build_model
 from data_science.prompts import render_instruction
 from data_science.tools import ALL_TOOLS
 from data_science.workspace import Workspace, describe_catalogue
-
-APP_NAME = "data_science"
 
 
 async def session_instruction(context: ReadonlyContext) -> str:

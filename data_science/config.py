@@ -18,6 +18,8 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from typing_extensions import Annotated, Self
 
+APP_NAME = "data_science"  # the ADK app name: URL segment of every ADK route
+
 DEFAULT_EXTENSIONS = (
     "csv", "tsv", "txt", "json", "xlsx", "parquet", "zip", "png", "jpg", "jpeg", "webp", "gif",
 )
@@ -152,7 +154,9 @@ class Settings(BaseSettings):
             os.chmod(directory, 0o700)
 
     def free_disk_bytes(self) -> int:
-        return shutil.disk_usage(self.DATA_DIR).free
+        """Free space on the disk that holds (or will hold) DATA_DIR."""
+        existing = next(p for p in (self.DATA_DIR, *self.DATA_DIR.parents) if p.exists())
+        return shutil.disk_usage(existing).free
 
 
 def describe_validation_error(error: ValidationError) -> str:

@@ -148,6 +148,7 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
     ready = await client.get("/readyz")
     assert ready.status_code == 200, ready.text
     assert set(ready.json()["checks"]) >= {"session_store", "ready_dir", "free_disk", "libmagic"}
+    assert all(value == "ok" for value in ready.json()["checks"].values())
 
 
 async def test_readiness_fails_when_disk_is_short(
@@ -156,3 +157,17 @@ async def test_readiness_fails_when_disk_is_short(
     monkeypatch.setattr(settings, "MIN_FREE_DISK_BYTES", 10**18)
     ready = await client.get("/readyz")
     assert ready.status_code == 503 and "MIN_FREE_DISK_BYTES" in ready.json()["checks"]["free_disk"]
+
+
+async def test_a_sessions_files_are_listed_without_paths(
+    client: httpx.AsyncClient, settings: Settings, penguins_csv: Path
+) -> None:
+    session_id = await new_session(client)
+    uploaded = (await upload(client, session_id, "penguins.csv", penguins_csv.read_bytes())).json()
+    listing = await client.get(f"/api/users/alice/sessions/{session_id}/files")
+    assert listing.status_code == 200
+    [entry] = listing.json()["files"]
+    assert entry["id"] == uploaded["file_id"] and entry["rows"] == 344
+    assert "stored_name" not in entry and str(settings.DATA_DIR) not in listing.text
+    foreign = await client.get(f"/api/users/mallory/sessions/{session_id}/files")
+    assert foreign.status_code == 404

@@ -27,12 +27,12 @@ from google.adk.evaluation.local_eval_sets_manager import LocalEvalSetsManager
 from google.adk.memory.in_memory_memory_service import InMemoryMemoryService
 from google.adk.sessions.database_session_service import DatabaseSessionService
 
-from data_science.agent import APP_NAME, build_app
+from data_science.agent import build_app
 from data_science import workers
-from data_science.config import Settings, get_settings
+from data_science.config import APP_NAME, Settings, get_settings
 from data_science.observability import audit_log, configure_logging
 from data_science.production_file_handler import UploadPipeline
-from data_science.server import health, uploads
+from data_science.server import files, health, uploads
 
 STATIC_DIR = Path(__file__).parent / "static"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -83,5 +83,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.pipeline = UploadPipeline(settings, audit_log(settings))
     app.include_router(health.router)
     app.include_router(uploads.router)
+    app.include_router(files.router)
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="ui")
     return app

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from data_science.agent import APP_NAME
+from data_science.config import APP_NAME
 from data_science.production_file_handler import QuarantineFile, UploadPipeline
 from data_science.validators import UploadRejected
 

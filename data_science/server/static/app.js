@@ -388,6 +388,21 @@ function showSession(session) {
   for (const event of session.events || []) renderEvent(event, false);
   state.partial = null;
   setBusy(false);
+  showUploadedFiles(session.id);
+}
+
+// Uploads are not chat events, so after a reload their chips come from the files route.
+async function showUploadedFiles(sessionId) {
+  try {
+    const url = `/api/users/${encodeURIComponent(state.userId)}/sessions/${encodeURIComponent(sessionId)}/files`;
+    const { files } = await fetchJson(url);
+    const uploaded = files.filter((f) => !f.parent_id && f.kind !== "model");
+    const chips = uploaded.map((f) => chip({ filename: f.name, size_bytes: f.size_bytes,
+                                             summary: { rows: f.rows, columns: f.columns } }, {}));
+    if (sessionId === state.sessionId) els.messages.prepend(...chips);
+  } catch (error) {
+    addError(`Could not list this chat's files: ${readable(error)}`);
+  }
 }
 
 async function newSession() {
