@@ -9,15 +9,22 @@ from __future__ import annotations
 import codecs
 import csv
 import sys
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+# Copy-on-write lets the frame cache hand out cheap shallow copies that callers cannot corrupt.
+pd.set_option("mode.copy_on_write", True)
+
 TEXT_TABLE_EXTENSIONS = frozenset({"csv", "tsv", "txt"})
 TABLE_EXTENSIONS = TEXT_TABLE_EXTENSIONS | {"json", "xlsx", "parquet"}
 SNIFF_BYTES = 64 * 1024
 CANDIDATE_DELIMITERS = ",;\t|"
+FRAME_CACHE_SIZE = 8
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
@@ -113,3 +120,47 @@ def table_summary(frame: pd.DataFrame) -> dict[str, Any]:
 def summarize_file(path: Path, extension: str) -> dict[str, Any]:
     """Parse a file and summarise it (meant to run in a worker process: no frame travels back)."""
     return table_summary(read_table(path, extension))
+
+
+@dataclass(frozen=True)
+class TableFile:
+    """A small, picklable handle on a stored table: what a worker process needs to open it."""
+
+    path: Path
+    extension: str
+
+    def load(self) -> pd.DataFrame:
+        """The table as a DataFrame, parsed once per process and then served from a cache."""
+        return _frame_cache.get(self)
+
+
+class _FrameCache:
+    """A small LRU of parsed frames, keyed by file identity so a rewritten file is re-read."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._frames: OrderedDict[tuple[str, int, int], pd.DataFrame] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, table: TableFile) -> pd.DataFrame:
+        stat = table.path.stat()
+        key = (str(table.path), stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            if key in self._frames:
+                self._frames.move_to_end(key)
+                return self._frames[key].copy(deep=False)
+        frame = read_table(table.path, table.extension)
+        with self._lock:
+            self._frames[key] = frame
+            while len(self._frames) > self._size:
+                self._frames.popitem(last=False)
+        return frame.copy(deep=False)
+
+
+_frame_cache = _FrameCache(FRAME_CACHE_SIZE)
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> dict[str, Any]:
+    """Store a derived table and return its summary (rows and column types)."""
+    frame.to_parquet(path, index=False)
+    return table_summary(frame)

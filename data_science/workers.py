@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 
 R = TypeVar("R")
 
+WORKER_NICENESS = 10
+
 _pool: ProcessPoolExecutor | None = None
 _lock = threading.Lock()
 
@@ -32,9 +34,16 @@ def cpu_pool() -> ProcessPoolExecutor:
     with _lock:
         if _pool is None:
             _pool = ProcessPoolExecutor(
-                max_workers=_worker_count(), mp_context=multiprocessing.get_context("spawn")
+                max_workers=_worker_count(),
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_lower_priority,
             )
         return _pool
+
+
+def _lower_priority() -> None:
+    """Workers yield the CPU to the server process, which must keep answering at once."""
+    os.nice(WORKER_NICENESS)
 
 
 def run_in_process(function: Callable[..., R], *args: Any) -> R:

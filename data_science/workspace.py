@@ -14,29 +14,22 @@ import re
 import secrets
 import shutil
 import tempfile
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import joblib
 import pandas as pd
 from pydantic import BaseModel, Field
 
 from data_science.config import Settings
-from data_science.tables import read_table, table_summary
-from data_science.workers import run_in_process
-
-# Copy-on-write lets the frame cache hand out cheap shallow copies that tools cannot corrupt.
-pd.set_option("mode.copy_on_write", True)
+from data_science.tables import TableFile, table_summary
 
 ItemKind = Literal["table", "image", "archive", "model"]
 ID_PREFIX: dict[str, str] = {"table": "ds", "image": "img", "archive": "zip", "model": "mdl"}
 ITEM_ID = re.compile(r"^(ds|img|zip|mdl)_[0-9a-f]{16}$")
 META_FILE = "meta.json"
-FRAME_CACHE_SIZE = 8
+STAGING_PREFIX = ".staging-"
 
 
 class UnknownItem(LookupError):
@@ -84,32 +77,6 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-class _FrameCache:
-    """A small LRU of parsed frames, keyed by file identity so a rewritten file is re-read."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._frames: OrderedDict[tuple[str, int, int], pd.DataFrame] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, path: Path, load: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-        stat = path.stat()
-        key = (str(path), stat.st_mtime_ns, stat.st_size)
-        with self._lock:
-            if key in self._frames:
-                self._frames.move_to_end(key)
-                return self._frames[key].copy(deep=False)
-        frame = load()
-        with self._lock:
-            self._frames[key] = frame
-            while len(self._frames) > self._size:
-                self._frames.popitem(last=False)
-        return frame.copy(deep=False)
-
-
-_frame_cache = _FrameCache(FRAME_CACHE_SIZE)
-
-
 class Workspace:
     """The items of one user's session. Every method is blocking: call from a worker thread."""
 
@@ -143,15 +110,19 @@ class Workspace:
     def data_path(self, record: ItemRecord) -> Path:
         return self._item_dir(record.id) / record.stored_name
 
-    def load_frame(self, dataset_id: str) -> pd.DataFrame:
-        """The table `dataset_id` as a DataFrame (cached; a shallow copy-on-write copy)."""
+    def table_file(self, dataset_id: str) -> TableFile:
+        """A handle on the table `dataset_id` that a worker process can open."""
         record = self.get(dataset_id, "table")
-        path = self.data_path(record)
-        return _frame_cache.get(path, lambda: run_in_process(read_table, path, record.extension))
+        return TableFile(self.data_path(record), record.extension)
 
-    def load_model(self, model_id: str) -> tuple[ItemRecord, Any]:
+    def load_frame(self, dataset_id: str) -> pd.DataFrame:
+        """The table `dataset_id` as a DataFrame, in this process (cached, copy-on-write)."""
+        return self.table_file(dataset_id).load()
+
+    def model_file(self, model_id: str) -> tuple[ItemRecord, Path]:
+        """The model's record and the joblib file a worker process loads it from."""
         record = self.get(model_id, "model")
-        return record, joblib.load(self.data_path(record))
+        return record, self.data_path(record)
 
     # Writing -----------------------------------------------------------------------------------
     def adopt_file(
@@ -161,15 +132,17 @@ class Workspace:
         kind: ItemKind,
         name: str,
         stored_name: str,
-        sha256: str,
+        sha256: str | None = None,
         summary: dict[str, Any] | None = None,
         parent_id: str | None = None,
+        description: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> ItemRecord:
-        """Move an already validated file into the workspace (used by the upload pipeline)."""
+        """Move a finished file (an upload, or a worker's output) into the workspace."""
 
         def place(target: Path) -> None:
             shutil.move(str(source), target)
+            self.discard_staging(source)
 
         return self._store(
             kind=kind,
@@ -179,8 +152,18 @@ class Workspace:
             sha256=sha256,
             summary=summary,
             parent_id=parent_id,
+            description=description,
             details=details,
         )
+
+    def staging_path(self, stored_name: str) -> Path:
+        """A fresh private file path for a worker to write a new item into, before `adopt_file`."""
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.root)) / stored_name
+
+    def discard_staging(self, path: Path) -> None:
+        if path.parent.name.startswith(STAGING_PREFIX) and path.parent.parent == self.root:
+            shutil.rmtree(path.parent, ignore_errors=True)
 
     def save_frame(
         self,
@@ -205,21 +188,6 @@ class Workspace:
             description=description,
         )
 
-    def save_model(
-        self, model: Any, *, name: str, parent_id: str, details: dict[str, Any]
-    ) -> ItemRecord:
-        def write(target: Path) -> None:
-            joblib.dump(model, target)
-
-        return self._store(
-            kind="model",
-            name=name,
-            stored_name="model.joblib",
-            write=write,
-            parent_id=parent_id,
-            details=details,
-        )
-
     # Internals ---------------------------------------------------------------------------------
     def _item_dir(self, item_id: str) -> Path:
         return self.root / item_id
@@ -240,7 +208,7 @@ class Workspace:
         """Write into a hidden staging dir, then rename it into place: all or nothing."""
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         item_id = new_item_id(kind)
-        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
+        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.root))
         try:
             data_path = staging / stored_name
             write(data_path)

@@ -3,6 +3,7 @@
 import math
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -126,7 +127,8 @@ async def test_regression_rmse_matches_an_independent_computation(
     dataset_id = add_dataset(tool_context, data, "diabetes.csv")
     result = await train(dataset_id=dataset_id, target="target", tool_context=tool_context)
     assert result["task"] == "regression"
-    _, model = workspace_for(tool_context).load_model(result["model_id"])
+    _, model_path = workspace_for(tool_context).model_file(result["model_id"])
+    model = joblib.load(model_path)
     features = data.drop(columns="target")
     _, x_test, _, y_test = train_test_split(features, data["target"], test_size=0.2, random_state=42)
     expected = root_mean_squared_error(y_test, model.predict(x_test[result["features"]]))

@@ -43,12 +43,12 @@ def test_unknown_ids_are_answered_with_the_available_ones(settings: Settings) ->
 def test_a_failed_write_leaves_nothing_behind(settings: Settings) -> None:
     workspace = Workspace(settings, "alice", "s1")
 
-    class Unpicklable:
-        def __reduce__(self) -> None:
+    class Unstorable(pd.DataFrame):
+        def to_parquet(self, *args: object, **kwargs: object) -> None:
             raise TypeError("cannot store this")
 
     with pytest.raises(TypeError):
-        workspace.save_model(Unpicklable(), name="broken", parent_id="ds_0", details={})
+        workspace.save_frame(Unstorable({"a": [1]}), name="broken")
     assert workspace.items() == []
     assert list(workspace.root.iterdir()) == []
 

@@ -13,14 +13,17 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from data_science.errors import ToolError  # noqa: E402
+from data_science.tables import TableFile  # noqa: E402
 
 MAX_POINTS = 20_000
 SEED = 42
 
 
 def render_chart(
-    frame: pd.DataFrame, kind: str, x: str, y: str | None, color_by: str | None
+    table: TableFile, kind: str, x: str, y: str | None, color_by: str | None
 ) -> tuple[bytes, str]:
+    """Draw the chart as PNG bytes; return them with its title (run in a worker process)."""
+    frame = table.load()
     if len(frame) > MAX_POINTS:
         frame = frame.sample(MAX_POINTS, random_state=SEED)
     figure = Figure(figsize=(8, 5), dpi=100, layout="constrained")

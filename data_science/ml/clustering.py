@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -12,6 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from data_science.errors import ToolError
+from data_science.tables import TableFile, write_parquet
 
 SEED = 42
 K_RANGE = range(2, 9)
@@ -41,3 +43,19 @@ def fit_kmeans(features: pd.DataFrame, n_clusters: int | None) -> tuple[Any, dic
         "sizes": pd.Series(labels).value_counts().sort_index().to_dict(),
         "profiles": profile.reset_index().to_dict(orient="records"),
     }
+
+
+def cluster_to_file(
+    table: TableFile, columns: list[str] | None, n_clusters: int | None, out_path: Path
+) -> dict[str, Any]:
+    """Cluster the table's numeric columns (or `columns`) and write it with a `cluster` column."""
+    frame = table.load()
+    chosen = columns or list(frame.columns)
+    numeric = [c for c in chosen if pd.api.types.is_numeric_dtype(frame[c])]
+    if not numeric:
+        raise ToolError("Clustering needs numeric columns, and none were found.", "no_numeric")
+    if n_clusters is not None and not 2 <= n_clusters <= min(50, len(frame) - 1):
+        raise ToolError(f"n_clusters must be between 2 and {min(50, len(frame) - 1)}.", "bad_k")
+    labels, report = fit_kmeans(frame[numeric], n_clusters)
+    summary = write_parquet(frame.assign(cluster=labels), out_path)
+    return {"columns_used": numeric, "summary": summary, **report}

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import joblib
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
@@ -28,12 +30,14 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from data_science.errors import ToolError
+from data_science.tables import TableFile, write_parquet
 
 SEED = 42
 TEST_SIZE = 0.2
 MIN_ROWS = 20
 CV_FOLDS = 5
 MAX_CLASSES_FOR_NUMERIC_TARGET = 20
+PREVIEW_ROWS = 5
 ROW_ID_NAME = re.compile(r"^(id|index|row|row_?id|.*_id|unnamed: ?0)$", re.IGNORECASE)
 
 
@@ -109,7 +113,18 @@ def build_pipeline(plan: FeaturePlan, task: str) -> Pipeline:
     return Pipeline([("preprocess", preprocess), ("model", estimator)])
 
 
+def fit_to_file(table: TableFile, target: str, model_path: Path) -> dict[str, Any]:
+    """Fit and score a model (see `fit_and_evaluate`), save it with joblib, return the report.
+
+    Meant for a worker process: the fitted model never travels back to the server.
+    """
+    model, report = fit_and_evaluate(table.load(), target)
+    joblib.dump(model, model_path)
+    return report
+
+
 def fit_and_evaluate(frame: pd.DataFrame, target: str) -> tuple[Pipeline, dict[str, Any]]:
+    """Split 80/20, fit on the 80 %, score on the 20 %, cross-validate on the 80 %."""
     labelled = frame[frame[target].notna()]
     if len(labelled) < MIN_ROWS:
         raise ToolError(
@@ -179,3 +194,22 @@ def score_on_test_split(
         positive = model.predict_proba(x_test)[:, 1]
         metrics["roc_auc"] = float(roc_auc_score(y_test == model.classes_[1], positive))
     return metrics
+
+
+def predict_to_file(
+    model_path: Path, table: TableFile, features: list[str], output_column: str, out_path: Path
+) -> dict[str, Any]:
+    """Add the saved model's predictions to the table and write it to `out_path` (worker)."""
+    frame = table.load()
+    missing = [column for column in features if column not in frame.columns]
+    if missing:
+        raise ToolError(
+            f"The dataset lacks the model's feature columns: {', '.join(missing)}. "
+            f"The model needs: {', '.join(features)}.",
+            code="missing_features",
+        )
+    model = joblib.load(model_path)
+    result = frame.assign(**{output_column: model.predict(frame[features])})
+    summary = write_parquet(result, out_path)
+    preview = result[output_column].head(PREVIEW_ROWS).tolist()
+    return {"rows": len(result), "preview": preview, "summary": summary}

@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from google.adk.agents import LlmAgent
 from google.adk.agents.base_agent import BaseAgent
 from google.adk.apps import App
 from google.adk.artifacts.file_artifact_service import FileArtifactService
@@ -25,15 +26,20 @@ from google.adk.cli.utils.base_agent_loader import BaseAgentLoader
 from google.adk.evaluation.local_eval_set_results_manager import LocalEvalSetResultsManager
 from google.adk.evaluation.local_eval_sets_manager import LocalEvalSetsManager
 from google.adk.memory.in_memory_memory_service import InMemoryMemoryService
+from google.adk.runners import Runner
 from google.adk.sessions.database_session_service import DatabaseSessionService
+from google.adk.sessions.in_memory_session_service import InMemorySessionService
+from google.genai import types
 
 from data_science.agent import build_app
 from data_science import workers
 from data_science.config import APP_NAME, Settings, get_settings
+from data_science.models.offline import OfflineModel
 from data_science.observability import audit_log, configure_logging
 from data_science.production_file_handler import UploadPipeline
 from data_science.server import files, health, uploads
 
+WARM_UP_USER = "start-up-warm-up"
 STATIC_DIR = Path(__file__).parent / "static"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,6 +59,21 @@ class SingleAppLoader(BaseAgentLoader):
         return [APP_NAME]
 
 
+async def warm_up_agent(agent_app: App) -> None:
+    """Run one throwaway turn on the offline model in memory (no LLM call, nothing stored)."""
+    root = agent_app.root_agent
+    if not isinstance(root, LlmAgent):
+        return
+    offline = App(name=APP_NAME, root_agent=root.clone(update={"model": OfflineModel()}))
+    sessions = InMemorySessionService()
+    runner = Runner(app=offline, session_service=sessions)
+    session = await sessions.create_session(app_name=APP_NAME, user_id=WARM_UP_USER)
+    message = types.Content(role="user", parts=[types.Part(text="list my files")])
+    async for _ in runner.run_async(user_id=WARM_UP_USER, session_id=session.id, new_message=message):
+        pass
+    await runner.close()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.create_data_dirs()
@@ -61,14 +82,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any] | None]:
-        # Start the worker processes before serving, so no request waits on their imports.
+        # Start the worker processes and walk one offline turn before serving: ADK and the
+        # workers import much lazily, which would otherwise stall the first real requests.
         await asyncio.to_thread(workers.warm_up)
+        await warm_up_agent(agent_app)
         yield None
         await session_service.close()
         await asyncio.to_thread(workers.shutdown)
 
+    agent_app = build_app(settings)
     server = ApiServer(
-        agent_loader=SingleAppLoader(build_app(settings)),
+        agent_loader=SingleAppLoader(agent_app),
         session_service=session_service,
         memory_service=InMemoryMemoryService(),
         artifact_service=FileArtifactService(settings.artifacts_dir),

@@ -16,16 +16,15 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
-import pandas as pd
 from google.adk.tools.tool_context import ToolContext
 
 from data_science.config import get_settings
 from data_science.errors import ToolError
 from data_science.jsonsafe import to_jsonable
 from data_science.observability import get_logger, hash_user_id, timed_operation
-from data_science.workspace import UnknownItem, Workspace
+from data_science.workspace import ItemRecord, UnknownItem, Workspace
 
-__all__ = ["ToolError", "error_result", "resolve_column", "run_blocking", "tool", "workspace_for"]
+__all__ = ["ToolError", "column_names", "error_result", "resolve_column", "run_blocking", "tool", "workspace_for"]
 
 log = get_logger(__name__)
 P = ParamSpec("P")
@@ -78,12 +77,15 @@ async def run_blocking(function: Callable[..., R], *args: Any, **kwargs: Any) ->
     return await asyncio.to_thread(function, *args, **kwargs)
 
 
-def resolve_column(frame: pd.DataFrame, name: str, role: str = "column") -> str:
-    """The frame's column called `name` (exact, or differing only in case and spacing).
+def column_names(record: ItemRecord) -> list[str]:
+    return [column["name"] for column in record.columns or []]
+
+
+def resolve_column(columns: list[str], name: str, role: str = "column") -> str:
+    """The column called `name` (exact, or differing only in case, spaces and underscores).
 
     Raises a ToolError listing the real columns, with the closest match first.
     """
-    columns = [str(column) for column in frame.columns]
     if name in columns:
         return name
     folded = {_fold(column): column for column in columns}

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-import pandas as pd
 from google.adk.tools.tool_context import ToolContext
 
 from data_science.config import get_settings
+from data_science.ml.profile import profile_table
 from data_science.tools.base import run_blocking, tool, workspace_for
+from data_science.workers import run_cpu
 from data_science.workspace import describe_catalogue
-
-SAMPLE_ROWS = 5
-MAX_CELL_CHARACTERS = 80
-MAX_COLUMNS_DESCRIBED = 60
 
 
 @tool
@@ -43,62 +39,5 @@ async def analyze_dataset(dataset_id: str, tool_context: ToolContext) -> dict[st
     Use it when the person asks what is in a file, to describe or summarise data, or which
     columns have missing values. `dataset_id` comes from `list_data_files`.
     """
-    workspace = workspace_for(tool_context)
-    frame = await run_blocking(workspace.load_frame, dataset_id)
-    summary_only = get_settings().SUMMARY_MODE_ONLY
-    return await run_blocking(profile_frame, frame, dataset_id, summary_only)
-
-
-def profile_frame(frame: pd.DataFrame, dataset_id: str, summary_only: bool) -> dict[str, Any]:
-    columns = list(frame.columns)[:MAX_COLUMNS_DESCRIBED]
-    profile: dict[str, Any] = {
-        "dataset_id": dataset_id,
-        "rows": int(frame.shape[0]),
-        "columns": int(frame.shape[1]),
-        "duplicate_rows": int(frame.duplicated().sum()),
-        "column_profiles": [_profile_column(frame[column], summary_only) for column in columns],
-    }
-    if len(frame.columns) > MAX_COLUMNS_DESCRIBED:
-        profile["note"] = f"Only the first {MAX_COLUMNS_DESCRIBED} columns are profiled."
-    if not summary_only:
-        sample = frame[columns].head(SAMPLE_ROWS).astype(object)
-        profile["sample_rows"] = [
-            {str(key): _clip(value) for key, value in row.items()}
-            for row in sample.to_dict(orient="records")
-        ]
-    return profile
-
-
-def _profile_column(series: pd.Series, summary_only: bool) -> dict[str, Any]:
-    missing = int(series.isna().sum())
-    entry: dict[str, Any] = {
-        "name": str(series.name),
-        "dtype": str(series.dtype),
-        "missing": missing,
-        "missing_pct": round(100 * missing / len(series), 2) if len(series) else 0.0,
-        "unique": int(series.nunique(dropna=True)),
-    }
-    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-        values = series.dropna().astype(float)
-        if len(values):
-            quartiles = np.percentile(values, [25, 50, 75])
-            entry.update(
-                mean=values.mean(),
-                std=values.std(),
-                min=values.min(),
-                q1=quartiles[0],
-                median=quartiles[1],
-                q3=quartiles[2],
-                max=values.max(),
-            )
-    elif not summary_only:
-        counts = series.astype("string").value_counts(dropna=True).head(5)
-        entry["top_values"] = {_clip(key): int(count) for key, count in counts.items()}
-    return entry
-
-
-def _clip(value: Any) -> Any:
-    """Cell text shown to the model is short and stays data, never a wall of text."""
-    if isinstance(value, str) and len(value) > MAX_CELL_CHARACTERS:
-        return value[:MAX_CELL_CHARACTERS] + "…"
-    return value
+    table = await run_blocking(workspace_for(tool_context).table_file, dataset_id)
+    return await run_cpu(profile_table, table, dataset_id, get_settings().SUMMARY_MODE_ONLY)

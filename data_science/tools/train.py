@@ -6,11 +6,12 @@ from typing import Any
 
 from google.adk.tools.tool_context import ToolContext
 
-from data_science.ml.supervised import fit_and_evaluate
-from data_science.tools.base import ToolError, resolve_column, run_blocking, tool, workspace_for
+from data_science.ml.supervised import fit_to_file, predict_to_file
+from data_science.tools.base import column_names, resolve_column, run_blocking, tool, workspace_for
 from data_science.workers import run_cpu
 
-PREDICTION_PREVIEW_ROWS = 5
+MODEL_FILE = "model.joblib"
+TABLE_FILE = "data.parquet"
 
 
 @tool
@@ -24,17 +25,24 @@ async def train(dataset_id: str, target: str, tool_context: ToolContext) -> dict
     Returns a `model_id` for `predict`, the test metrics and n_train / n_test.
     """
     workspace = workspace_for(tool_context)
-    frame = await run_blocking(workspace.load_frame, dataset_id)
-    target = resolve_column(frame, target, "target column")
-    model, report = await run_cpu(fit_and_evaluate, frame, target)
-    record = await run_blocking(
-        workspace.save_model,
-        model,
-        name=f"{report['model']} predicting {target}",
-        parent_id=dataset_id,
-        details=report,
-    )
-    return {"model_id": record.id, "dataset_id": dataset_id, **report}
+    record = await run_blocking(workspace.get, dataset_id, "table")
+    target = resolve_column(column_names(record), target, "target column")
+    table = await run_blocking(workspace.table_file, dataset_id)
+    model_path = await run_blocking(workspace.staging_path, MODEL_FILE)
+    try:
+        report = await run_cpu(fit_to_file, table, target, model_path)
+        saved = await run_blocking(
+            workspace.adopt_file,
+            model_path,
+            kind="model",
+            name=f"{report['model']} predicting {target}",
+            stored_name=MODEL_FILE,
+            parent_id=dataset_id,
+            details=report,
+        )
+    finally:
+        await run_blocking(workspace.discard_staging, model_path)
+    return {"model_id": saved.id, "dataset_id": dataset_id, **report}
 
 
 @tool
@@ -46,25 +54,25 @@ async def predict(model_id: str, dataset_id: str, tool_context: ToolContext) -> 
     and the first few predictions.
     """
     workspace = workspace_for(tool_context)
-    record, model = await run_blocking(workspace.load_model, model_id)
-    frame = await run_blocking(workspace.load_frame, dataset_id)
-    features: list[str] = record.details["features"]
-    missing = [column for column in features if column not in frame.columns]
-    if missing:
-        raise ToolError(
-            f"The dataset lacks the model's feature columns: {', '.join(missing)}. "
-            f"The model needs: {', '.join(features)}.",
-            code="missing_features",
-        )
+    record, model_path = await run_blocking(workspace.model_file, model_id)
+    table = await run_blocking(workspace.table_file, dataset_id)
     target = record.details["target"]
-    predictions = await run_cpu(model.predict, frame[features])
-    result = frame.assign(**{f"predicted_{target}": predictions})
-    saved = await run_blocking(
-        workspace.save_frame,
-        result,
-        name=f"predictions of {target}",
-        parent_id=dataset_id,
-        description=f"{record.name} applied to {dataset_id}",
-    )
-    preview = result[[f"predicted_{target}"]].head(PREDICTION_PREVIEW_ROWS)
-    return {"dataset_id": saved.id, "rows": len(result), "preview": preview}
+    out_path = await run_blocking(workspace.staging_path, TABLE_FILE)
+    try:
+        result = await run_cpu(
+            predict_to_file, model_path, table, record.details["features"], f"predicted_{target}",
+            out_path,
+        )
+        saved = await run_blocking(
+            workspace.adopt_file,
+            out_path,
+            kind="table",
+            name=f"predictions of {target}",
+            stored_name=TABLE_FILE,
+            summary=result["summary"],
+            parent_id=dataset_id,
+            description=f"{record.name} applied to {dataset_id}",
+        )
+    finally:
+        await run_blocking(workspace.discard_staging, out_path)
+    return {"dataset_id": saved.id, "rows": result["rows"], "preview": result["preview"]}

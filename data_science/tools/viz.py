@@ -9,7 +9,14 @@ from google.adk.tools.tool_context import ToolContext
 from google.genai import types
 
 from data_science.ml.charts import MAX_POINTS, render_chart
-from data_science.tools.base import ToolError, resolve_column, run_blocking, tool, workspace_for
+from data_science.tools.base import (
+    ToolError,
+    column_names,
+    resolve_column,
+    run_blocking,
+    tool,
+    workspace_for,
+)
 from data_science.workers import run_cpu
 
 
@@ -30,20 +37,22 @@ async def plot(
     Large tables are sampled to 20,000 points. Column names must match the dataset's columns.
     """
     workspace = workspace_for(tool_context)
-    frame = await run_blocking(workspace.load_frame, dataset_id)
-    x = resolve_column(frame, x, "x column")
+    record = await run_blocking(workspace.get, dataset_id, "table")
+    columns = column_names(record)
+    x = resolve_column(columns, x, "x column")
     if kind == "scatter":
         if y is None:
             raise ToolError("A scatter plot needs both `x` and `y` columns.", code="missing_argument")
-        y = resolve_column(frame, y, "y column")
+        y = resolve_column(columns, y, "y column")
     if color_by is not None:
-        color_by = resolve_column(frame, color_by, "colour column")
-    png, title = await run_cpu(render_chart, frame, kind, x, y, color_by)
+        color_by = resolve_column(columns, color_by, "colour column")
+    table = await run_blocking(workspace.table_file, dataset_id)
+    png, title = await run_cpu(render_chart, table, kind, x, y, color_by)
     filename = f"{_slug(title)}.png"
     version = await tool_context.save_artifact(
         filename, types.Part.from_bytes(data=png, mime_type="image/png")
     )
-    return {"chart": filename, "version": version, "title": title, "rows_plotted": min(len(frame), MAX_POINTS)}
+    return {"chart": filename, "version": version, "title": title, "rows_plotted": min(record.rows or 0, MAX_POINTS)}
 
 
 def _slug(text: str) -> str:

@@ -1,0 +1,74 @@
+"""Profiling a table: types, missing values, statistics, a few clipped sample rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from data_science.tables import TableFile
+
+SAMPLE_ROWS = 5
+MAX_CELL_CHARACTERS = 80
+MAX_COLUMNS_DESCRIBED = 60
+
+
+def profile_table(table: TableFile, dataset_id: str, summary_only: bool) -> dict[str, Any]:
+    """Profile the table (run in a worker process)."""
+    return profile_frame(table.load(), dataset_id, summary_only)
+
+
+def profile_frame(frame: pd.DataFrame, dataset_id: str, summary_only: bool) -> dict[str, Any]:
+    columns = list(frame.columns)[:MAX_COLUMNS_DESCRIBED]
+    profile: dict[str, Any] = {
+        "dataset_id": dataset_id,
+        "rows": int(frame.shape[0]),
+        "columns": int(frame.shape[1]),
+        "duplicate_rows": int(frame.duplicated().sum()),
+        "column_profiles": [_profile_column(frame[column], summary_only) for column in columns],
+    }
+    if len(frame.columns) > MAX_COLUMNS_DESCRIBED:
+        profile["note"] = f"Only the first {MAX_COLUMNS_DESCRIBED} columns are profiled."
+    if not summary_only:
+        sample = frame[columns].head(SAMPLE_ROWS).astype(object)
+        profile["sample_rows"] = [
+            {str(key): _clip(value) for key, value in row.items()}
+            for row in sample.to_dict(orient="records")
+        ]
+    return profile
+
+
+def _profile_column(series: pd.Series, summary_only: bool) -> dict[str, Any]:
+    missing = int(series.isna().sum())
+    entry: dict[str, Any] = {
+        "name": str(series.name),
+        "dtype": str(series.dtype),
+        "missing": missing,
+        "missing_pct": round(100 * missing / len(series), 2) if len(series) else 0.0,
+        "unique": int(series.nunique(dropna=True)),
+    }
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        values = series.dropna().astype(float)
+        if len(values):
+            quartiles = np.percentile(values, [25, 50, 75])
+            entry.update(
+                mean=values.mean(),
+                std=values.std(),
+                min=values.min(),
+                q1=quartiles[0],
+                median=quartiles[1],
+                q3=quartiles[2],
+                max=values.max(),
+            )
+    elif not summary_only:
+        counts = series.astype("string").value_counts(dropna=True).head(5)
+        entry["top_values"] = {_clip(key): int(count) for key, count in counts.items()}
+    return entry
+
+
+def _clip(value: Any) -> Any:
+    """Cell text shown to the model is short and stays data, never a wall of text."""
+    if isinstance(value, str) and len(value) > MAX_CELL_CHARACTERS:
+        return value[:MAX_CELL_CHARACTERS] + "…"
+    return value
