@@ -31,8 +31,12 @@ def model_check(settings: Settings) -> Check:
 
     name = model_name(settings)
     if name == "offline":
-        return Check("model", "warn", "no LLM configured: the embedded offline model will answer "
-                                      "(set OPENAI_API_KEY, USE_GEMINI+GOOGLE_API_KEY or LLM_MODEL)")
+        return Check(
+            "model",
+            "warn",
+            "no LLM configured: the embedded offline model will answer "
+            "(set OPENAI_API_KEY, USE_GEMINI+GOOGLE_API_KEY or LLM_MODEL)",
+        )
     return Check("model", "ok", name)
 
 
@@ -63,8 +67,11 @@ def render_table(checks: list[Check]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    parser.add_argument("--create-dirs", action="store_true",
-                        help="create missing data directories (mode 0700) before checking")
+    parser.add_argument(
+        "--create-dirs",
+        action="store_true",
+        help="create missing data directories (mode 0700) before checking",
+    )
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -75,8 +82,15 @@ def main(argv: list[str] | None = None) -> int:
             settings.create_data_dirs()
         checks = asyncio.run(run_checks(settings))
     if args.json:
-        print(json.dumps({"ok": all(c.status != "fail" for c in checks),
-                          "checks": [asdict(c) for c in checks]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "ok": all(c.status != "fail" for c in checks),
+                    "checks": [asdict(c) for c in checks],
+                },
+                indent=2,
+            )
+        )
     else:
         print(render_table(checks))
     return 1 if any(check.status == "fail" for check in checks) else 0

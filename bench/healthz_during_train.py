@@ -21,7 +21,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.conftest import LiveServer  # noqa: E402
+from tests.conftest import LiveServer
 
 ROWS = 150_000
 
@@ -29,7 +29,9 @@ ROWS = 150_000
 async def probe(url: str, until: asyncio.Task[object] | None, count: int = 40) -> list[float]:
     latencies = []
     async with httpx.AsyncClient(base_url=url) as http:
-        while (until is None and len(latencies) < count) or (until is not None and not until.done()):
+        while (until is None and len(latencies) < count) or (
+            until is not None and not until.done()
+        ):
             started = time.perf_counter()
             (await http.get("/healthz", timeout=60)).raise_for_status()
             latencies.append((time.perf_counter() - started) * 1000)
@@ -40,8 +42,10 @@ async def probe(url: str, until: asyncio.Task[object] | None, count: int = 40) -
 def describe(latencies: list[float]) -> str:
     ordered = sorted(latencies)
     p95 = ordered[int(0.95 * (len(ordered) - 1))]
-    return (f"n={len(ordered):4d}  p50={statistics.median(ordered):7.1f} ms  "
-            f"p95={p95:7.1f} ms  max={ordered[-1]:7.1f} ms")
+    return (
+        f"n={len(ordered):4d}  p50={statistics.median(ordered):7.1f} ms  "
+        f"p95={p95:7.1f} ms  max={ordered[-1]:7.1f} ms"
+    )
 
 
 async def main() -> None:
@@ -56,13 +60,25 @@ async def main() -> None:
         try:
             idle = await probe(server.url, None)
             async with httpx.AsyncClient(base_url=server.url, timeout=600) as http:
-                session = (await http.post("/apps/data_science/users/bench/sessions", json={})).json()
+                session = (
+                    await http.post("/apps/data_science/users/bench/sessions", json={})
+                ).json()
                 with csv.open("rb") as handle:
-                    (await http.post("/api/uploads", data={"user_id": "bench", "session_id": session["id"]},
-                                     files={"file": ("big.csv", handle)})).raise_for_status()
+                    (
+                        await http.post(
+                            "/api/uploads",
+                            data={"user_id": "bench", "session_id": session["id"]},
+                            files={"file": ("big.csv", handle)},
+                        )
+                    ).raise_for_status()
+
                 def body_for(text: str) -> dict[str, object]:
-                    return {"appName": "data_science", "userId": "bench", "sessionId": session["id"],
-                            "newMessage": {"role": "user", "parts": [{"text": text}]}}
+                    return {
+                        "appName": "data_science",
+                        "userId": "bench",
+                        "sessionId": session["id"],
+                        "newMessage": {"role": "user", "parts": [{"text": text}]},
+                    }
 
                 first = asyncio.create_task(http.post("/run", json=body_for("list my files")))
                 first_turn = await probe(server.url, first)

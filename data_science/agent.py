@@ -11,6 +11,7 @@ from google.genai import types
 
 from data_science.config import APP_NAME, Settings, get_settings
 from data_science.models.selection import build_model
+from data_science.plugins.attachments import AttachmentIntakePlugin
 from data_science.prompts import render_instruction
 from data_science.tools import ALL_TOOLS
 from data_science.workspace import Workspace, describe_catalogue
@@ -37,7 +38,7 @@ def build_agent(settings: Settings) -> LlmAgent:
 
 
 def build_app(settings: Settings) -> App:
-    return App(name=APP_NAME, root_agent=build_agent(settings))
+    return App(name=APP_NAME, root_agent=build_agent(settings), plugins=[AttachmentIntakePlugin()])
 
 
 app = build_app(get_settings())

@@ -58,8 +58,11 @@ def _directory_check(name: str, directory: Path) -> Check:
 def free_disk_check(settings: Settings) -> Check:
     free = settings.free_disk_bytes()
     if free < settings.MIN_FREE_DISK_BYTES:
-        return Check("free_disk", "fail",
-                     f"only {free:,} bytes free (MIN_FREE_DISK_BYTES={settings.MIN_FREE_DISK_BYTES:,})")
+        return Check(
+            "free_disk",
+            "fail",
+            f"only {free:,} bytes free (MIN_FREE_DISK_BYTES={settings.MIN_FREE_DISK_BYTES:,})",
+        )
     return Check("free_disk", "ok", f"{free / 1e9:.1f} GB free")
 
 
@@ -81,20 +84,29 @@ async def session_store_check(service: BaseSessionService) -> Check:
 
 def limits_check(settings: Settings) -> Check:
     if settings.MAX_UPLOAD_BYTES > settings.MAX_ZIP_UNCOMPRESSED_BYTES:
-        return Check("limits", "fail",
-                     "MAX_UPLOAD_BYTES exceeds MAX_ZIP_UNCOMPRESSED_BYTES: an accepted ZIP could "
-                     "never be extracted")
-    return Check("limits", "ok",
-                 f"uploads ≤ {settings.MAX_UPLOAD_BYTES:,} B, ZIPs ≤ {settings.MAX_ZIP_ENTRIES} "
-                 f"entries / {settings.MAX_ZIP_UNCOMPRESSED_BYTES:,} B")
+        return Check(
+            "limits",
+            "fail",
+            "MAX_UPLOAD_BYTES exceeds MAX_ZIP_UNCOMPRESSED_BYTES: an accepted ZIP could "
+            "never be extracted",
+        )
+    return Check(
+        "limits",
+        "ok",
+        f"uploads ≤ {settings.MAX_UPLOAD_BYTES:,} B, ZIPs ≤ {settings.MAX_ZIP_ENTRIES} "
+        f"entries / {settings.MAX_ZIP_UNCOMPRESSED_BYTES:,} B",
+    )
 
 
 def exposure_check(settings: Settings) -> Check:
     if is_loopback(settings.HOST):
         return Check("exposure", "ok", f"bound to {settings.HOST} (this machine only)")
-    return Check("exposure", "fail",
-                 f"HOST={settings.HOST} exposes the app to the network, and this version has no "
-                 "authentication; bind 127.0.0.1 behind an authenticating reverse proxy")
+    return Check(
+        "exposure",
+        "fail",
+        f"HOST={settings.HOST} exposes the app to the network, and this version has no "
+        "authentication; bind 127.0.0.1 behind an authenticating reverse proxy",
+    )
 
 
 def is_loopback(host: str) -> bool:

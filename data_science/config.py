@@ -7,21 +7,30 @@ file) and validated once at start-up. Nothing else in the code base reads `os.en
 from __future__ import annotations
 
 import getpass
-import os
 import shutil
 import tempfile
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated, Self
 
 APP_NAME = "data_science"  # the ADK app name: URL segment of every ADK route
 
 DEFAULT_EXTENSIONS = (
-    "csv", "tsv", "txt", "json", "xlsx", "parquet", "zip", "png", "jpg", "jpeg", "webp", "gif",
+    "csv",
+    "tsv",
+    "txt",
+    "json",
+    "xlsx",
+    "parquet",
+    "zip",
+    "png",
+    "jpg",
+    "jpeg",
+    "webp",
+    "gif",
 )
 
 
@@ -90,7 +99,7 @@ class Settings(BaseSettings):
     @classmethod
     def _split_extensions(cls, value: object) -> object:
         if isinstance(value, str):
-            value = [part for part in value.replace(";", ",").split(",")]
+            value = value.replace(";", ",").split(",")
         if isinstance(value, (list, tuple, set, frozenset)):
             cleaned = {str(part).strip().lower().lstrip(".") for part in value}
             return frozenset(part for part in cleaned if part)
@@ -151,7 +160,7 @@ class Settings(BaseSettings):
             self.artifacts_dir,
         ):
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            os.chmod(directory, 0o700)
+            directory.chmod(0o700)
 
     def free_disk_bytes(self) -> int:
         """Free space on the disk that holds (or will hold) DATA_DIR."""

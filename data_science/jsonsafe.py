@@ -40,7 +40,7 @@ def to_jsonable(value: Any) -> Any:
         return [to_jsonable(item) for item in value.tolist()]
     if isinstance(value, (list, tuple, set, frozenset)):
         return [to_jsonable(item) for item in value]
-    if value is pd.NaT or (np.isscalar(value) and pd.isna(value)):
+    if value is pd.NaT or value is pd.NA:
         return None
     if isinstance(value, (pd.Timestamp, dt.datetime, dt.date, dt.time)):
         return value.isoformat()

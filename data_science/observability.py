@@ -32,7 +32,7 @@ def configure_logging(settings: Settings) -> None:
         if settings.LOG_FORMAT == "json"
         else structlog.dev.ConsoleRenderer(colors=False)
     )
-    shared = [
+    shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -9,7 +9,6 @@ is left behind in quarantine. Every outcome, accepted or rejected, is written to
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,8 +39,8 @@ class QuarantineFile:
         self.limit = limit
         self.size = 0
         self._digest = hashlib.sha256()
-        self._handle = open(self.path, "xb")  # noqa: SIM115 - closed in close()/discard()
-        os.chmod(self.path, 0o600)
+        self._handle = self.path.open("xb")
+        self.path.chmod(0o600)
 
     def write(self, chunk: bytes) -> None:
         self.size += len(chunk)
@@ -100,8 +99,9 @@ class UploadPipeline:
         stored_name = sanitize_filename(original_name)
         try:
             with timed_operation("upload.accept", user=hash_user_id(user_id)):
-                accepted = self._validate_and_store(received, original_name, stored_name,
-                                                    user_id, session_id)
+                accepted = self._validate_and_store(
+                    received, original_name, stored_name, user_id, session_id
+                )
         except UploadRejected as rejection:
             self.record_rejection(rejection, original_name, user_id, received.size)
             raise
@@ -119,6 +119,23 @@ class UploadPipeline:
             sniffed_type=accepted.summary.get("content_type"),
         )
         return accepted
+
+    def accept_bytes(
+        self, data: bytes, original_name: str, user_id: str, session_id: str
+    ) -> AcceptedUpload:
+        """The same pipeline for bytes already in memory (a chat message's attachment)."""
+        try:
+            self.check_name(original_name)
+            received = self.open_quarantine()
+            try:
+                received.write(data)
+            except UploadRejected:
+                received.discard()
+                raise
+        except UploadRejected as rejection:
+            self.record_rejection(rejection, original_name, user_id, len(data))
+            raise
+        return self.accept(received, original_name, user_id, session_id)
 
     def record_rejection(
         self, rejection: UploadRejected, original_name: str, user_id: str, size: int

@@ -64,6 +64,7 @@ def warm_up() -> None:
 
 def _import_libraries() -> None:
     import sklearn.ensemble  # noqa: F401
+
     import data_science.tables  # noqa: F401
 
 

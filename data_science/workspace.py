@@ -9,7 +9,6 @@ inside its own session directory: an id from another user or session simply does
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import secrets
 import shutil
@@ -228,7 +227,7 @@ class Workspace:
                 details=details or {},
             )
             (staging / META_FILE).write_text(record.model_dump_json(indent=1), "utf-8")
-            os.replace(staging, self._item_dir(item_id))
+            staging.replace(self._item_dir(item_id))
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -240,7 +239,9 @@ class Workspace:
             kind or "", "item"
         )
         if not known:
-            return f"There is no {what} '{item_id}' in this session, and none has been uploaded yet."
+            return (
+                f"There is no {what} '{item_id}' in this session, and none has been uploaded yet."
+            )
         listing = ", ".join(f"{record.id} ({record.name})" for record in known)
         return f"There is no {what} '{item_id}' in this session. Available: {listing}."
 

@@ -27,7 +27,13 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     """Settings whose DATA_DIR is a fresh temporary directory, as every module sees them."""
-    for name in ("LLM_MODEL", "OPENAI_API_KEY", "USE_GEMINI", "GOOGLE_API_KEY", "SESSION_SERVICE_URI"):
+    for name in (
+        "LLM_MODEL",
+        "OPENAI_API_KEY",
+        "USE_GEMINI",
+        "GOOGLE_API_KEY",
+        "SESSION_SERVICE_URI",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     monkeypatch.chdir(tmp_path)  # no stray .env file from the working copy
@@ -93,7 +99,10 @@ class LiveServer:
         self.log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, str(PROJECT_ROOT / "main.py")],
-            cwd=PROJECT_ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

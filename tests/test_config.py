@@ -23,9 +23,20 @@ def test_defaults_match_the_design(settings: Settings) -> None:
     assert settings.LLM_MAX_TOKENS == 4096
     assert settings.LOG_FORMAT == "json"
     assert (settings.HOST, settings.PORT) == ("127.0.0.1", 8080)
-    assert settings.ALLOWED_EXTENSIONS == {
-        "csv", "tsv", "txt", "json", "xlsx", "parquet", "zip", "png", "jpg", "jpeg", "webp", "gif"
-    }
+    assert {
+        "csv",
+        "tsv",
+        "txt",
+        "json",
+        "xlsx",
+        "parquet",
+        "zip",
+        "png",
+        "jpg",
+        "jpeg",
+        "webp",
+        "gif",
+    } == settings.ALLOWED_EXTENSIONS
     assert settings.ENABLE_SAFE_UNZIP and settings.STRIP_EXIF and not settings.SUMMARY_MODE_ONLY
 
 
@@ -36,7 +47,7 @@ def test_environment_overrides_and_extension_lists_are_normalised(
     monkeypatch.setenv("MAX_UPLOAD_BYTES", "1234")
     monkeypatch.setenv("summary_mode_only", "true")
     loaded = load_settings()
-    assert loaded.ALLOWED_EXTENSIONS == {"csv", "parquet"}
+    assert {"csv", "parquet"} == loaded.ALLOWED_EXTENSIONS
     assert loaded.MAX_UPLOAD_BYTES == 1234
     assert loaded.SUMMARY_MODE_ONLY is True
 
@@ -54,20 +65,29 @@ def test_every_bad_variable_is_named_in_one_message(
         assert name in message
 
 
-def test_inconsistent_limits_are_refused(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_inconsistent_limits_are_refused(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DEFAULT_AUTOML_SECONDS", "900")
     with pytest.raises(ConfigError, match="DEFAULT_AUTOML_SECONDS"):
         load_settings()
 
 
 def test_data_dirs_are_created_private(settings: Settings) -> None:
-    for directory in (settings.DATA_DIR, settings.quarantine_dir, settings.ready_dir,
-                      settings.sessions_dir, settings.artifacts_dir):
+    for directory in (
+        settings.DATA_DIR,
+        settings.quarantine_dir,
+        settings.ready_dir,
+        settings.sessions_dir,
+        settings.artifacts_dir,
+    ):
         assert stat.S_IMODE(directory.stat().st_mode) == 0o700
 
 
 def test_sessions_default_to_sqlite_under_the_data_dir(settings: Settings) -> None:
-    assert settings.session_db_uri == f"sqlite+aiosqlite:///{settings.DATA_DIR}/sessions/sessions.db"
+    assert (
+        settings.session_db_uri == f"sqlite+aiosqlite:///{settings.DATA_DIR}/sessions/sessions.db"
+    )
 
 
 def test_settings_are_cached_until_cleared(settings: Settings) -> None:
@@ -77,9 +97,16 @@ def test_settings_are_cached_until_cleared(settings: Settings) -> None:
 def test_main_refuses_to_start_on_bad_configuration(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, str(PROJECT_ROOT / "main.py")],
-        env={"PATH": "/usr/bin:/bin", "PORT": "0x", "MAX_ZIP_ENTRIES": "none",
-             "DATA_DIR": str(tmp_path)},
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "PORT": "0x",
+            "MAX_ZIP_ENTRIES": "none",
+            "DATA_DIR": str(tmp_path),
+        },
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode != 0
     assert "Invalid configuration" in result.stderr

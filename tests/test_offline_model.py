@@ -13,15 +13,34 @@ from data_science.models.intents import mentioned_columns, parse_request, plan_c
 from data_science.models.selection import build_model, model_name
 from data_science.workspace import Workspace, describe_catalogue
 
-PENGUIN_COLUMNS = ["species", "island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm",
-                   "body_mass_g", "sex", "year"]
+PENGUIN_COLUMNS = [
+    "species",
+    "island",
+    "bill_length_mm",
+    "bill_depth_mm",
+    "flipper_length_mm",
+    "body_mass_g",
+    "sex",
+    "year",
+]
 
 
 def catalogue(columns: list[str] = PENGUIN_COLUMNS) -> dict:
-    types_ = {name: ("text" if name in {"species", "island", "sex"} else "number") for name in columns}
-    return {"datasets": [{"id": "ds_0123456789abcdef", "kind": "table", "name": "penguins.csv",
-                          "rows": 344, "columns": [{"name": n, "type": t} for n, t in types_.items()]}],
-            "models": []}
+    types_ = {
+        name: ("text" if name in {"species", "island", "sex"} else "number") for name in columns
+    }
+    return {
+        "datasets": [
+            {
+                "id": "ds_0123456789abcdef",
+                "kind": "table",
+                "name": "penguins.csv",
+                "rows": 344,
+                "columns": [{"name": n, "type": t} for n, t in types_.items()],
+            }
+        ],
+        "models": [],
+    }
 
 
 @pytest.mark.parametrize(
@@ -33,8 +52,11 @@ def catalogue(columns: list[str] = PENGUIN_COLUMNS) -> dict:
         ("describe the data", "analyze_dataset", {}),
         ("which columns have missing values?", "analyze_dataset", {}),
         ("plot a histogram of body mass", "plot", {"kind": "histogram", "x": "body_mass_g"}),
-        ("plot bill length against bill depth", "plot",
-         {"kind": "scatter", "y": "bill_length_mm", "x": "bill_depth_mm"}),
+        (
+            "plot bill length against bill depth",
+            "plot",
+            {"kind": "scatter", "y": "bill_length_mm", "x": "bill_depth_mm"},
+        ),
         ("cluster the penguins into 4 groups", "cluster", {"n_clusters": 4}),
     ],
 )
@@ -75,16 +97,23 @@ def test_hosted_model_choice_follows_the_settings(settings: Settings, monkeypatc
 
 async def run_turn(runner: Runner, session_id: str, text: str) -> list:
     message = types.Content(role="user", parts=[types.Part(text=text)])
-    return [event async for event in runner.run_async(
-        user_id="alice", session_id=session_id, new_message=message)]
+    return [
+        event
+        async for event in runner.run_async(
+            user_id="alice", session_id=session_id, new_message=message
+        )
+    ]
 
 
 async def test_a_whole_turn_trains_and_reports_test_metrics(
     settings: Settings, penguins: pd.DataFrame
 ) -> None:
     sessions = InMemorySessionService()
-    runner = Runner(app=build_app(settings), session_service=sessions,
-                    artifact_service=InMemoryArtifactService())
+    runner = Runner(
+        app=build_app(settings),
+        session_service=sessions,
+        artifact_service=InMemoryArtifactService(),
+    )
     session = await sessions.create_session(app_name="data_science", user_id="alice")
     Workspace(settings, "alice", session.id).save_frame(penguins, name="penguins.csv")
     events = await run_turn(runner, session.id, "train a model to predict species")

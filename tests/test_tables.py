@@ -40,10 +40,20 @@ def test_binary_and_empty_files_are_refused_with_a_reason(tmp_path: Path) -> Non
 
 
 def test_summary_names_rows_and_column_types() -> None:
-    frame = pd.DataFrame({"n": [1, 2], "f": [0.5, None], "s": ["a", "b"],
-                          "d": pd.to_datetime(["2024-01-01", "2024-01-02"])})
+    frame = pd.DataFrame(
+        {
+            "n": [1, 2],
+            "f": [0.5, None],
+            "s": ["a", "b"],
+            "d": pd.to_datetime(["2024-01-01", "2024-01-02"]),
+        }
+    )
     assert table_summary(frame) == {
         "rows": 2,
-        "columns": [{"name": "n", "type": "integer"}, {"name": "f", "type": "number"},
-                    {"name": "s", "type": "text"}, {"name": "d", "type": "datetime"}],
+        "columns": [
+            {"name": "n", "type": "integer"},
+            {"name": "f", "type": "number"},
+            {"name": "s", "type": "text"},
+            {"name": "d", "type": "datetime"},
+        ],
     }

@@ -51,7 +51,9 @@ async def test_analyze_dataset_reports_correct_statistics(
 
 
 async def test_summary_mode_hides_cell_values(
-    tool_context: ToolContext, penguins: pd.DataFrame, settings: Settings,
+    tool_context: ToolContext,
+    penguins: pd.DataFrame,
+    settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(settings, "SUMMARY_MODE_ONLY", True)
@@ -75,8 +77,14 @@ async def test_histogram_and_scatter_are_saved_as_png_artifacts(
 ) -> None:
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
     histogram = await plot(dataset_id=dataset_id, x="body_mass_g", tool_context=tool_context)
-    scatter = await plot(dataset_id=dataset_id, kind="scatter", x="bill_length_mm",
-                         y="bill_depth_mm", color_by="species", tool_context=tool_context)
+    scatter = await plot(
+        dataset_id=dataset_id,
+        kind="scatter",
+        x="bill_length_mm",
+        y="bill_depth_mm",
+        color_by="species",
+        tool_context=tool_context,
+    )
     for result in (histogram, scatter):
         assert result["status"] == "ok", result
         part = await tool_context.load_artifact(result["chart"])
@@ -99,8 +107,13 @@ async def test_scatter_of_a_text_column_explains_what_works(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    result = await plot(dataset_id=dataset_id, kind="scatter", x="species", y="body_mass_g",
-                        tool_context=tool_context)
+    result = await plot(
+        dataset_id=dataset_id,
+        kind="scatter",
+        x="species",
+        y="body_mass_g",
+        tool_context=tool_context,
+    )
     assert result["status"] == "error" and "histogram" in result["message"]
 
 
@@ -130,7 +143,9 @@ async def test_regression_rmse_matches_an_independent_computation(
     _, model_path = workspace_for(tool_context).model_file(result["model_id"])
     model = joblib.load(model_path)
     features = data.drop(columns="target")
-    _, x_test, _, y_test = train_test_split(features, data["target"], test_size=0.2, random_state=42)
+    _, x_test, _, y_test = train_test_split(
+        features, data["target"], test_size=0.2, random_state=42
+    )
     expected = root_mean_squared_error(y_test, model.predict(x_test[result["features"]]))
     assert math.isclose(result["test_metrics"]["rmse"], expected)
     assert result["n_test"] == len(y_test) == 89
@@ -161,7 +176,9 @@ async def test_predict_stores_predictions_as_a_new_dataset(
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
     trained = await train(dataset_id=dataset_id, target="species", tool_context=tool_context)
     new_rows = add_dataset(tool_context, penguins.drop(columns="species").head(10), "new.csv")
-    result = await predict(model_id=trained["model_id"], dataset_id=new_rows, tool_context=tool_context)
+    result = await predict(
+        model_id=trained["model_id"], dataset_id=new_rows, tool_context=tool_context
+    )
     assert result["status"] == "ok" and result["rows"] == 10
     frame = workspace_for(tool_context).load_frame(result["dataset_id"])
     assert set(frame["predicted_species"]) <= {"Adelie", "Chinstrap", "Gentoo"}
@@ -174,7 +191,9 @@ async def test_predict_names_missing_feature_columns(
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
     trained = await train(dataset_id=dataset_id, target="species", tool_context=tool_context)
     other = add_dataset(tool_context, pd.DataFrame({"island": ["Dream"]}), "other.csv")
-    result = await predict(model_id=trained["model_id"], dataset_id=other, tool_context=tool_context)
+    result = await predict(
+        model_id=trained["model_id"], dataset_id=other, tool_context=tool_context
+    )
     assert result["status"] == "error" and "bill_length_mm" in result["message"]
 
 
@@ -191,7 +210,9 @@ async def test_kmeans_finds_the_iris_species_structure(tool_context: ToolContext
     assert labelled["cluster"].nunique() == 3
 
 
-async def test_tool_results_are_plain_json(tool_context: ToolContext, penguins: pd.DataFrame) -> None:
+async def test_tool_results_are_plain_json(
+    tool_context: ToolContext, penguins: pd.DataFrame
+) -> None:
     import json
 
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")

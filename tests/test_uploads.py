@@ -66,10 +66,12 @@ async def test_size_is_enforced_while_streaming_without_content_length(
     monkeypatch.setattr(settings, "MAX_UPLOAD_BYTES", 10_000)
     session_id = await new_session(client)
     boundary = "XyZ"
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"user_id\"\r\n\r\nalice\r\n"
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"session_id\"\r\n\r\n{session_id}\r\n"
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\n"
-            "Content-Type: text/csv\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="user_id"\r\n\r\nalice\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="session_id"\r\n\r\n{session_id}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n'
+        "Content-Type: text/csv\r\n\r\n"
+    ).encode()
 
     async def chunked() -> AsyncIterator[bytes]:
         yield head
@@ -78,7 +80,8 @@ async def test_size_is_enforced_while_streaming_without_content_length(
         yield f"\r\n--{boundary}--\r\n".encode()
 
     response = await client.post(
-        "/api/uploads", content=chunked(),
+        "/api/uploads",
+        content=chunked(),
         headers={"content-type": f"multipart/form-data; boundary={boundary}"},
     )
     assert response.status_code == 413
@@ -89,7 +92,12 @@ async def test_size_is_enforced_while_streaming_without_content_length(
     ("name", "content", "status", "code"),
     [
         ("tool.exe", b"MZ\x90\x00", 415, "extension_not_allowed"),
-        ("page.csv", b"<!DOCTYPE html><html><script>alert(1)</script></html>", 415, "content_mismatch"),
+        (
+            "page.csv",
+            b"<!DOCTYPE html><html><script>alert(1)</script></html>",
+            415,
+            "content_mismatch",
+        ),
         ("broken.csv", b'a,b\n"unterminated,2\n' + b"x" * 50, 422, "unreadable_file"),
         ("empty.csv", b"", 422, "empty_file"),
     ],
@@ -137,8 +145,13 @@ async def test_every_upload_is_audited(
     session_id = await new_session(client)
     await upload(client, session_id, "penguins.csv", penguins_csv.read_bytes())
     await upload(client, session_id, "x.exe", b"MZ")
-    records = [json.loads(line) for line in (settings.DATA_DIR / "audit.jsonl").read_text().splitlines()]
-    assert [(r["action"], r["outcome"]) for r in records] == [("upload", "accepted"), ("upload", "rejected")]
+    records = [
+        json.loads(line) for line in (settings.DATA_DIR / "audit.jsonl").read_text().splitlines()
+    ]
+    assert [(r["action"], r["outcome"]) for r in records] == [
+        ("upload", "accepted"),
+        ("upload", "rejected"),
+    ]
     assert records[1]["reason"] == "extension_not_allowed"
     assert all(r["user"] != "alice" for r in records)
 

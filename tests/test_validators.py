@@ -22,7 +22,7 @@ ALLOWED = frozenset({"csv", "xlsx", "png"})
         ("a\x00b\x1f.csv", "ab.csv"),
         ("\u202egnp.csv", "gnp.csv"),
         ("CON.csv", "file_CON.csv"),
-        ("ｄａｔａ.csv", "data.csv"),
+        ("\uff44\uff41\uff54\uff41.csv", "data.csv"),  # full-width look-alikes
         ("my data (final).CSV", "my_data_final_.csv"),
         (".hidden", "hidden"),
         ("", "upload"),

@@ -16,7 +16,11 @@ def verify(tmp_path: Path, *args: str, **env: str) -> tuple[int, dict]:
     environment.update({"DATA_DIR": str(tmp_path / "data"), **env})
     result = subprocess.run(
         [sys.executable, str(PROJECT_ROOT / "verify_production.py"), "--json", *args],
-        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     report = json.loads(result.stdout)
     return result.returncode, {check["name"]: check for check in report["checks"]}
@@ -43,8 +47,11 @@ def test_missing_dirs_fail_without_create(tmp_path: Path) -> None:
 
 
 def test_an_unreachable_session_store_fails(tmp_path: Path) -> None:
-    code, checks = verify(tmp_path, "--create-dirs",
-                          SESSION_SERVICE_URI="sqlite+aiosqlite:////nonexistent/dir/sessions.db")
+    code, checks = verify(
+        tmp_path,
+        "--create-dirs",
+        SESSION_SERVICE_URI="sqlite+aiosqlite:////nonexistent/dir/sessions.db",
+    )
     assert code == 1 and checks["session_store"]["status"] == "fail"
 
 
@@ -53,8 +60,9 @@ def test_exposing_the_app_without_auth_fails(tmp_path: Path) -> None:
     assert code == 1 and checks["exposure"]["status"] == "fail"
 
 
-@pytest.mark.parametrize(("env", "name"), [({"MAX_UPLOAD_BYTES": "900000000"}, "limits"),
-                                           ({"PORT": "http"}, "config")])
+@pytest.mark.parametrize(
+    ("env", "name"), [({"MAX_UPLOAD_BYTES": "900000000"}, "limits"), ({"PORT": "http"}, "config")]
+)
 def test_bad_limits_and_bad_values_fail(tmp_path: Path, env: dict, name: str) -> None:
     code, checks = verify(tmp_path, "--create-dirs", **env)
     assert code == 1 and checks[name]["status"] == "fail"

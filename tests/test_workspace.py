@@ -12,8 +12,10 @@ def test_saved_frames_are_listed_and_loaded_back(settings: Settings) -> None:
     frame = pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"]})
     record = workspace.save_frame(frame, name="derived", parent_id=None, description="test")
     assert [item.id for item in workspace.items()] == [record.id]
-    assert record.rows == 3 and record.columns == [{"name": "a", "type": "integer"},
-                                                   {"name": "b", "type": "text"}]
+    assert record.rows == 3 and record.columns == [
+        {"name": "a", "type": "integer"},
+        {"name": "b", "type": "text"},
+    ]
     pd.testing.assert_frame_equal(workspace.load_frame(record.id), frame)
 
 
@@ -26,7 +28,9 @@ def test_other_users_and_sessions_cannot_see_an_item(settings: Settings) -> None
             other.load_frame(record.id)
 
 
-@pytest.mark.parametrize("bad_id", ["../ds_0000000000000000", "/etc/passwd", "ds_123", "", "ds_" + "g" * 16])
+@pytest.mark.parametrize(
+    "bad_id", ["../ds_0000000000000000", "/etc/passwd", "ds_123", "", "ds_" + "g" * 16]
+)
 def test_malformed_ids_never_become_paths(settings: Settings, bad_id: str) -> None:
     with pytest.raises(UnknownItem, match="none has been uploaded"):
         Workspace(settings, "alice", "s1").get(bad_id)

@@ -9,11 +9,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import pandas as pd
+from matplotlib.figure import Figure
 
-from data_science.errors import ToolError  # noqa: E402
-from data_science.tables import TableFile  # noqa: E402
+from data_science.errors import ToolError
+from data_science.tables import TableFile
 
 MAX_POINTS = 20_000
 SEED = 42

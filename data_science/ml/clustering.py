@@ -31,7 +31,10 @@ def fit_kmeans(features: pd.DataFrame, n_clusters: int | None) -> tuple[Any, dic
     for k in candidates:
         labels = KMeans(n_clusters=k, n_init=10, random_state=SEED).fit_predict(prepared)
         sample = min(SILHOUETTE_SAMPLE, len(labels))
-        fits[k] = (float(silhouette_score(prepared, labels, sample_size=sample, random_state=SEED)), labels)
+        fits[k] = (
+            float(silhouette_score(prepared, labels, sample_size=sample, random_state=SEED)),
+            labels,
+        )
     k = max(fits, key=lambda candidate: fits[candidate][0])
     score, labels = fits[k]
     scores = {candidate: fit[0] for candidate, fit in fits.items()}

@@ -98,8 +98,9 @@ def build_pipeline(plan: FeaturePlan, task: str) -> Pipeline:
                 "categorical",
                 make_pipeline(
                     SimpleImputer(strategy="most_frequent"),
-                    OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=30,
-                                  sparse_output=False),
+                    OneHotEncoder(
+                        handle_unknown="infrequent_if_exist", max_categories=30, sparse_output=False
+                    ),
                 ),
                 plan.categorical,
             ),
@@ -145,7 +146,9 @@ def fit_and_evaluate(frame: pd.DataFrame, target: str) -> tuple[Pipeline, dict[s
     )
     pipeline = build_pipeline(plan, task)
     cv_scoring = "accuracy" if task == "classification" else "r2"
-    folds = min(CV_FOLDS, int(y_train.value_counts().min())) if task == "classification" else CV_FOLDS
+    folds = (
+        min(CV_FOLDS, int(y_train.value_counts().min())) if task == "classification" else CV_FOLDS
+    )
     cv_scores = (
         cross_val_score(pipeline, x_train, y_train, cv=folds, scoring=cv_scoring)
         if folds >= 2

@@ -21,12 +21,40 @@ CUES: list[tuple[str, tuple[str, ...]]] = [
     ("help", ("help", "what can you do", "what do you do", "how do i", "who are you")),
     ("cluster", ("cluster", "segment", "group the rows", "k means", "kmeans")),
     ("predict", ("predictions", "apply the model", "score the", "predict with", "use the model")),
-    ("train", ("train", "predict", "build a model", "fit a model", "classif", "regress",
-               "machine learning", "model for")),
-    ("plot", ("plot", "chart", "histogram", "scatter", "graph", "visuali", "distribution of",
-              "draw")),
-    ("describe", ("describe", "summar", "profile", "analy", "what is in", "what s in",
-                  "overview", "missing", "statistic", "explore", "look at", "tell me about")),
+    (
+        "train",
+        (
+            "train",
+            "predict",
+            "build a model",
+            "fit a model",
+            "classif",
+            "regress",
+            "machine learning",
+            "model for",
+        ),
+    ),
+    (
+        "plot",
+        ("plot", "chart", "histogram", "scatter", "graph", "visuali", "distribution of", "draw"),
+    ),
+    (
+        "describe",
+        (
+            "describe",
+            "summar",
+            "profile",
+            "analy",
+            "what is in",
+            "what s in",
+            "overview",
+            "missing",
+            "statistic",
+            "explore",
+            "look at",
+            "tell me about",
+        ),
+    ),
     ("list", ("list", "files", "datasets", "which data", "what data", "uploaded")),
     ("greeting", ("hello", "hi ", "hey", "good morning", "thanks", "thank you")),
 ]
@@ -95,12 +123,13 @@ def _fuzzy_position(name: str, words: list[tuple[str, int]]) -> int:
 
 def choose_dataset(text: str, datasets: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The dataset the request names, else the most recently uploaded one."""
-    for dataset in reversed(datasets):
-        stem = normalise(dataset["name"].rsplit(".", 1)[0])
-        if dataset["id"] in text or (len(stem) >= 3 and stem in text):
+    for dataset in datasets[::-1]:
+        stem = normalise(str(dataset["name"]).rsplit(".", 1)[0])
+        if str(dataset["id"]) in text or (len(stem) >= 3 and stem in text):
             return dataset
-    originals = [dataset for dataset in datasets if "derived_from" not in dataset]
-    return (originals or datasets or [None])[-1]
+    originals = [item for item in datasets if "derived_from" not in item]
+    candidates = originals or datasets
+    return candidates[-1] if candidates else None
 
 
 def plan_call(intent: Intent, catalogue: dict[str, Any]) -> Plan:
@@ -109,8 +138,10 @@ def plan_call(intent: Intent, catalogue: dict[str, Any]) -> Plan:
         return Plan(text=render_catalogue(catalogue))
     dataset = choose_dataset(intent.text, datasets)
     if dataset is None:
-        return Plan(text="There is no data in this chat yet. Upload a CSV, TSV, JSON, Excel or "
-                         "Parquet file with the upload button, then ask again.")
+        return Plan(
+            text="There is no data in this chat yet. Upload a CSV, TSV, JSON, Excel or "
+            "Parquet file with the upload button, then ask again."
+        )
     columns = [column["name"] for column in dataset.get("columns") or []]
     types = {column["name"]: column["type"] for column in dataset.get("columns") or []}
     named = mentioned_columns(intent.text, columns)
@@ -122,14 +153,18 @@ def plan_call(intent: Intent, catalogue: dict[str, Any]) -> Plan:
     if intent.family == "train":
         target = _pick_target(intent.text, named)
         if target is None:
-            return Plan(text=f"Which column should the model predict? The columns of "
-                             f"{dataset['name']} are: {', '.join(columns)}.")
+            return Plan(
+                text=f"Which column should the model predict? The columns of "
+                f"{dataset['name']} are: {', '.join(columns)}."
+            )
         return Plan("train", {"dataset_id": dataset_id, "target": target})
     if intent.family == "predict":
         models = catalogue.get("models") or []
         if not models:
-            return Plan(text="There is no trained model yet. Ask me to train one first, for "
-                             "example: \"train a model to predict <column>\".")
+            return Plan(
+                text="There is no trained model yet. Ask me to train one first, for "
+                'example: "train a model to predict <column>".'
+            )
         return Plan("predict", {"model_id": models[-1]["id"], "dataset_id": dataset_id})
     if intent.family == "cluster":
         args: dict[str, Any] = {"dataset_id": dataset_id}
@@ -156,7 +191,7 @@ def _pick_target(text: str, named: list[str]) -> str | None:
 def _plan_plot(intent: Intent, dataset_id: str, named: list[str], types: dict[str, str]) -> Plan:
     if not named:
         numeric = [name for name, kind in types.items() if kind in {"number", "integer"}]
-        suggestion = f" For example: \"plot a histogram of {numeric[0]}\"." if numeric else ""
+        suggestion = f' For example: "plot a histogram of {numeric[0]}".' if numeric else ""
         return Plan(text=f"Which column should I plot? Columns: {', '.join(types)}.{suggestion}")
     numeric_named = [name for name in named if types.get(name) in {"number", "integer"}]
     wants_scatter = any(cue in intent.text for cue in SCATTER_CUES) or len(numeric_named) >= 2
@@ -177,8 +212,10 @@ def render_catalogue(catalogue: dict[str, Any]) -> str:
         return "No files yet. Upload a CSV or workbook and I can profile, chart and model it."
     lines = ["Datasets in this chat:"]
     for dataset in datasets:
-        lines.append(f"- **{dataset['name']}** (`{dataset['id']}`): {dataset.get('rows', '?')} rows, "
-                     f"{len(dataset.get('columns') or [])} columns")
+        lines.append(
+            f"- **{dataset['name']}** (`{dataset['id']}`): {dataset.get('rows', '?')} rows, "
+            f"{len(dataset.get('columns') or [])} columns"
+        )
     for model in models:
         lines.append(f"- model `{model['id']}`: {model['name']}")
     return "\n".join(lines)
@@ -187,11 +224,11 @@ def render_catalogue(catalogue: dict[str, Any]) -> str:
 HELP_TEXT = (
     "I'm the built-in offline assistant: I run on this machine without any API key and understand "
     "short, direct requests such as:\n"
-    "- \"describe the data\" or \"which columns have missing values\"\n"
-    "- \"plot a histogram of price\" or \"plot price against area\"\n"
-    "- \"train a model to predict species\" (scored on a held-out 20 % test split)\n"
-    "- \"cluster the rows into 3 groups\"\n"
-    "- \"list my files\"\n\n"
+    '- "describe the data" or "which columns have missing values"\n'
+    '- "plot a histogram of price" or "plot price against area"\n'
+    '- "train a model to predict species" (scored on a held-out 20 % test split)\n'
+    '- "cluster the rows into 3 groups"\n'
+    '- "list my files"\n\n'
     "For free-form conversation, start the app with a hosted model: set OPENAI_API_KEY (GPT-4o), "
     "or USE_GEMINI=true with GOOGLE_API_KEY, or LLM_MODEL to any LiteLLM model string."
 )

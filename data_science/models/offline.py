@@ -9,6 +9,7 @@ in plain words. Requests it does not understand get a short description of what 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
 from typing import Any
 
 from google.adk.models.base_llm import BaseLlm
@@ -18,9 +19,14 @@ from google.genai import types
 
 from data_science.models.intents import HELP_TEXT, parse_request, plan_call
 from data_science.models.replies import render_result
+from data_science.plugins.attachments import ATTACHMENT_MARKER
 
 OFFLINE_MODEL_NAME = "offline"
 CATALOGUE_TOOL = "list_data_files"
+ATTACHMENT_FOLLOW_UP = (
+    'What would you like to know? For example: "describe the data", "plot a histogram of '
+    '<column>" or "train a model to predict <column>".'
+)
 
 
 class OfflineModel(BaseLlm):
@@ -37,38 +43,59 @@ class OfflineModel(BaseLlm):
 
 def next_step(contents: list[types.Content]) -> types.Content:
     """Decide the model's next message from the conversation so far."""
-    request_text, turn = _current_turn(contents)
-    if not turn:
-        intent = parse_request(request_text)
-        if intent.family in {"help", "unknown"}:
-            return _text(HELP_TEXT)
-        if intent.family == "greeting":
-            return _text("Hello! Upload a data file and tell me what you would like to know.\n\n"
-                         + HELP_TEXT)
-        return _call(CATALOGUE_TOOL, {})
-    last = turn[-1].function_response
+    request = _current_turn(contents)
+    if not request.responses:
+        return _first_step(request)
+    last = request.responses[-1].function_response
     if last is None:
         return _text(HELP_TEXT)
     response: dict[str, Any] = dict(last.response or {})
-    if last.name == CATALOGUE_TOOL and len(turn) == 1:
-        plan = plan_call(parse_request(request_text), response)
+    if last.name == CATALOGUE_TOOL and len(request.responses) == 1:
+        plan = plan_call(parse_request(request.text), response)
         if plan.tool is None:
             return _text(plan.text or HELP_TEXT)
         return _call(plan.tool, plan.args)
     return _text(render_result(last.name or "", response))
 
 
-def _current_turn(contents: list[types.Content]) -> tuple[str, list[types.Part]]:
-    """The person's latest message and the tool responses that followed it."""
+def _first_step(request: Request) -> types.Content:
+    if not request.text and request.attachments:
+        notes = "\n".join(
+            note.removeprefix(ATTACHMENT_MARKER).strip() for note in request.attachments
+        )
+        return _text(f"{notes}\n\n{ATTACHMENT_FOLLOW_UP}")
+    intent = parse_request(request.text)
+    if intent.family in {"help", "unknown"}:
+        return _text(HELP_TEXT)
+    if intent.family == "greeting":
+        return _text(
+            f"Hello! Upload a data file and tell me what you would like to know.\n\n{HELP_TEXT}"
+        )
+    return _call(CATALOGUE_TOOL, {})
+
+
+@dataclass
+class Request:
+    """The person's latest message (its words and attachment notes) and the tool results since."""
+
+    text: str = ""
+    attachments: list[str] = field(default_factory=list)
+    responses: list[types.Part] = field(default_factory=list)
+
+
+def _current_turn(contents: list[types.Content]) -> Request:
     responses: list[types.Part] = []
     for content in reversed(contents):
         parts = content.parts or []
-        if content.role == "user":
-            texts = [part.text for part in parts if part.text]
-            if texts:
-                return " ".join(texts), list(reversed(responses))
-            responses.extend(part for part in reversed(parts) if part.function_response)
-    return "", list(reversed(responses))
+        if content.role != "user":
+            continue
+        texts = [part.text for part in parts if part.text]
+        if texts:
+            words = [text for text in texts if not text.startswith(ATTACHMENT_MARKER)]
+            notes = [text for text in texts if text.startswith(ATTACHMENT_MARKER)]
+            return Request(" ".join(words), notes, list(reversed(responses)))
+        responses.extend(part for part in reversed(parts) if part.function_response)
+    return Request(responses=list(reversed(responses)))
 
 
 def _text(text: str) -> types.Content:

@@ -28,7 +28,7 @@ def render_result(tool_name: str, result: dict[str, Any]) -> str:
 def _number(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
-    return "–" if value is None else str(value)
+    return "n/a" if value is None else str(value)
 
 
 def _analysis(result: dict[str, Any]) -> str:
@@ -54,8 +54,10 @@ def _analysis(result: dict[str, Any]) -> str:
 
 
 def _chart(result: dict[str, Any]) -> str:
-    return f"Here is the chart: **{result.get('title', result.get('chart'))}** " \
-           f"({result.get('rows_plotted', '?'):,} rows plotted)."
+    return (
+        f"Here is the chart: **{result.get('title', result.get('chart'))}** "
+        f"({result.get('rows_plotted', '?'):,} rows plotted)."
+    )
 
 
 def _training(result: dict[str, Any]) -> str:
@@ -71,8 +73,11 @@ def _training(result: dict[str, Any]) -> str:
         lines.append(f"| {METRIC_LABELS.get(key, key)} | {_number(value)} |")
     cv = result.get("cross_validation") or {}
     if cv.get("mean") is not None:
-        lines += ["", f"{cv['folds']}-fold cross-validation on the training part: "
-                      f"{cv['scoring']} {_number(cv['mean'])} ± {_number(cv['std'])}."]
+        lines += [
+            "",
+            f"{cv['folds']}-fold cross-validation on the training part: "
+            f"{cv['scoring']} {_number(cv['mean'])} ± {_number(cv['std'])}.",
+        ]
     if result.get("dropped_columns"):
         dropped = ", ".join(f"{name} ({why})" for name, why in result["dropped_columns"].items())
         lines += ["", f"Columns not used as features: {dropped}."]
@@ -81,17 +86,22 @@ def _training(result: dict[str, Any]) -> str:
 
 
 def _prediction(result: dict[str, Any]) -> str:
-    return (f"Predictions for {result['rows']:,} rows are stored as dataset "
-            f"`{result['dataset_id']}`. First predictions: "
-            + ", ".join(str(next(iter(row.values()))) for row in result.get("preview", [])) + ".")
+    return (
+        f"Predictions for {result['rows']:,} rows are stored as dataset "
+        f"`{result['dataset_id']}`. First predictions: "
+        + ", ".join(str(next(iter(row.values()))) for row in result.get("preview", []))
+        + "."
+    )
 
 
 def _clusters(result: dict[str, Any]) -> str:
     sizes = ", ".join(f"cluster {label}: {size}" for label, size in result["sizes"].items())
-    return (f"I found **{result['n_clusters']} clusters** with k-means on "
-            f"{', '.join(result['columns_used'])} (silhouette {_number(result['silhouette'])}). "
-            f"Sizes: {sizes}. The rows with their cluster are stored as dataset "
-            f"`{result['dataset_id']}`.")
+    return (
+        f"I found **{result['n_clusters']} clusters** with k-means on "
+        f"{', '.join(result['columns_used'])} (silhouette {_number(result['silhouette'])}). "
+        f"Sizes: {sizes}. The rows with their cluster are stored as dataset "
+        f"`{result['dataset_id']}`."
+    )
 
 
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {

@@ -11,7 +11,6 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -32,8 +31,8 @@ from google.adk.sessions.database_session_service import DatabaseSessionService
 from google.adk.sessions.in_memory_session_service import InMemorySessionService
 from google.genai import types
 
-from data_science.agent import build_app
 from data_science import workers
+from data_science.agent import build_app
 from data_science.config import APP_NAME, Settings, get_settings
 from data_science.models.offline import OfflineModel
 from data_science.observability import audit_log, configure_logging
@@ -70,7 +69,9 @@ async def warm_up_agent(agent_app: App) -> None:
     runner = Runner(app=offline, session_service=sessions)
     session = await sessions.create_session(app_name=APP_NAME, user_id=WARM_UP_USER)
     message = types.Content(role="user", parts=[types.Part(text="list my files")])
-    async for _ in runner.run_async(user_id=WARM_UP_USER, session_id=session.id, new_message=message):
+    async for _ in runner.run_async(
+        user_id=WARM_UP_USER, session_id=session.id, new_message=message
+    ):
         pass
     await runner.close()
 
@@ -82,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     session_service = DatabaseSessionService(settings.session_db_uri)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any] | None]:
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Start the worker processes and walk one offline turn before serving: ADK and the
         # workers import much lazily, which would otherwise stall the first real requests.
         await asyncio.to_thread(workers.warm_up)
@@ -91,7 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # garbage collector: a full collection over it pauses the event loop for ~250 ms.
         gc.collect()
         gc.freeze()
-        yield None
+        yield
         await session_service.close()
         await asyncio.to_thread(workers.shutdown)
 

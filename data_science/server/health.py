@@ -35,7 +35,9 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse(
         {
             "status": "ready" if ready else "not ready",
-            "checks": {check.name: "ok" if check.status == "ok" else check.detail for check in checks},
+            "checks": {
+                check.name: "ok" if check.status == "ok" else check.detail for check in checks
+            },
         },
         status_code=200 if ready else 503,
     )

@@ -53,8 +53,12 @@ class StreamingForm:
             boundary,
             {
                 "on_part_begin": self._on_part_begin,
-                "on_header_field": lambda data, start, end: self._header_field.extend(data[start:end]),
-                "on_header_value": lambda data, start, end: self._header_value.extend(data[start:end]),
+                "on_header_field": lambda data, start, end: self._header_field.extend(
+                    data[start:end]
+                ),
+                "on_header_value": lambda data, start, end: self._header_value.extend(
+                    data[start:end]
+                ),
                 "on_header_end": self._on_header_end,
                 "on_headers_finished": self._on_headers_finished,
                 "on_part_data": self._on_part_data,
@@ -92,7 +96,9 @@ class StreamingForm:
             return
         self._part.value.extend(data[start:end])
         if len(self._part.value) > MAX_FIELD_BYTES:
-            raise UploadRejected(400, "field_too_long", f"The form field '{self._part.name}' is too long.")
+            raise UploadRejected(
+                400, "field_too_long", f"The form field '{self._part.name}' is too long."
+            )
 
     def _on_part_end(self) -> None:
         if self._part.filename is None:
@@ -120,14 +126,21 @@ async def upload(request: Request) -> JSONResponse:
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data" or b"boundary" not in options:
         return error_response(
-            400, "not_multipart",
+            400,
+            "not_multipart",
             "Send the file as multipart/form-data with fields file, user_id and session_id.",
         )
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > settings.MAX_UPLOAD_BYTES + ENVELOPE_ALLOWANCE:
+    if (
+        declared
+        and declared.isdigit()
+        and int(declared) > settings.MAX_UPLOAD_BYTES + ENVELOPE_ALLOWANCE
+    ):
         rejection = UploadRejected(
-            413, "file_too_large",
-            f"The upload is larger than the limit of {settings.MAX_UPLOAD_BYTES:,} bytes (MAX_UPLOAD_BYTES).",
+            413,
+            "file_too_large",
+            f"The upload is larger than the limit of {settings.MAX_UPLOAD_BYTES:,} bytes "
+            "(MAX_UPLOAD_BYTES).",
         )
         pipeline.record_rejection(rejection, "(not received)", "(unknown)", int(declared))
         return error_response(rejection.status, rejection.code, rejection.message)
@@ -141,8 +154,9 @@ async def upload(request: Request) -> JSONResponse:
     except UploadRejected as rejection:
         size = form.file.size if form.file else 0
         form.discard()
-        pipeline.record_rejection(rejection, form.filename or "(no name)",
-                                  form.fields.get("user_id", "(unknown)"), size)
+        pipeline.record_rejection(
+            rejection, form.filename or "(no name)", form.fields.get("user_id", "(unknown)"), size
+        )
         await _drain(chunks, settings.MAX_UPLOAD_BYTES)
         return error_response(rejection.status, rejection.code, rejection.message)
     except Exception:
@@ -165,7 +179,8 @@ async def _finish(request: Request, pipeline: UploadPipeline, form: StreamingFor
     if session is None:
         form.discard()
         return error_response(
-            404, "unknown_session",
+            404,
+            "unknown_session",
             "No such session for this user. Create one first: "
             f"POST /apps/{APP_NAME}/users/<user_id>/sessions.",
         )

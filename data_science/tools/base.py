@@ -24,7 +24,15 @@ from data_science.jsonsafe import to_jsonable
 from data_science.observability import get_logger, hash_user_id, timed_operation
 from data_science.workspace import ItemRecord, UnknownItem, Workspace
 
-__all__ = ["ToolError", "column_names", "error_result", "resolve_column", "run_blocking", "tool", "workspace_for"]
+__all__ = [
+    "ToolError",
+    "column_names",
+    "error_result",
+    "resolve_column",
+    "run_blocking",
+    "tool",
+    "workspace_for",
+]
 
 log = get_logger(__name__)
 P = ParamSpec("P")

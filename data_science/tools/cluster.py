@@ -39,7 +39,9 @@ async def cluster(
             stored_name=out_path.name,
             summary=report.pop("summary"),
             parent_id=dataset_id,
-            description=f"k-means with k={report['n_clusters']} on {', '.join(report['columns_used'])}",
+            description=(
+                f"k-means with k={report['n_clusters']} on {', '.join(report['columns_used'])}"
+            ),
         )
     finally:
         await run_blocking(workspace.discard_staging, out_path)

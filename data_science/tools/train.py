@@ -60,7 +60,11 @@ async def predict(model_id: str, dataset_id: str, tool_context: ToolContext) -> 
     out_path = await run_blocking(workspace.staging_path, TABLE_FILE)
     try:
         result = await run_cpu(
-            predict_to_file, model_path, table, record.details["features"], f"predicted_{target}",
+            predict_to_file,
+            model_path,
+            table,
+            record.details["features"],
+            f"predicted_{target}",
             out_path,
         )
         saved = await run_blocking(

@@ -42,7 +42,9 @@ async def plot(
     x = resolve_column(columns, x, "x column")
     if kind == "scatter":
         if y is None:
-            raise ToolError("A scatter plot needs both `x` and `y` columns.", code="missing_argument")
+            raise ToolError(
+                "A scatter plot needs both `x` and `y` columns.", code="missing_argument"
+            )
         y = resolve_column(columns, y, "y column")
     if color_by is not None:
         color_by = resolve_column(columns, color_by, "colour column")
@@ -52,7 +54,12 @@ async def plot(
     version = await tool_context.save_artifact(
         filename, types.Part.from_bytes(data=png, mime_type="image/png")
     )
-    return {"chart": filename, "version": version, "title": title, "rows_plotted": min(record.rows or 0, MAX_POINTS)}
+    return {
+        "chart": filename,
+        "version": version,
+        "title": title,
+        "rows_plotted": min(record.rows or 0, MAX_POINTS),
+    }
 
 
 def _slug(text: str) -> str:

@@ -1,0 +1,86 @@
+"""Files attached to a chat message go through the same intake as `/api/uploads`.
+
+ADK clients (`adk web`'s paperclip, `/run` and `/run_sse` callers) send files as `inline_data`
+parts. Before the message is stored or shown to a model, each such part is written to
+quarantine, checked and registered exactly like an upload, and replaced by a short text
+reference: the accepted file's name, id and shape, or the reason it was refused. Raw bytes never
+reach the session store or a model request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from google.adk.agents.invocation_context import InvocationContext
+from google.adk.plugins.base_plugin import BasePlugin
+from google.genai import types
+
+from data_science.config import get_settings
+from data_science.observability import audit_log
+from data_science.production_file_handler import AcceptedUpload, UploadPipeline
+from data_science.validators import UploadRejected
+
+ATTACHMENT_MARKER = "[attachment]"
+DEFAULT_NAME = "attachment"
+
+
+class AttachmentIntakePlugin(BasePlugin):
+    """Replaces every `inline_data` part of a user message with the intake's verdict on it."""
+
+    def __init__(self) -> None:
+        super().__init__(name="attachment_intake")
+
+    async def on_user_message_callback(
+        self, *, invocation_context: InvocationContext, user_message: types.Content
+    ) -> types.Content | None:
+        parts = user_message.parts or []
+        if not any(part.inline_data for part in parts):
+            return None
+        settings = get_settings()
+        pipeline = UploadPipeline(settings, audit_log(settings))
+        total = sum(len(part.inline_data.data or b"") for part in parts if part.inline_data)
+        replaced = []
+        for part in parts:
+            if part.inline_data is None:
+                replaced.append(part)
+                continue
+            name = part.inline_data.display_name or DEFAULT_NAME
+            if total > settings.MAX_UPLOAD_BYTES:
+                verdict = refusal(
+                    name,
+                    "the attachments of this message are larger than the "
+                    f"limit of {settings.MAX_UPLOAD_BYTES:,} bytes in total",
+                )
+            else:
+                verdict = await asyncio.to_thread(
+                    take_in,
+                    pipeline,
+                    part.inline_data.data or b"",
+                    name,
+                    invocation_context.user_id,
+                    invocation_context.session.id,
+                )
+            replaced.append(types.Part(text=verdict))
+        return types.Content(role=user_message.role, parts=replaced)
+
+
+def take_in(pipeline: UploadPipeline, data: bytes, name: str, user_id: str, session_id: str) -> str:
+    """Run one attachment through the upload pipeline; describe the outcome in one line."""
+    try:
+        return acceptance(pipeline.accept_bytes(data, name, user_id, session_id))
+    except UploadRejected as rejection:
+        return refusal(name, rejection.message)
+
+
+def acceptance(upload: AcceptedUpload) -> str:
+    columns = ", ".join(
+        f"{column['name']} ({column['type']})" for column in upload.summary.get("columns", [])
+    )
+    return (
+        f"{ATTACHMENT_MARKER} The file {upload.filename!r} was received as dataset "
+        f"{upload.file_id}: {upload.summary.get('rows')} rows; columns: {columns}."
+    )
+
+
+def refusal(name: str, reason: str) -> str:
+    return f"{ATTACHMENT_MARKER} The file {name!r} was refused: {reason}"
