@@ -38,6 +38,8 @@ def build_agent(settings: Settings) -> LlmAgent:
 
 
 def build_app(settings: Settings) -> App:
+    """The ADK app with its plugins; creates the data directories every entry point needs."""
+    settings.create_data_dirs()
     return App(name=APP_NAME, root_agent=build_agent(settings), plugins=[AttachmentIntakePlugin()])
 
 

@@ -17,47 +17,21 @@ NUMBER = re.compile(r"\b(\d{1,3})\b")
 PUNCTUATION = re.compile(r"[^\w\s]")
 
 # Ordered: the first family whose cue appears wins.
+# fmt: off
 CUES: list[tuple[str, tuple[str, ...]]] = [
     ("help", ("help", "what can you do", "what do you do", "how do i", "who are you")),
     ("cluster", ("cluster", "segment", "group the rows", "k means", "kmeans")),
     ("predict", ("predictions", "apply the model", "score the", "predict with", "use the model")),
-    (
-        "train",
-        (
-            "train",
-            "predict",
-            "build a model",
-            "fit a model",
-            "classif",
-            "regress",
-            "machine learning",
-            "model for",
-        ),
-    ),
-    (
-        "plot",
-        ("plot", "chart", "histogram", "scatter", "graph", "visuali", "distribution of", "draw"),
-    ),
-    (
-        "describe",
-        (
-            "describe",
-            "summar",
-            "profile",
-            "analy",
-            "what is in",
-            "what s in",
-            "overview",
-            "missing",
-            "statistic",
-            "explore",
-            "look at",
-            "tell me about",
-        ),
-    ),
+    ("train", ("train", "predict", "build a model", "fit a model", "classif", "regress",
+               "machine learning", "model for")),
+    ("plot", ("plot", "chart", "histogram", "scatter", "graph", "visuali", "distribution of",
+              "draw")),
+    ("describe", ("describe", "summar", "profile", "analy", "what is in", "what s in",
+                  "overview", "missing", "statistic", "explore", "look at", "tell me about")),
     ("list", ("list", "files", "datasets", "which data", "what data", "uploaded")),
     ("greeting", ("hello", "hi ", "hey", "good morning", "thanks", "thank you")),
 ]
+# fmt: on
 TARGET_CUES = ("predict", "target", "label", "classify", "forecast", "for", "of", "estimate")
 SCATTER_CUES = ("scatter", " vs ", " versus ", "against", " by ")
 

@@ -89,7 +89,7 @@ def _prediction(result: dict[str, Any]) -> str:
     return (
         f"Predictions for {result['rows']:,} rows are stored as dataset "
         f"`{result['dataset_id']}`. First predictions: "
-        + ", ".join(str(next(iter(row.values()))) for row in result.get("preview", []))
+        + ", ".join(str(value) for value in result.get("preview", []))
         + "."
     )
 

@@ -78,8 +78,8 @@ async def warm_up_agent(agent_app: App) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    settings.create_data_dirs()
     configure_logging(settings)
+    agent_app = build_app(settings)
     session_service = DatabaseSessionService(settings.session_db_uri)
 
     @asynccontextmanager
@@ -96,7 +96,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await session_service.close()
         await asyncio.to_thread(workers.shutdown)
 
-    agent_app = build_app(settings)
     server = ApiServer(
         agent_loader=SingleAppLoader(agent_app),
         session_service=session_service,

@@ -1,0 +1,131 @@
+"""The offline model's evaluation cases: what a person says and the tool calls it must cause.
+
+To add a case, append a `Case` below and run `uv run python tests/evals/build_evalsets.py`:
+it runs each case through the real agent, checks the calls you wrote down, records the
+answers as references and rewrites `offline_model.test.json`. Ids are written as
+`<dataset_id>` / `<model_id>`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+DATA = "<dataset_id>"
+MODEL = "<model_id>"
+LIST = ("list_data_files", {})
+
+
+@dataclass
+class Turn:
+    text: str
+    calls: list[tuple[str, dict[str, Any]]]
+    attach: str | None = None  # "penguins.csv" or "page.csv" (an HTML file posing as a CSV)
+
+
+@dataclass
+class Case:
+    case_id: str
+    turns: list[Turn] = field(default_factory=list)
+
+
+def single(case_id: str, text: str, *calls: tuple[str, dict[str, Any]]) -> Case:
+    """A one-message case: the penguins file attached to the request itself."""
+    return Case(case_id, [Turn(text, list(calls), attach="penguins.csv")])
+
+
+CASES = [
+    single("describe", "describe the data", LIST, ("analyze_dataset", {"dataset_id": DATA})),
+    single(
+        "missing_values",
+        "Which columns have missing values?",
+        LIST,
+        ("analyze_dataset", {"dataset_id": DATA}),
+    ),
+    single(
+        "histogram",
+        "plot a histogram of body mass",
+        LIST,
+        ("plot", {"dataset_id": DATA, "kind": "histogram", "x": "body_mass_g"}),
+    ),
+    single(
+        "scatter",
+        "plot bill length against bill depth",
+        LIST,
+        (
+            "plot",
+            {"dataset_id": DATA, "kind": "scatter", "y": "bill_length_mm", "x": "bill_depth_mm"},
+        ),
+    ),
+    single(
+        "scatter_by_colour",
+        "scatter flipper length vs body mass by species",
+        LIST,
+        (
+            "plot",
+            {
+                "dataset_id": DATA,
+                "kind": "scatter",
+                "y": "flipper_length_mm",
+                "x": "body_mass_g",
+                "color_by": "species",
+            },
+        ),
+    ),
+    single(
+        "train_classifier",
+        "train a model to predict species",
+        LIST,
+        ("train", {"dataset_id": DATA, "target": "species"}),
+    ),
+    single(
+        "train_regressor_with_typos",
+        "trian a modle to predict body mas",
+        LIST,
+        ("train", {"dataset_id": DATA, "target": "body_mass_g"}),
+    ),
+    single(
+        "cluster_with_k",
+        "cluster the penguins into 3 groups",
+        LIST,
+        ("cluster", {"dataset_id": DATA, "n_clusters": 3}),
+    ),
+    single("list_files", "list my files", LIST),
+    single("help", "what can you do?"),
+    single("missing_target_is_asked_for", "train a model", LIST),
+    Case(
+        "attach_then_ask",
+        [
+            Turn("", [], attach="penguins.csv"),
+            Turn("summarise it", [LIST, ("analyze_dataset", {"dataset_id": DATA})]),
+            Turn(
+                "now a histogram of flipper length",
+                [
+                    LIST,
+                    ("plot", {"dataset_id": DATA, "kind": "histogram", "x": "flipper_length_mm"}),
+                ],
+            ),
+        ],
+    ),
+    Case(
+        "train_then_predict",
+        [
+            Turn(
+                "train a model to predict sex",
+                [LIST, ("train", {"dataset_id": DATA, "target": "sex"})],
+                attach="penguins.csv",
+            ),
+            Turn(
+                "use the model to make predictions",
+                [LIST, ("predict", {"model_id": MODEL, "dataset_id": DATA})],
+            ),
+        ],
+    ),
+    Case(
+        "refused_attachment",
+        [
+            Turn("", [], attach="page.csv"),
+            Turn("describe the data", [LIST]),
+        ],
+    ),
+]
