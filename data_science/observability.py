@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -117,4 +118,10 @@ class AuditLog:
 
 
 def audit_log(settings: Settings) -> AuditLog:
-    return AuditLog(settings.DATA_DIR / "audit.jsonl")
+    """The process's one audit log for this DATA_DIR (one lock serialises its writers)."""
+    return _audit_log_at(settings.DATA_DIR / "audit.jsonl")
+
+
+@lru_cache(maxsize=8)
+def _audit_log_at(path: Path) -> AuditLog:
+    return AuditLog(path)

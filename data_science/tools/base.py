@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import difflib
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from google.adk.tools.tool_context import ToolContext
@@ -30,6 +32,7 @@ __all__ = [
     "error_result",
     "resolve_column",
     "run_blocking",
+    "staged_file",
     "tool",
     "workspace_for",
 ]
@@ -78,6 +81,16 @@ def tool(
 def workspace_for(tool_context: ToolContext) -> Workspace:
     """The calling user's workspace for the current session: the only files a tool can reach."""
     return Workspace(get_settings(), tool_context.user_id, tool_context.session.id)
+
+
+@asynccontextmanager
+async def staged_file(workspace: Workspace, stored_name: str) -> AsyncIterator[Path]:
+    """A private path for a worker to write a new item into; removed unless adopted."""
+    path = await run_blocking(workspace.staging_path, stored_name)
+    try:
+        yield path
+    finally:
+        await run_blocking(workspace.discard_staging, path)
 
 
 async def run_blocking(function: Callable[..., R], *args: Any, **kwargs: Any) -> R:

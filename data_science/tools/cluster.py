@@ -7,7 +7,14 @@ from typing import Any
 from google.adk.tools.tool_context import ToolContext
 
 from data_science.ml.clustering import cluster_to_file
-from data_science.tools.base import column_names, resolve_column, run_blocking, tool, workspace_for
+from data_science.tools.base import (
+    column_names,
+    resolve_column,
+    run_blocking,
+    staged_file,
+    tool,
+    workspace_for,
+)
 from data_science.workers import run_cpu
 
 
@@ -28,8 +35,7 @@ async def cluster(
     record = await run_blocking(workspace.get, dataset_id, "table")
     chosen = [resolve_column(column_names(record), c) for c in columns] if columns else None
     table = await run_blocking(workspace.table_file, dataset_id)
-    out_path = await run_blocking(workspace.staging_path, "data.parquet")
-    try:
+    async with staged_file(workspace, "data.parquet") as out_path:
         report = await run_cpu(cluster_to_file, table, chosen, n_clusters, out_path)
         saved = await run_blocking(
             workspace.adopt_file,
@@ -43,6 +49,4 @@ async def cluster(
                 f"k-means with k={report['n_clusters']} on {', '.join(report['columns_used'])}"
             ),
         )
-    finally:
-        await run_blocking(workspace.discard_staging, out_path)
     return {"dataset_id": saved.id, **report}

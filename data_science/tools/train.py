@@ -7,7 +7,14 @@ from typing import Any
 from google.adk.tools.tool_context import ToolContext
 
 from data_science.ml.supervised import fit_to_file, predict_to_file
-from data_science.tools.base import column_names, resolve_column, run_blocking, tool, workspace_for
+from data_science.tools.base import (
+    column_names,
+    resolve_column,
+    run_blocking,
+    staged_file,
+    tool,
+    workspace_for,
+)
 from data_science.workers import run_cpu
 
 MODEL_FILE = "model.joblib"
@@ -28,8 +35,7 @@ async def train(dataset_id: str, target: str, tool_context: ToolContext) -> dict
     record = await run_blocking(workspace.get, dataset_id, "table")
     target = resolve_column(column_names(record), target, "target column")
     table = await run_blocking(workspace.table_file, dataset_id)
-    model_path = await run_blocking(workspace.staging_path, MODEL_FILE)
-    try:
+    async with staged_file(workspace, MODEL_FILE) as model_path:
         report = await run_cpu(fit_to_file, table, target, model_path)
         saved = await run_blocking(
             workspace.adopt_file,
@@ -40,8 +46,6 @@ async def train(dataset_id: str, target: str, tool_context: ToolContext) -> dict
             parent_id=dataset_id,
             details=report,
         )
-    finally:
-        await run_blocking(workspace.discard_staging, model_path)
     return {"model_id": saved.id, "dataset_id": dataset_id, **report}
 
 
@@ -57,8 +61,7 @@ async def predict(model_id: str, dataset_id: str, tool_context: ToolContext) -> 
     record, model_path = await run_blocking(workspace.model_file, model_id)
     table = await run_blocking(workspace.table_file, dataset_id)
     target = record.details["target"]
-    out_path = await run_blocking(workspace.staging_path, TABLE_FILE)
-    try:
+    async with staged_file(workspace, TABLE_FILE) as out_path:
         result = await run_cpu(
             predict_to_file,
             model_path,
@@ -77,6 +80,4 @@ async def predict(model_id: str, dataset_id: str, tool_context: ToolContext) -> 
             parent_id=dataset_id,
             description=f"{record.name} applied to {dataset_id}",
         )
-    finally:
-        await run_blocking(workspace.discard_staging, out_path)
     return {"dataset_id": saved.id, "rows": result["rows"], "preview": result["preview"]}
