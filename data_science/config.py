@@ -59,7 +59,9 @@ class Settings(BaseSettings):
     MAX_UPLOAD_BYTES: int = Field(default=50_000_000, gt=0)
     MAX_ZIP_ENTRIES: int = Field(default=200, gt=0)
     MAX_ZIP_UNCOMPRESSED_BYTES: int = Field(default=500_000_000, gt=0)
+    MAX_ZIP_COMPRESSION_RATIO: int = Field(default=200, gt=1)
     MAX_IMAGE_PIXELS: int = Field(default=50_000_000, gt=0)
+    MAX_TABLE_COLUMNS: int = Field(default=10_000, gt=0)
     ALLOWED_EXTENSIONS: Annotated[frozenset[str], NoDecode] = frozenset(DEFAULT_EXTENSIONS)
 
     # AutoML

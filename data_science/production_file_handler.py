@@ -15,18 +15,25 @@ from pathlib import Path
 from typing import Any
 
 from data_science.config import Settings
+from data_science.images import reencode_image, thumbnail_name
 from data_science.observability import AuditLog, get_logger, hash_user_id, timed_operation
 from data_science.tables import TableReadError, summarize_file
 from data_science.validators import (
+    SkippedMember,
     UploadRejected,
+    ZipLimits,
     check_content_matches,
     check_extension,
     check_size,
+    display_name,
+    extension_of,
     kind_of_extension,
+    safe_unzip,
     sanitize_filename,
+    sniff_mime,
 )
 from data_science.workers import run_in_process
-from data_science.workspace import Workspace
+from data_science.workspace import ItemRecord, Workspace, new_item_id
 
 log = get_logger(__name__)
 
@@ -81,6 +88,8 @@ class AcceptedUpload:
 
 
 class UploadPipeline:
+    """Checks received files and stores what passes (for `/api/uploads` and chat attachments)."""
+
     def __init__(self, settings: Settings, audit: AuditLog) -> None:
         self.settings = settings
         self.audit = audit
@@ -96,14 +105,15 @@ class UploadPipeline:
         self, received: QuarantineFile, original_name: str, user_id: str, session_id: str
     ) -> AcceptedUpload:
         """Validate a fully received quarantine file and move it to the ready area (blocking)."""
-        stored_name = sanitize_filename(original_name)
+        name = display_name(original_name)
+        workspace = Workspace(self.settings, user_id, session_id)
         try:
             with timed_operation("upload.accept", user=hash_user_id(user_id)):
-                accepted = self._validate_and_store(
-                    received, original_name, stored_name, user_id, session_id
-                )
+                received.close()
+                accepted = self._store_upload(workspace, received, name)
         except UploadRejected as rejection:
-            self.record_rejection(rejection, original_name, user_id, received.size)
+            sniffed = sniff_mime(received.path) if received.path.exists() else None
+            self.record_rejection(rejection, name, user_id, received.size, received.sha256, sniffed)
             raise
         finally:
             received.discard()
@@ -111,9 +121,10 @@ class UploadPipeline:
             "upload",
             user_id=user_id,
             outcome="accepted",
-            original_name=original_name,
-            stored_name=stored_name,
+            original_name=name,
+            stored_name=sanitize_filename(name),
             file_id=accepted.file_id,
+            kind=accepted.kind,
             size_bytes=accepted.size_bytes,
             sha256=accepted.sha256,
             sniffed_type=accepted.summary.get("content_type"),
@@ -133,12 +144,18 @@ class UploadPipeline:
                 received.discard()
                 raise
         except UploadRejected as rejection:
-            self.record_rejection(rejection, original_name, user_id, len(data))
+            self.record_rejection(rejection, display_name(original_name), user_id, len(data))
             raise
         return self.accept(received, original_name, user_id, session_id)
 
     def record_rejection(
-        self, rejection: UploadRejected, original_name: str, user_id: str, size: int
+        self,
+        rejection: UploadRejected,
+        name: str,
+        user_id: str,
+        size: int,
+        sha256: str | None = None,
+        sniffed_type: str | None = None,
     ) -> None:
         log.info("upload.rejected", code=rejection.code, user=hash_user_id(user_id))
         self.audit.record(
@@ -146,52 +163,159 @@ class UploadPipeline:
             user_id=user_id,
             outcome="rejected",
             reason=rejection.code,
-            original_name=original_name,
-            stored_name=sanitize_filename(original_name),
+            original_name=name,
+            stored_name=sanitize_filename(name),
             size_bytes=size,
+            sha256=sha256,
+            sniffed_type=sniffed_type,
         )
 
-    def _validate_and_store(
-        self,
-        received: QuarantineFile,
-        original_name: str,
-        stored_name: str,
-        user_id: str,
-        session_id: str,
+    # Checks and storage --------------------------------------------------------------------
+    def _store_upload(
+        self, workspace: Workspace, received: QuarantineFile, name: str
     ) -> AcceptedUpload:
-        received.close()
-        extension = self.check_name(original_name)
-        kind = kind_of_extension(extension)
+        extension = self.check_name(name)
         check_size(received.size, self.settings.MAX_UPLOAD_BYTES)
-        if kind != "table":
-            raise UploadRejected(
-                415,
-                "kind_not_supported",
-                f"'.{extension}' files are not processed yet; upload a table "
-                "(csv, tsv, txt, json, xlsx or parquet).",
-            )
         content_type = check_content_matches(received.path, extension)
+        if kind_of_extension(extension) == "archive":
+            record, summary = self._store_archive(workspace, received.path, name)
+        else:
+            record, summary = self._store_file(workspace, received.path, name, extension)
+        summary["content_type"] = content_type
+        return AcceptedUpload(
+            file_id=record.id,
+            filename=name,
+            kind=record.kind,
+            size_bytes=received.size,
+            sha256=received.sha256,
+            summary=summary,
+        )
+
+    def _store_file(
+        self,
+        workspace: Workspace,
+        path: Path,
+        name: str,
+        extension: str,
+        parent_id: str | None = None,
+    ) -> tuple[ItemRecord, dict[str, Any]]:
+        """Store one checked table or image; the summary says what it holds."""
+        stored_name = sanitize_filename(name)
+        if kind_of_extension(extension) == "image":
+            return self._store_image(workspace, path, name, extension, parent_id)
         try:
-            summary = run_in_process(summarize_file, received.path, extension)
+            summary = run_in_process(
+                summarize_file, path, extension, self.settings.MAX_TABLE_COLUMNS
+            )
         except TableReadError as error:
             raise UploadRejected(
                 422, "unreadable_file", f"The file could not be read: {error}."
             ) from None
-        summary["content_type"] = content_type
-        workspace = Workspace(self.settings, user_id, session_id)
         record = workspace.adopt_file(
-            received.path,
+            path,
             kind="table",
-            name=original_name,
+            name=name,
             stored_name=stored_name,
-            sha256=received.sha256,
             summary=summary,
+            parent_id=parent_id,
         )
-        return AcceptedUpload(
-            file_id=record.id,
-            filename=original_name,
-            kind=record.kind,
-            size_bytes=record.size_bytes,
-            sha256=record.sha256 or received.sha256,
-            summary=summary,
+        return record, dict(summary)
+
+    def _store_image(
+        self, workspace: Workspace, path: Path, name: str, extension: str, parent_id: str | None
+    ) -> tuple[ItemRecord, dict[str, Any]]:
+        if not self.settings.ALLOW_IMAGE_THUMBNAILS:
+            raise UploadRejected(
+                415,
+                "images_disabled",
+                "Images are not accepted here (ALLOW_IMAGE_THUMBNAILS is off); upload a table.",
+            )
+        stored_name = sanitize_filename(name)
+        target = workspace.staging_path(thumbnail_name(stored_name, extension))
+        try:
+            info = run_in_process(
+                reencode_image, path, target, extension, self.settings.MAX_IMAGE_PIXELS
+            )
+            record = workspace.adopt_file(
+                target,
+                kind="image",
+                name=name,
+                stored_name=target.name,
+                details=info,
+                parent_id=parent_id,
+            )
+        finally:
+            workspace.discard_staging(target)
+        if not self.settings.STRIP_EXIF:
+            workspace.adopt_file(
+                path,
+                kind="image",
+                name=f"{name} (original, with metadata)",
+                stored_name=stored_name,
+                parent_id=record.id,
+            )
+        return record, dict(info)
+
+    def _store_archive(
+        self, workspace: Workspace, path: Path, name: str
+    ) -> tuple[ItemRecord, dict[str, Any]]:
+        """Extract a checked ZIP; store each member that passes the same checks as an upload."""
+        if not self.settings.ENABLE_SAFE_UNZIP:
+            raise UploadRejected(
+                415,
+                "zip_disabled",
+                "ZIP archives are not accepted here (ENABLE_SAFE_UNZIP is off); upload the "
+                "files inside it one by one.",
+            )
+        archive_id = new_item_id("archive")
+        extraction = workspace.staging_dir()
+        stored: list[ItemRecord] = []
+        try:
+            extracted, skipped = run_in_process(
+                safe_unzip, path, extraction, self._zip_limits(), self.settings.ALLOWED_EXTENSIONS
+            )
+            members = []
+            for member in extracted:
+                try:
+                    extension = extension_of(member.name)
+                    check_content_matches(member.path, extension)
+                    record, summary = self._store_file(
+                        workspace, member.path, display_name(member.name), extension, archive_id
+                    )
+                except UploadRejected as rejection:
+                    skipped.append(SkippedMember(member.name, rejection.message))
+                    continue
+                stored.append(record)
+                members.append(
+                    {"file_id": record.id, "filename": record.name, "kind": record.kind, **summary}
+                )
+            listing = [{"name": item.name, "reason": item.reason} for item in skipped]
+            if not members:
+                reasons = "; ".join(f"{item['name']}: {item['reason']}" for item in listing)
+                raise UploadRejected(
+                    422, "empty_archive", f"The ZIP holds no usable file ({reasons or 'empty'})."
+                )
+            summary = {"extracted": members, "skipped": listing}
+            record = workspace.adopt_file(
+                path,
+                kind="archive",
+                name=name,
+                stored_name=sanitize_filename(name),
+                details=summary,
+                item_id=archive_id,
+            )
+        except BaseException:
+            for member_record in stored:
+                workspace.delete(member_record.id)
+            raise
+        finally:
+            workspace.discard_staging(extraction)
+        return record, summary
+
+    def _zip_limits(self) -> ZipLimits:
+        return ZipLimits(
+            max_entries=self.settings.MAX_ZIP_ENTRIES,
+            max_total_bytes=self.settings.MAX_ZIP_UNCOMPRESSED_BYTES,
+            max_ratio=self.settings.MAX_ZIP_COMPRESSION_RATIO,
+            max_member_bytes=self.settings.MAX_UPLOAD_BYTES,
         )

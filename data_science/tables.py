@@ -117,9 +117,29 @@ def table_summary(frame: pd.DataFrame) -> dict[str, Any]:
     return {"rows": int(frame.shape[0]), "columns": describe_columns(frame)}
 
 
-def summarize_file(path: Path, extension: str) -> dict[str, Any]:
+def summarize_file(path: Path, extension: str, max_columns: int) -> dict[str, Any]:
     """Parse a file and summarise it (meant to run in a worker process: no frame travels back)."""
-    return table_summary(read_table(path, extension))
+    if extension in TEXT_TABLE_EXTENSIONS:
+        _check_header_width(path, extension, max_columns)
+    frame = read_table(path, extension)
+    if frame.shape[1] > max_columns:
+        raise TableReadError(_too_wide(frame.shape[1], max_columns))
+    return table_summary(frame)
+
+
+def _check_header_width(path: Path, extension: str, max_columns: int) -> None:
+    """Refuse a very wide text table from its first line, before pandas parses it all."""
+    with path.open("rb") as handle:
+        sample = handle.read(SNIFF_BYTES)
+    text = sample.decode(detect_encoding(sample), errors="replace")
+    header = text.split("\n", 1)[0]
+    columns = header.count(detect_delimiter(text, extension)) + 1
+    if columns > max_columns:
+        raise TableReadError(_too_wide(columns, max_columns))
+
+
+def _too_wide(columns: int, max_columns: int) -> str:
+    return f"it has {columns:,} columns; at most {max_columns:,} are accepted (MAX_TABLE_COLUMNS)"
 
 
 @dataclass(frozen=True)

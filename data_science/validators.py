@@ -6,9 +6,13 @@ value or raises `UploadRejected`, whose code, HTTP status and sentence go straig
 
 from __future__ import annotations
 
+import itertools
 import re
+import struct
 import unicodedata
 import zipfile
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import magic
@@ -49,10 +53,14 @@ class UploadRejected(Exception):
     """A refused upload: `code` for programs, `message` for people, `status` for HTTP."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
+        # All three go to Exception, so the error pickles back intact from a worker process.
+        super().__init__(status, code, message)
         self.status = status
         self.code = code
         self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
 
 
 def sanitize_filename(original: str) -> str:
@@ -165,3 +173,207 @@ def _is_workbook(path: Path) -> bool:
     except (zipfile.BadZipFile, OSError):
         return False
     return "[Content_Types].xml" in names and "xl/workbook.xml" in names
+
+
+# Display names -----------------------------------------------------------------------------------
+BIDI_AND_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+MAX_DISPLAY_NAME_LENGTH = 255
+
+
+def display_name(original: str) -> str:
+    """The client's file name as safe display text: no control, bidi or invisible characters."""
+    name = unicodedata.normalize("NFC", original)
+    name = BIDI_AND_INVISIBLE.sub("", name)
+    name = "".join(ch for ch in name if ch.isprintable()).strip()
+    return name[:MAX_DISPLAY_NAME_LENGTH] or "upload"
+
+
+# ZIP archives ------------------------------------------------------------------------------------
+ZIP_ENCRYPTED_FLAG = 0x1
+S_IFMT = 0o170000
+S_IFLNK = 0o120000
+LOCAL_HEADER = struct.Struct("<4s5H3L2H")
+LOCAL_HEADER_SIGNATURE = b"PK\x03\x04"
+DRIVE_LETTER = re.compile(r"^[A-Za-z]:")
+COPY_CHUNK = 1 << 16
+MEMBER_KINDS = TABLE_EXTENSIONS | IMAGE_EXTENSIONS
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    max_entries: int
+    max_total_bytes: int
+    max_ratio: int
+    max_member_bytes: int
+
+
+@dataclass(frozen=True)
+class ExtractedMember:
+    name: str
+    path: Path
+    size: int
+
+
+@dataclass(frozen=True)
+class SkippedMember:
+    name: str
+    reason: str
+
+
+def _zip_rejected(code: str, message: str, status: int = 422) -> UploadRejected:
+    return UploadRejected(status, code, message)
+
+
+def check_member_name(name: str) -> None:
+    """Refuse (never repair) a member name that could land outside the extraction directory."""
+    if "\\" in name:
+        raise _zip_rejected("unsafe_member_name", f"The ZIP member {name!r} uses backslashes.")
+    if name.startswith("/") or DRIVE_LETTER.match(name):
+        raise _zip_rejected("unsafe_member_name", f"The ZIP member {name!r} has an absolute path.")
+    if any(part == ".." for part in name.split("/")):
+        raise _zip_rejected("unsafe_member_name", f"The ZIP member {name!r} climbs out with '..'.")
+    if any(not ch.isprintable() for ch in name):
+        raise _zip_rejected(
+            "unsafe_member_name", f"The ZIP member {name!r} has control characters in its name."
+        )
+
+
+def _check_entries(infos: list[zipfile.ZipInfo], limits: ZipLimits) -> None:
+    if len(infos) > limits.max_entries:
+        raise _zip_rejected(
+            "too_many_entries",
+            f"The ZIP has {len(infos)} entries; at most {limits.max_entries} are "
+            "accepted (MAX_ZIP_ENTRIES).",
+            413,
+        )
+    seen: set[str] = set()
+    for info in infos:
+        check_member_name(info.filename)
+        if (info.external_attr >> 16) & S_IFMT == S_IFLNK:
+            raise _zip_rejected("symlink_member", f"The ZIP member {info.filename!r} is a link.")
+        if info.flag_bits & ZIP_ENCRYPTED_FLAG:
+            raise _zip_rejected(
+                "encrypted_member",
+                f"The ZIP member {info.filename!r} is encrypted; upload it without a password.",
+            )
+        folded = unicodedata.normalize("NFC", info.filename).casefold().rstrip("/")
+        if folded in seen:
+            raise _zip_rejected(
+                "duplicate_member", f"The ZIP holds {info.filename!r} more than once."
+            )
+        seen.add(folded)
+        if not info.is_dir() and extension_of(info.filename) in ARCHIVE_EXTENSIONS:
+            raise _zip_rejected(
+                "nested_archive",
+                f"The ZIP contains another archive ({info.filename!r}); nested "
+                "archives are not extracted. Upload the inner archive itself.",
+            )
+    declared = sum(info.file_size for info in infos)
+    if declared > limits.max_total_bytes:
+        raise _zip_rejected(
+            "archive_too_large",
+            f"The ZIP would expand to {declared:,} bytes; the limit is "
+            f"{limits.max_total_bytes:,} (MAX_ZIP_UNCOMPRESSED_BYTES).",
+            413,
+        )
+    for info in infos:
+        if info.file_size > limits.max_ratio * max(info.compress_size, 1):
+            raise _zip_rejected(
+                "zip_bomb",
+                f"The ZIP member {info.filename!r} expands more than "
+                f"{limits.max_ratio}:1 (MAX_ZIP_COMPRESSION_RATIO): a zip bomb.",
+            )
+
+
+def _check_no_overlap(path: Path, infos: list[zipfile.ZipInfo], central_directory: int) -> None:
+    """Every member's bytes must sit apart, before the central directory (CVE-2024-0450)."""
+    spans = []
+    with path.open("rb") as handle:
+        for info in infos:
+            handle.seek(info.header_offset)
+            header = handle.read(LOCAL_HEADER.size)
+            if len(header) < LOCAL_HEADER.size or header[:4] != LOCAL_HEADER_SIGNATURE:
+                raise _zip_rejected(
+                    "corrupt_archive", f"The ZIP member {info.filename!r} has no valid header."
+                )
+            name_length, extra_length = LOCAL_HEADER.unpack(header)[-2:]
+            end = info.header_offset + LOCAL_HEADER.size + name_length + extra_length
+            spans.append((info.header_offset, end + info.compress_size, info.filename))
+    spans.sort()
+    for (_, previous_end, previous), (start, _, name) in itertools.pairwise(spans):
+        if start < previous_end:
+            raise _zip_rejected(
+                "overlapping_entries",
+                f"The ZIP members {previous!r} and {name!r} overlap: a zip bomb.",
+            )
+    if spans and spans[-1][1] > central_directory:
+        raise _zip_rejected("overlapping_entries", "A ZIP member overlaps the central directory.")
+
+
+def _skip_reason(info: zipfile.ZipInfo, allowed: frozenset[str], limits: ZipLimits) -> str | None:
+    base = info.filename.rsplit("/", 1)[-1]
+    extension = extension_of(info.filename)
+    if info.filename.startswith("__MACOSX/") or base.startswith("._"):
+        return "macOS metadata, not data"
+    if extension not in allowed or extension not in MEMBER_KINDS:
+        shown = f"'.{extension}'" if extension else "no extension"
+        return f"{shown} is not an accepted file type"
+    if info.file_size > limits.max_member_bytes:
+        return f"larger than the {limits.max_member_bytes:,}-byte limit for one file"
+    return None
+
+
+def safe_unzip(
+    zip_path: Path, dest_dir: Path, limits: ZipLimits, allowed: frozenset[str]
+) -> tuple[list[ExtractedMember], list[SkippedMember]]:
+    """Check a ZIP completely, then extract its accepted members into `dest_dir`.
+
+    Refuses the whole archive for anything hostile: too many entries, unsafe names, links,
+    encryption, duplicates, nested archives, overlapping entries, high compression ratios, or
+    headers that understate sizes (bytes are counted as they are written). Members of other
+    types are skipped and listed with the reason.
+    """
+    try:
+        archive = zipfile.ZipFile(zip_path)
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise _zip_rejected("corrupt_archive", f"The ZIP cannot be read: {error}.") from None
+    with archive:
+        infos = archive.infolist()
+        _check_entries(infos, limits)
+        _check_no_overlap(zip_path, infos, archive.start_dir)
+        extracted, skipped = [], []
+        written_total = 0
+        for index, info in enumerate(info for info in infos if not info.is_dir()):
+            reason = _skip_reason(info, allowed, limits)
+            if reason:
+                skipped.append(SkippedMember(info.filename, reason))
+                continue
+            target = dest_dir / f"{index:04d}_{sanitize_filename(info.filename)}"
+            size = _extract_counted(archive, info, target, limits.max_total_bytes - written_total)
+            written_total += size
+            extracted.append(ExtractedMember(info.filename, target, size))
+    return extracted, skipped
+
+
+def _extract_counted(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budget: int
+) -> int:
+    """Copy one member, stopping as soon as it outgrows what its header or the limit allow."""
+    allowed = min(info.file_size, budget)
+    written = 0
+    try:
+        with archive.open(info) as source, target.open("xb") as sink:
+            while chunk := source.read(COPY_CHUNK):
+                written += len(chunk)
+                if written > allowed:
+                    raise _zip_rejected(
+                        "zip_bomb",
+                        f"The ZIP member {info.filename!r} expands beyond what "
+                        "its header declares or the size limit allows.",
+                    )
+                sink.write(chunk)
+    except (zipfile.BadZipFile, EOFError, zlib.error, OSError) as error:
+        raise _zip_rejected(
+            "corrupt_archive", f"The ZIP member {info.filename!r} is damaged: {error}."
+        ) from None
+    return written

@@ -136,12 +136,16 @@ class Workspace:
         parent_id: str | None = None,
         description: str | None = None,
         details: dict[str, Any] | None = None,
+        item_id: str | None = None,
     ) -> ItemRecord:
-        """Move a finished file (an upload, or a worker's output) into the workspace."""
+        """Move a finished file (an upload, or a worker's output) into the workspace.
+
+        `item_id` (from `new_item_id`) lets a caller name the item before it exists, so that
+        parts stored first (the members of an archive) can point at it.
+        """
 
         def place(target: Path) -> None:
             shutil.move(str(source), target)
-            self.discard_staging(source)
 
         return self._store(
             kind=kind,
@@ -153,16 +157,29 @@ class Workspace:
             parent_id=parent_id,
             description=description,
             details=details,
+            item_id=item_id,
         )
+
+    def staging_dir(self) -> Path:
+        """A fresh private directory for work in progress (hidden from `items`)."""
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.root))
 
     def staging_path(self, stored_name: str) -> Path:
         """A fresh private file path for a worker to write a new item into, before `adopt_file`."""
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.root)) / stored_name
+        return self.staging_dir() / stored_name
 
     def discard_staging(self, path: Path) -> None:
-        if path.parent.name.startswith(STAGING_PREFIX) and path.parent.parent == self.root:
-            shutil.rmtree(path.parent, ignore_errors=True)
+        """Remove the staging directory `path` is (or lies in); anything else is left alone."""
+        for candidate in (path, *path.parents):
+            if candidate.parent == self.root and candidate.name.startswith(STAGING_PREFIX):
+                shutil.rmtree(candidate, ignore_errors=True)
+                return
+
+    def delete(self, item_id: str) -> None:
+        """Remove one item and its files."""
+        record = self.get(item_id)
+        shutil.rmtree(self._item_dir(record.id))
 
     def save_frame(
         self,
@@ -203,10 +220,11 @@ class Workspace:
         parent_id: str | None = None,
         description: str | None = None,
         details: dict[str, Any] | None = None,
+        item_id: str | None = None,
     ) -> ItemRecord:
         """Write into a hidden staging dir, then rename it into place: all or nothing."""
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        item_id = new_item_id(kind)
+        item_id = item_id or new_item_id(kind)
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.root))
         try:
             data_path = staging / stored_name
