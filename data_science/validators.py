@@ -178,14 +178,20 @@ def _is_workbook(path: Path) -> bool:
 # Display names -----------------------------------------------------------------------------------
 BIDI_AND_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 MAX_DISPLAY_NAME_LENGTH = 255
+MAX_EXTENSION_LENGTH = 16
 
 
 def display_name(original: str) -> str:
     """The client's file name as safe display text: no control, bidi or invisible characters."""
     name = unicodedata.normalize("NFC", original)
     name = BIDI_AND_INVISIBLE.sub("", name)
-    name = "".join(ch for ch in name if ch.isprintable()).strip()
-    return name[:MAX_DISPLAY_NAME_LENGTH] or "upload"
+    name = "".join(ch for ch in name if ch.isprintable()).strip() or "upload"
+    if len(name) <= MAX_DISPLAY_NAME_LENGTH:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    if not dot or len(extension) > MAX_EXTENSION_LENGTH:
+        return name[:MAX_DISPLAY_NAME_LENGTH]
+    return f"{stem[: MAX_DISPLAY_NAME_LENGTH - len(extension) - 1]}.{extension}"
 
 
 # ZIP archives ------------------------------------------------------------------------------------
@@ -377,3 +383,18 @@ def _extract_counted(
             "corrupt_archive", f"The ZIP member {info.filename!r} is damaged: {error}."
         ) from None
     return written
+
+
+# Export safety -----------------------------------------------------------------------------------
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
+
+
+def sanitize_for_export(value: object) -> object:
+    """Neutralise a cell a spreadsheet would run as a formula: such text gets a leading `'`.
+
+    Only text is touched; numbers (including negative ones) and other values pass unchanged.
+    This is the one function that decides what a downloaded CSV or workbook may contain.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
