@@ -10,6 +10,8 @@ reach the session store or a model request.
 from __future__ import annotations
 
 import asyncio
+import mimetypes
+from typing import Any
 
 from google.adk.agents.invocation_context import InvocationContext
 from google.adk.plugins.base_plugin import BasePlugin
@@ -44,7 +46,7 @@ class AttachmentIntakePlugin(BasePlugin):
             if part.inline_data is None:
                 replaced.append(part)
                 continue
-            name = part.inline_data.display_name or DEFAULT_NAME
+            name = attachment_name(part.inline_data)
             if total > settings.MAX_UPLOAD_BYTES:
                 verdict = refusal(
                     name,
@@ -64,6 +66,17 @@ class AttachmentIntakePlugin(BasePlugin):
         return types.Content(role=user_message.role, parts=replaced)
 
 
+def attachment_name(blob: types.Blob) -> str:
+    """The client's file name; without one, a name whose extension follows the declared type.
+
+    The declared type only names the file: its content must still match, as for any upload.
+    """
+    if blob.display_name:
+        return blob.display_name
+    extension = mimetypes.guess_extension(blob.mime_type or "") or ""
+    return f"{DEFAULT_NAME}{extension}"
+
+
 def take_in(pipeline: UploadPipeline, data: bytes, name: str, user_id: str, session_id: str) -> str:
     """Run one attachment through the upload pipeline; describe the outcome in one line."""
     try:
@@ -73,13 +86,25 @@ def take_in(pipeline: UploadPipeline, data: bytes, name: str, user_id: str, sess
 
 
 def acceptance(upload: AcceptedUpload) -> str:
-    columns = ", ".join(
-        f"{column['name']} ({column['type']})" for column in upload.summary.get("columns", [])
-    )
-    return (
-        f"{ATTACHMENT_MARKER} The file {upload.filename!r} was received as dataset "
-        f"{upload.file_id}: {upload.summary.get('rows')} rows; columns: {columns}."
-    )
+    """One line for the model and the person: what the file became, with its id and shape."""
+    summary = upload.summary
+    if upload.kind == "archive":
+        parts = [
+            f"{member['filename']!r} as {_describe(member)}" for member in summary["extracted"]
+        ]
+        skipped = [f"{item['name']!r} ({item['reason']})" for item in summary["skipped"]]
+        text = f"was received as archive {upload.file_id}; extracted {', '.join(parts)}"
+        text += f"; skipped {', '.join(skipped)}." if skipped else "."
+    else:
+        text = f"was received as {_describe({'file_id': upload.file_id, **summary})}."
+    return f"{ATTACHMENT_MARKER} The file {upload.filename!r} {text}"
+
+
+def _describe(item: dict[str, Any]) -> str:
+    if "rows" in item:
+        columns = ", ".join(f"{c['name']} ({c['type']})" for c in item.get("columns", []))
+        return f"dataset {item['file_id']} ({item['rows']} rows; columns: {columns})"
+    return f"image {item['file_id']} ({item['width']}x{item['height']} thumbnail)"
 
 
 def refusal(name: str, reason: str) -> str:
