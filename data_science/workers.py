@@ -36,14 +36,20 @@ def cpu_pool() -> ProcessPoolExecutor:
             _pool = ProcessPoolExecutor(
                 max_workers=_worker_count(),
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_lower_priority,
+                initializer=_prepare_worker,
             )
         return _pool
 
 
-def _lower_priority() -> None:
-    """Workers yield the CPU to the server process, which must keep answering at once."""
+def _prepare_worker() -> None:
+    """Workers yield the CPU to the server process, which must keep answering at once.
+
+    One OpenMP/BLAS thread per worker: the pool already has a worker per core, and nested
+    thread pools on a busy machine slow training down many times over.
+    """
     os.nice(WORKER_NICENESS)
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[variable] = "1"
 
 
 def run_in_process(function: Callable[..., R], *args: Any) -> R:

@@ -14,7 +14,6 @@ import joblib
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.metrics import (
     accuracy_score,
@@ -27,9 +26,10 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import cross_val_score, train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from data_science.errors import ToolError
+from data_science.ml.estimators import DEFAULT_MODEL, family, make_estimator
 from data_science.tables import TableFile, write_parquet
 
 SEED = 42
@@ -90,10 +90,14 @@ def plan_features(frame: pd.DataFrame, target: str) -> FeaturePlan:
     return FeaturePlan(numeric, categorical, dropped)
 
 
-def build_pipeline(plan: FeaturePlan, task: str) -> Pipeline:
+def build_pipeline(plan: FeaturePlan, task: str, model: str = "auto") -> Pipeline:
+    """Imputation (and scaling where the model needs it), one-hot encoding, then the model."""
+    numeric: Any = SimpleImputer(strategy="median")
+    if family(model).scale:
+        numeric = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
     preprocess = ColumnTransformer(
         [
-            ("numeric", SimpleImputer(strategy="median"), plan.numeric),
+            ("numeric", numeric, plan.numeric),
             (
                 "categorical",
                 make_pipeline(
@@ -106,26 +110,41 @@ def build_pipeline(plan: FeaturePlan, task: str) -> Pipeline:
             ),
         ]
     )
-    estimator = (
-        HistGradientBoostingClassifier(random_state=SEED)
-        if task == "classification"
-        else HistGradientBoostingRegressor(random_state=SEED)
-    )
-    return Pipeline([("preprocess", preprocess), ("model", estimator)])
+    return Pipeline([("preprocess", preprocess), ("model", make_estimator(model, task))])
 
 
-def fit_to_file(table: TableFile, target: str, model_path: Path) -> dict[str, Any]:
+def fit_to_file(
+    table: TableFile, target: str, model_path: Path, model: str = "auto"
+) -> dict[str, Any]:
     """Fit and score a model (see `fit_and_evaluate`), save it with joblib, return the report.
 
     Meant for a worker process: the fitted model never travels back to the server.
     """
-    model, report = fit_and_evaluate(table.load(), target)
-    joblib.dump(model, model_path)
+    fitted, report = fit_and_evaluate(table.load(), target, model)
+    joblib.dump(fitted, model_path)
     return report
 
 
-def fit_and_evaluate(frame: pd.DataFrame, target: str) -> tuple[Pipeline, dict[str, Any]]:
-    """Split 80/20, fit on the 80 %, score on the 20 %, cross-validate on the 80 %."""
+@dataclass(frozen=True)
+class HeldOutSplit:
+    """The one 80/20 split every model of a target is trained and scored on."""
+
+    task: str
+    plan: FeaturePlan
+    x_train: pd.DataFrame
+    x_test: pd.DataFrame
+    y_train: pd.Series
+    y_test: pd.Series
+    stratified: bool
+
+    @property
+    def description(self) -> str:
+        split = f"{int((1 - TEST_SIZE) * 100)}/{int(TEST_SIZE * 100)}, seed {SEED}"
+        return split + (", stratified" if self.stratified else "")
+
+
+def held_out_split(frame: pd.DataFrame, target: str) -> HeldOutSplit:
+    """Rows with a target, split 80/20 with seed 42 (stratified for classification)."""
     labelled = frame[frame[target].notna()]
     if len(labelled) < MIN_ROWS:
         raise ToolError(
@@ -144,11 +163,26 @@ def fit_and_evaluate(frame: pd.DataFrame, target: str) -> tuple[Pipeline, dict[s
     x_train, x_test, y_train, y_test = train_test_split(
         features, labels, test_size=TEST_SIZE, random_state=SEED, stratify=stratify
     )
-    pipeline = build_pipeline(plan, task)
-    cv_scoring = "accuracy" if task == "classification" else "r2"
-    folds = (
-        min(CV_FOLDS, int(y_train.value_counts().min())) if task == "classification" else CV_FOLDS
-    )
+    return HeldOutSplit(task, plan, x_train, x_test, y_train, y_test, stratify is not None)
+
+
+def fit_and_evaluate(
+    frame: pd.DataFrame, target: str, model: str = "auto"
+) -> tuple[Pipeline, dict[str, Any]]:
+    """Split 80/20, fit on the 80 %, score on the 20 %, cross-validate on the 80 %."""
+    split = held_out_split(frame, target)
+    x_train, y_train = split.x_train, split.y_train
+    notes = []
+    cap = family(model).max_train_rows
+    if cap and len(x_train) > cap:
+        x_train = x_train.sample(cap, random_state=SEED)
+        y_train = y_train.loc[x_train.index]
+        notes.append(family(model).note)
+    pipeline = build_pipeline(split.plan, split.task, model)
+    cv_scoring = "accuracy" if split.task == "classification" else "r2"
+    folds = CV_FOLDS
+    if split.task == "classification":
+        folds = min(CV_FOLDS, int(y_train.value_counts().min()))
     cv_scores = (
         cross_val_score(pipeline, x_train, y_train, cv=folds, scoring=cv_scoring)
         if folds >= 2
@@ -156,24 +190,26 @@ def fit_and_evaluate(frame: pd.DataFrame, target: str) -> tuple[Pipeline, dict[s
     )
     pipeline.fit(x_train, y_train)
     report: dict[str, Any] = {
-        "task": task,
+        "task": split.task,
         "target": target,
         "model": type(pipeline.named_steps["model"]).__name__,
+        "model_family": DEFAULT_MODEL if model == "auto" else model,
         "n_train": len(x_train),
-        "n_test": len(x_test),
-        "split": f"{int((1 - TEST_SIZE) * 100)}/{int(TEST_SIZE * 100)}, seed {SEED}"
-        + (", stratified" if stratify is not None else ""),
-        "test_metrics": score_on_test_split(pipeline, x_test, y_test, task),
+        "n_test": len(split.x_test),
+        "split": split.description,
+        "test_metrics": score_on_test_split(pipeline, split.x_test, split.y_test, split.task),
         "cross_validation": {
             "scoring": cv_scoring,
             "folds": len(cv_scores),
             "mean": float(cv_scores.mean()) if len(cv_scores) else None,
             "std": float(cv_scores.std()) if len(cv_scores) else None,
         },
-        "features": plan.features,
-        "dropped_columns": plan.dropped,
+        "features": split.plan.features,
+        "dropped_columns": split.plan.dropped,
     }
-    if task == "classification":
+    if notes:
+        report["notes"] = notes
+    if split.task == "classification":
         report["classes"] = [str(label) for label in pipeline.classes_]
     return pipeline, report
 
@@ -181,7 +217,7 @@ def fit_and_evaluate(frame: pd.DataFrame, target: str) -> tuple[Pipeline, dict[s
 def score_on_test_split(
     model: Pipeline, x_test: pd.DataFrame, y_test: pd.Series, task: str
 ) -> dict[str, float]:
-    predicted = model.predict(x_test)
+    predicted = np.ravel(model.predict(x_test))
     if task == "regression":
         return {
             "rmse": float(root_mean_squared_error(y_test, predicted)),
@@ -194,7 +230,7 @@ def score_on_test_split(
         "f1_macro": float(f1_score(y_test, predicted, average="macro")),
     }
     if len(model.classes_) == 2 and y_test.nunique() == 2:
-        positive = model.predict_proba(x_test)[:, 1]
+        positive = positive_scores(model, x_test)
         metrics["roc_auc"] = float(roc_auc_score(y_test == model.classes_[1], positive))
     return metrics
 
@@ -212,7 +248,15 @@ def predict_to_file(
             code="missing_features",
         )
     model = joblib.load(model_path)
-    result = frame.assign(**{output_column: model.predict(frame[features])})
+    # ravel: CatBoost answers a column vector where others answer a flat array.
+    result = frame.assign(**{output_column: np.ravel(model.predict(frame[features]))})
     summary = write_parquet(result, out_path)
     preview = result[output_column].head(PREVIEW_ROWS).tolist()
     return {"rows": len(result), "preview": preview, "summary": summary}
+
+
+def positive_scores(model: Pipeline, x: pd.DataFrame) -> Any:
+    """Scores for the second class: probabilities where the model has them, else margins."""
+    if hasattr(model, "predict_proba"):  # a Pipeline exposes it only if its model has it
+        return model.predict_proba(x)[:, 1]
+    return model.decision_function(x)

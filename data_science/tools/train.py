@@ -6,6 +6,7 @@ from typing import Any
 
 from google.adk.tools.tool_context import ToolContext
 
+from data_science.ml.estimators import ModelName
 from data_science.ml.supervised import fit_to_file, predict_to_file
 from data_science.tools.base import (
     column_names,
@@ -22,21 +23,29 @@ TABLE_FILE = "data.parquet"
 
 
 @tool
-async def train(dataset_id: str, target: str, tool_context: ToolContext) -> dict[str, Any]:
+async def train(
+    dataset_id: str, target: str, tool_context: ToolContext, model: ModelName = "auto"
+) -> dict[str, Any]:
     """Train a model that predicts `target` from the other columns, and report test metrics.
 
     The task (classification or regression) is detected from the target. Rows are split 80/20
-    with a fixed seed (stratified for classification); the model (gradient-boosted trees with
-    imputation and one-hot encoding) is fitted on the 80 % and scored on the unseen 20 %, with
-    5-fold cross-validation on the training part. Row ids and the target are never features.
-    Returns a `model_id` for `predict`, the test metrics and n_train / n_test.
+    with a fixed seed (stratified for classification); the model is fitted on the 80 % and
+    scored on the unseen 20 %, with 5-fold cross-validation on the training part. Row ids and
+    the target are never features; gaps are imputed and text columns one-hot encoded.
+
+    `model` picks the family: "auto" (gradient-boosted trees, a strong default),
+    "hist_gradient_boosting", "random_forest", "extra_trees", "gradient_boosting", "lightgbm",
+    "xgboost", "catboost", "logistic" (classification), "linear", "ridge", "lasso", "svm",
+    "knn", "naive_bayes" (classification). Returns a `model_id` for `predict`, the test metrics
+    (classification: accuracy, balanced accuracy, macro F1, ROC AUC when binary; regression:
+    RMSE, MAE, R²), n_train and n_test.
     """
     workspace = workspace_for(tool_context)
     record = await run_blocking(workspace.get, dataset_id, "table")
     target = resolve_column(column_names(record), target, "target column")
     table = await run_blocking(workspace.table_file, dataset_id)
     async with staged_file(workspace, MODEL_FILE) as model_path:
-        report = await run_cpu(fit_to_file, table, target, model_path)
+        report = await run_cpu(fit_to_file, table, target, model_path, model)
         saved = await run_blocking(
             workspace.adopt_file,
             model_path,

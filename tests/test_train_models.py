@@ -1,0 +1,94 @@
+"""Every model family `train` offers fits, scores on the same 80/20 split, and can predict."""
+
+import math
+
+import pandas as pd
+import pytest
+from google.adk.tools.tool_context import ToolContext
+from sklearn.datasets import load_diabetes
+
+from data_science.ml.estimators import family_names
+from data_science.ml.supervised import held_out_split
+from data_science.tools import predict, train
+from data_science.tools.base import workspace_for
+
+CLASSIFIERS = family_names()
+REGRESSORS = [name for name in family_names() if name not in {"logistic", "naive_bayes"}]
+
+
+@pytest.mark.parametrize("model", CLASSIFIERS)
+async def test_each_classifier_scores_on_the_held_out_split(
+    tool_context: ToolContext, penguins: pd.DataFrame, model: str
+) -> None:
+    dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
+    result = await train(
+        dataset_id=dataset_id, target="species", model=model, tool_context=tool_context
+    )
+    assert result["status"] == "ok", result
+    assert (result["n_train"], result["n_test"]) == (275, 69)
+    assert result["model_family"] == model
+    assert result["test_metrics"]["accuracy"] > 0.7  # majority class alone: 0.44
+    predicted = await predict(
+        model_id=result["model_id"], dataset_id=dataset_id, tool_context=tool_context
+    )
+    frame = workspace_for(tool_context).load_frame(predicted["dataset_id"])
+    assert set(frame["predicted_species"]) <= {"Adelie", "Chinstrap", "Gentoo"}
+
+
+@pytest.mark.parametrize("model", REGRESSORS)
+async def test_each_regressor_scores_on_the_held_out_split(
+    tool_context: ToolContext, model: str
+) -> None:
+    data = load_diabetes(as_frame=True).frame
+    dataset_id = workspace_for(tool_context).save_frame(data, name="diabetes.csv").id
+    result = await train(
+        dataset_id=dataset_id, target="target", model=model, tool_context=tool_context
+    )
+    assert result["status"] == "ok", result
+    assert result["task"] == "regression" and result["n_test"] == 89
+    assert math.isfinite(result["test_metrics"]["rmse"]) and result["test_metrics"]["r2"] > 0.0
+
+
+async def test_binary_auc_comes_from_margins_when_a_model_has_no_probabilities(
+    tool_context: ToolContext, penguins: pd.DataFrame
+) -> None:
+    frame = penguins.dropna(subset=["sex"])
+    dataset_id = workspace_for(tool_context).save_frame(frame, name="penguins.csv").id
+    result = await train(
+        dataset_id=dataset_id, target="sex", model="ridge", tool_context=tool_context
+    )
+    assert 0.8 < result["test_metrics"]["roc_auc"] <= 1.0
+
+
+async def test_a_classification_only_model_on_a_numeric_target_is_explained(
+    tool_context: ToolContext,
+) -> None:
+    data = load_diabetes(as_frame=True).frame
+    dataset_id = workspace_for(tool_context).save_frame(data, name="diabetes.csv").id
+    result = await train(
+        dataset_id=dataset_id, target="target", model="naive_bayes", tool_context=tool_context
+    )
+    assert result["status"] == "error" and result["error"] == "wrong_model_for_task"
+    assert "random_forest" in result["message"]
+
+
+async def test_an_unknown_model_lists_the_choices(
+    tool_context: ToolContext, penguins: pd.DataFrame
+) -> None:
+    dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
+    result = await train(
+        dataset_id=dataset_id,
+        target="species",
+        model="deep_magic",  # type: ignore[arg-type]
+        tool_context=tool_context,
+    )
+    assert result["status"] == "error" and "random_forest" in result["message"]
+
+
+def test_the_split_is_the_one_every_model_shares(penguins: pd.DataFrame) -> None:
+    first, second = held_out_split(penguins, "species"), held_out_split(penguins, "species")
+    assert list(first.x_test.index) == list(second.x_test.index)
+    assert first.stratified and len(first.x_test) == 69
+    shares = first.y_test.value_counts(normalize=True)
+    overall = penguins["species"].value_counts(normalize=True)
+    assert (shares - overall).abs().max() < 0.02
