@@ -1,0 +1,154 @@
+"""Tools for combining datasets, opening workbook sheets and handing files back to the person."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from google.adk.tools.tool_context import ToolContext
+from google.genai import types
+
+from data_science.ml.files import MergeHow, export_to_file, merge_to_file, sheet_to_file
+from data_science.tools.base import (
+    ToolError,
+    column_names,
+    resolve_column,
+    run_blocking,
+    staged_file,
+    tool,
+    workspace_for,
+)
+from data_science.workers import run_cpu
+
+TABLE_FILE = "data.parquet"
+EXPORT_TYPES = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+MAX_EXPORT_BYTES = 100_000_000
+
+
+@tool
+async def merge_datasets(
+    left_dataset_id: str,
+    right_dataset_id: str,
+    on: list[str],
+    tool_context: ToolContext,
+    right_on: list[str] | None = None,
+    how: MergeHow = "inner",
+) -> dict[str, Any]:
+    """Join two datasets on key columns into a new dataset (like SQL JOIN).
+
+    `on` names the key column(s) of the left dataset; `right_on` those of the right dataset when
+    they are named differently (same order). `how`: "inner" (rows with a match on both sides),
+    "left", "right" or "outer". Returns the new `dataset_id` and how many rows matched.
+    """
+    workspace = workspace_for(tool_context)
+    left = await run_blocking(workspace.get, left_dataset_id, "table")
+    right = await run_blocking(workspace.get, right_dataset_id, "table")
+    right_keys = right_on or on
+    if len(right_keys) != len(on):
+        raise ToolError("`on` and `right_on` must name the same number of columns.", "bad_keys")
+    left_keys = [resolve_column(column_names(left), key, "left key") for key in on]
+    right_keys = [resolve_column(column_names(right), key, "right key") for key in right_keys]
+    left_table = await run_blocking(workspace.table_file, left.id)
+    right_table = await run_blocking(workspace.table_file, right.id)
+    async with staged_file(workspace, TABLE_FILE) as out_path:
+        report = await run_cpu(
+            merge_to_file, left_table, right_table, left_keys, right_keys, how, out_path
+        )
+        saved = await run_blocking(
+            workspace.adopt_file,
+            out_path,
+            kind="table",
+            name=f"{left.name} ⋈ {right.name}",
+            stored_name=TABLE_FILE,
+            summary=report.pop("summary"),
+            parent_id=left.id,
+            description=f"{how} join of {left.id} and {right.id} on {', '.join(left_keys)}",
+        )
+    return {"dataset_id": saved.id, "how": how, **report}
+
+
+@tool
+async def load_sheet(dataset_id: str, sheet: str, tool_context: ToolContext) -> dict[str, Any]:
+    """Open another sheet of an uploaded Excel workbook as a new dataset.
+
+    An uploaded workbook is read from its first sheet; its other sheet names are listed in the
+    error message if `sheet` does not exist. Returns the new `dataset_id` with rows and columns.
+    """
+    workspace = workspace_for(tool_context)
+    record = await run_blocking(workspace.get, dataset_id, "table")
+    if record.extension != "xlsx":
+        raise ToolError(
+            f"{record.name} is not an Excel workbook; only .xlsx files have sheets.",
+            "not_a_workbook",
+        )
+    path = workspace.data_path(record)
+    async with staged_file(workspace, TABLE_FILE) as out_path:
+        summary = await run_cpu(sheet_to_file, path, sheet, out_path)
+        saved = await run_blocking(
+            workspace.adopt_file,
+            out_path,
+            kind="table",
+            name=f"{record.name} [{sheet}]",
+            stored_name=TABLE_FILE,
+            summary=summary,
+            parent_id=record.id,
+            description=f"sheet {sheet!r} of {record.name}",
+        )
+    return {"dataset_id": saved.id, "rows": summary["rows"], "columns": summary["columns"]}
+
+
+@tool
+async def export_dataset(
+    dataset_id: str, tool_context: ToolContext, file_format: Literal["csv", "xlsx"] = "csv"
+) -> dict[str, Any]:
+    """Make a dataset (cleaned data, predictions, clusters…) downloadable as CSV or Excel.
+
+    The file appears in the chat with a download button. Cells that a spreadsheet would run as
+    formulas are neutralised; numbers stay numbers. Returns the file name.
+    """
+    workspace = workspace_for(tool_context)
+    record = await run_blocking(workspace.get, dataset_id, "table")
+    table = await run_blocking(workspace.table_file, dataset_id)
+    filename = f"{record.name.rsplit('.', 1)[0]}.{file_format}".replace("/", "_")
+    async with staged_file(workspace, f"export.{file_format}") as out_path:
+        report = await run_cpu(export_to_file, table, file_format, out_path)
+        if report["size_bytes"] > MAX_EXPORT_BYTES:
+            raise ToolError(
+                f"The {file_format.upper()} file would be larger than "
+                f"{MAX_EXPORT_BYTES:,} bytes; filter or sample the data first.",
+                "export_too_large",
+            )
+        data = await run_blocking(out_path.read_bytes)
+    version = await tool_context.save_artifact(
+        filename, types.Part.from_bytes(data=data, mime_type=EXPORT_TYPES[file_format])
+    )
+    return {
+        "file": filename,
+        "version": version,
+        "rows": report["rows"],
+        "size_bytes": report["size_bytes"],
+    }
+
+
+@tool
+async def export_model(model_id: str, tool_context: ToolContext) -> dict[str, Any]:
+    """Make a trained model downloadable (a scikit-learn pipeline saved with joblib).
+
+    Load it in Python with `joblib.load(path)`; it expects the columns listed in `features`.
+    """
+    workspace = workspace_for(tool_context)
+    record, path = await run_blocking(workspace.model_file, model_id)
+    data = await run_blocking(path.read_bytes)
+    filename = f"model_{record.details.get('target', 'target')}_{record.id}.joblib"
+    version = await tool_context.save_artifact(
+        filename, types.Part.from_bytes(data=data, mime_type="application/octet-stream")
+    )
+    return {
+        "file": filename,
+        "version": version,
+        "features": record.details.get("features"),
+        "target": record.details.get("target"),
+        "size_bytes": len(data),
+    }

@@ -1,0 +1,102 @@
+"""Merging datasets, opening workbook sheets, and handing files back for download."""
+
+import io
+from pathlib import Path
+
+import joblib
+import pandas as pd
+from google.adk.tools.tool_context import ToolContext
+
+from data_science.tables import table_summary
+from data_science.tools.base import workspace_for
+from data_science.tools.files import export_dataset, export_model, load_sheet, merge_datasets
+from data_science.tools.train import train
+
+ORDERS = pd.DataFrame(
+    {"order": [1, 2, 3, 4], "customer": ["a", "b", "b", "z"], "amount": [10.0, 20.0, 5.0, 7.5]}
+)
+CUSTOMERS = pd.DataFrame({"customer_code": ["a", "b", "c"], "city": ["Bern", "Basel", "Chur"]})
+
+
+def add(tool_context: ToolContext, frame: pd.DataFrame, name: str) -> str:
+    return workspace_for(tool_context).save_frame(frame, name=name).id
+
+
+async def test_a_left_join_matches_pandas_and_counts_unmatched_rows(
+    tool_context: ToolContext,
+) -> None:
+    orders, customers = add(tool_context, ORDERS, "orders"), add(tool_context, CUSTOMERS, "cust")
+    result = await merge_datasets(
+        left_dataset_id=orders,
+        right_dataset_id=customers,
+        on=["customer"],
+        right_on=["customer_code"],
+        how="left",
+        tool_context=tool_context,
+    )
+    assert result["status"] == "ok", result
+    expected = ORDERS.merge(CUSTOMERS, how="left", left_on="customer", right_on="customer_code")
+    merged = workspace_for(tool_context).load_frame(result["dataset_id"])
+    pd.testing.assert_frame_equal(merged.fillna("-"), expected.fillna("-"))
+    assert (result["matched_rows"], result["only_left_rows"]) == (3, 1)
+
+
+async def test_join_keys_of_different_kinds_are_explained(tool_context: ToolContext) -> None:
+    left = add(tool_context, pd.DataFrame({"k": [1, 2]}), "l")
+    right = add(tool_context, pd.DataFrame({"k": ["1", "2"]}), "r")
+    result = await merge_datasets(
+        left_dataset_id=left, right_dataset_id=right, on=["k"], tool_context=tool_context
+    )
+    assert result["status"] == "error" and "cast" in result["message"]
+
+
+async def test_an_unknown_key_names_the_real_columns(tool_context: ToolContext) -> None:
+    orders, customers = add(tool_context, ORDERS, "orders"), add(tool_context, CUSTOMERS, "cust")
+    result = await merge_datasets(
+        left_dataset_id=orders, right_dataset_id=customers, on=["client"], tool_context=tool_context
+    )
+    assert result["status"] == "error" and "customer" in result["message"]
+
+
+async def test_another_sheet_of_a_workbook_opens_as_a_dataset(
+    tool_context: ToolContext, tmp_path: Path
+) -> None:
+    path = tmp_path / "book.xlsx"
+    with pd.ExcelWriter(path) as writer:
+        ORDERS.to_excel(writer, sheet_name="orders", index=False)
+        CUSTOMERS.to_excel(writer, sheet_name="customers", index=False)
+    record = workspace_for(tool_context).adopt_file(
+        path,
+        kind="table",
+        name="book.xlsx",
+        stored_name="book.xlsx",
+        summary=table_summary(ORDERS),
+    )
+    result = await load_sheet(dataset_id=record.id, sheet="customers", tool_context=tool_context)
+    assert result["status"] == "ok" and result["rows"] == 3
+    loaded = workspace_for(tool_context).load_frame(result["dataset_id"])
+    pd.testing.assert_frame_equal(loaded, CUSTOMERS)
+    missing = await load_sheet(dataset_id=record.id, sheet="nope", tool_context=tool_context)
+    assert missing["status"] == "error" and "orders, customers" in missing["message"]
+
+
+async def test_exported_csv_is_formula_safe_and_downloadable(tool_context: ToolContext) -> None:
+    frame = pd.DataFrame({"note": ["=1+1", "fine"], "value": [-5, 2]})
+    dataset_id = add(tool_context, frame, "notes.csv")
+    result = await export_dataset(dataset_id=dataset_id, tool_context=tool_context)
+    assert result["status"] == "ok" and result["file"] == "notes.csv"
+    part = await tool_context.load_artifact(result["file"])
+    assert part.inline_data.mime_type == "text/csv"
+    exported = pd.read_csv(io.BytesIO(part.inline_data.data))
+    assert exported["note"].tolist() == ["'=1+1", "fine"] and exported["value"].tolist() == [-5, 2]
+
+
+async def test_a_trained_model_downloads_and_predicts(
+    tool_context: ToolContext, penguins: pd.DataFrame
+) -> None:
+    dataset_id = add(tool_context, penguins, "penguins.csv")
+    trained = await train(dataset_id=dataset_id, target="species", tool_context=tool_context)
+    result = await export_model(model_id=trained["model_id"], tool_context=tool_context)
+    part = await tool_context.load_artifact(result["file"])
+    model = joblib.load(io.BytesIO(part.inline_data.data))
+    assert set(model.predict(penguins[result["features"]].head(20))) <= set(penguins["species"])
