@@ -14,7 +14,8 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any, TypeVar
+from multiprocessing.connection import Connection
+from typing import Any, TypeVar, cast
 
 R = TypeVar("R")
 
@@ -60,6 +61,54 @@ def run_in_process(function: Callable[..., R], *args: Any) -> R:
 async def run_cpu(function: Callable[..., R], *args: Any) -> R:
     """Await `function(*args)` running in a worker process."""
     return await asyncio.get_running_loop().run_in_executor(cpu_pool(), function, *args)
+
+
+class DeadlineExceeded(Exception):
+    """A job in its own process ran past its deadline and was stopped."""
+
+
+async def run_with_deadline(function: Callable[..., R], *args: Any, deadline: float) -> R:
+    """Run `function(*args)` in a fresh process and kill it if it outlives `deadline` seconds.
+
+    For work whose own time limit is known to overrun (AutoML): the budget holds whatever the
+    library does, and nothing it leaves running survives.
+    """
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_run_and_send, args=(sender, function, args), daemon=True)
+    process.start()
+    sender.close()
+    try:
+        arrived = await asyncio.to_thread(receiver.poll, deadline)
+        if not arrived:
+            raise DeadlineExceeded(f"stopped after {deadline:.0f} s")
+        outcome, value = receiver.recv()
+    finally:
+        receiver.close()
+        await asyncio.to_thread(_stop, process)
+    if outcome == "error":
+        raise value
+    return cast(R, value)
+
+
+def _run_and_send(sender: Connection, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    _prepare_worker()
+    try:
+        sender.send(("ok", function(*args)))
+    except BaseException as error:  # every failure travels back to the caller, which re-raises
+        sender.send(("error", error))
+    finally:
+        sender.close()
+
+
+def _stop(process: multiprocessing.process.BaseProcess) -> None:
+    process.join(timeout=1)
+    if process.is_alive():
+        process.terminate()
+        process.join(timeout=5)
+    if process.is_alive():
+        process.kill()
+        process.join()
 
 
 def warm_up() -> None:

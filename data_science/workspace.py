@@ -236,8 +236,8 @@ class Workspace:
                 name=name,
                 stored_name=stored_name,
                 created_at=datetime.now(UTC).isoformat(timespec="microseconds"),
-                size_bytes=data_path.stat().st_size,
-                sha256=sha256 or sha256_of(data_path),
+                size_bytes=_size_of(data_path),
+                sha256=sha256 or (None if data_path.is_dir() else sha256_of(data_path)),
                 rows=summary.get("rows"),
                 columns=summary.get("columns"),
                 parent_id=parent_id,
@@ -262,6 +262,13 @@ class Workspace:
             )
         listing = ", ".join(f"{record.id} ({record.name})" for record in known)
         return f"There is no {what} '{item_id}' in this session. Available: {listing}."
+
+
+def _size_of(path: Path) -> int:
+    """Bytes of a file, or of every file under a directory (an AutoGluon predictor)."""
+    if path.is_dir():
+        return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
+    return path.stat().st_size
 
 
 def describe_catalogue(records: list[ItemRecord]) -> list[dict[str, Any]]:

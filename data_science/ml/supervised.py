@@ -218,6 +218,16 @@ def score_on_test_split(
     model: Pipeline, x_test: pd.DataFrame, y_test: pd.Series, task: str
 ) -> dict[str, float]:
     predicted = np.ravel(model.predict(x_test))
+    scores = None
+    if task == "classification" and len(model.classes_) == 2:
+        scores = (positive_scores(model, x_test), model.classes_[1])
+    return held_out_metrics(y_test, predicted, task, scores)
+
+
+def held_out_metrics(
+    y_test: pd.Series, predicted: Any, task: str, scores: tuple[Any, Any] | None = None
+) -> dict[str, float]:
+    """The held-out metrics every model reports; `scores` = (positive-class scores, that class)."""
     if task == "regression":
         return {
             "rmse": float(root_mean_squared_error(y_test, predicted)),
@@ -229,9 +239,9 @@ def score_on_test_split(
         "balanced_accuracy": float(balanced_accuracy_score(y_test, predicted)),
         "f1_macro": float(f1_score(y_test, predicted, average="macro")),
     }
-    if len(model.classes_) == 2 and y_test.nunique() == 2:
-        positive = positive_scores(model, x_test)
-        metrics["roc_auc"] = float(roc_auc_score(y_test == model.classes_[1], positive))
+    if scores is not None and y_test.nunique() == 2:
+        positive, positive_class = scores
+        metrics["roc_auc"] = float(roc_auc_score(y_test == positive_class, positive))
     return metrics
 
 
@@ -247,7 +257,7 @@ def predict_to_file(
             f"The model needs: {', '.join(features)}.",
             code="missing_features",
         )
-    model = joblib.load(model_path)
+    model = load_model(model_path)
     # ravel: CatBoost answers a column vector where others answer a flat array.
     result = frame.assign(**{output_column: np.ravel(model.predict(frame[features]))})
     summary = write_parquet(result, out_path)
@@ -260,3 +270,12 @@ def positive_scores(model: Pipeline, x: pd.DataFrame) -> Any:
     if hasattr(model, "predict_proba"):  # a Pipeline exposes it only if its model has it
         return model.predict_proba(x)[:, 1]
     return model.decision_function(x)
+
+
+def load_model(path: Path) -> Any:
+    """A saved model: a joblib file, or an AutoGluon predictor directory."""
+    if path.is_dir():
+        from autogluon.tabular import TabularPredictor
+
+        return TabularPredictor.load(str(path), require_py_version_match=False)
+    return joblib.load(path)

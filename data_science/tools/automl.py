@@ -1,0 +1,90 @@
+"""AutoML: AutoGluon under an honest time budget."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from google.adk.tools.tool_context import ToolContext
+
+from data_science.config import get_settings
+from data_science.ml.automl import run_autogluon
+from data_science.tools.base import (
+    ToolError,
+    column_names,
+    resolve_column,
+    run_blocking,
+    staged_file,
+    tool,
+    workspace_for,
+)
+from data_science.workers import DeadlineExceeded, run_with_deadline
+
+PREDICTOR_DIR = "autogluon"
+# The call returns within budget + 10 %, whatever AutoGluon does.
+DEADLINE_MARGIN = 1.1
+
+
+@tool
+async def automl(
+    dataset_id: str, target: str, tool_context: ToolContext, time_budget_seconds: int | None = None
+) -> dict[str, Any]:
+    """Let AutoGluon search many models and ensembles for `target` within a time budget.
+
+    Use when the person asks for AutoML or the best model they can get. It trains on the same
+    80 % split as `train` and reports metrics on the same held-out 20 %, a leaderboard of the
+    models it tried (scored on the test split) and permutation feature importance. The budget
+    defaults to DEFAULT_AUTOML_SECONDS (60) and is capped at MAX_AUTOML_SECONDS; the call
+    returns within the budget plus 10 %. Returns a `model_id` usable with `predict`.
+    """
+    settings = get_settings()
+    if not settings.ENABLE_AUTOML:
+        raise ToolError(
+            "AutoML is switched off here (ENABLE_AUTOML=false); use `train` instead.",
+            "automl_disabled",
+        )
+    budget = time_budget_seconds or settings.DEFAULT_AUTOML_SECONDS
+    if not 10 <= budget <= settings.MAX_AUTOML_SECONDS:
+        raise ToolError(
+            f"time_budget_seconds must be between 10 and {settings.MAX_AUTOML_SECONDS} "
+            "(MAX_AUTOML_SECONDS).",
+            "bad_budget",
+        )
+    workspace = workspace_for(tool_context)
+    record = await run_blocking(workspace.get, dataset_id, "table")
+    target = resolve_column(column_names(record), target, "target column")
+    table = await run_blocking(workspace.table_file, dataset_id)
+    started = time.monotonic()
+    async with staged_file(workspace, PREDICTOR_DIR) as predictor_dir:
+        try:
+            report = await run_with_deadline(
+                run_autogluon,
+                table,
+                target,
+                predictor_dir,
+                float(budget),
+                settings.AUTOML_PRESET,
+                deadline=budget * DEADLINE_MARGIN,
+            )
+        except DeadlineExceeded:
+            raise ToolError(
+                f"AutoML did not finish within its {budget} s budget and was stopped. Give it "
+                "a larger time_budget_seconds, or use `train` for a quick model.",
+                "budget_exceeded",
+            ) from None
+        saved = await run_blocking(
+            workspace.adopt_file,
+            predictor_dir,
+            kind="model",
+            name=f"AutoGluon predicting {target}",
+            stored_name=PREDICTOR_DIR,
+            parent_id=dataset_id,
+            details=report,
+        )
+    return {
+        "model_id": saved.id,
+        "dataset_id": dataset_id,
+        "budget_seconds": budget,
+        "elapsed_seconds": round(time.monotonic() - started, 1),
+        **report,
+    }

@@ -1,0 +1,86 @@
+"""AutoGluon through the `automl` tool: same split, honest budget, usable model."""
+
+import time
+
+import pandas as pd
+import pytest
+from google.adk.tools.tool_context import ToolContext
+
+from data_science.config import Settings
+from data_science.tools.automl import automl
+from data_science.tools.base import workspace_for
+from data_science.tools.train import predict
+
+BUDGET = 20
+
+
+async def test_automl_scores_on_the_held_out_split_within_its_budget(
+    tool_context: ToolContext, penguins: pd.DataFrame
+) -> None:
+    dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
+    started = time.monotonic()
+    result = await automl(
+        dataset_id=dataset_id,
+        target="species",
+        time_budget_seconds=BUDGET,
+        tool_context=tool_context,
+    )
+    elapsed = time.monotonic() - started
+    assert result["status"] == "ok", result
+    assert elapsed <= BUDGET * 1.1 + 1  # the promise: budget + 10 % (plus this test's own calls)
+    assert (result["n_train"], result["n_test"]) == (275, 69)
+    assert result["test_metrics"]["accuracy"] > 0.9
+    assert result["leaderboard"] and result["feature_importance"]
+    predicted = await predict(
+        model_id=result["model_id"], dataset_id=dataset_id, tool_context=tool_context
+    )
+    assert predicted["status"] == "ok" and predicted["rows"] == 344
+
+
+async def test_a_budget_too_small_to_finish_is_cut_off_cleanly(
+    tool_context: ToolContext, penguins: pd.DataFrame, settings: Settings
+) -> None:
+    from data_science.tools import automl as automl_module
+
+    dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
+    original = automl_module.DEADLINE_MARGIN
+    automl_module.DEADLINE_MARGIN = 0.05  # a deadline of 0.5 s: no AutoGluon run can make it
+    try:
+        started = time.monotonic()
+        result = await automl(
+            dataset_id=dataset_id,
+            target="species",
+            time_budget_seconds=10,
+            tool_context=tool_context,
+        )
+    finally:
+        automl_module.DEADLINE_MARGIN = original
+    assert result["status"] == "error" and result["error"] == "budget_exceeded"
+    assert time.monotonic() - started < 8
+    assert workspace_for(tool_context).items("model") == []
+
+
+@pytest.mark.parametrize(("budget", "code"), [(5, "bad_budget"), (100_000, "bad_budget")])
+async def test_budgets_outside_the_limits_are_refused(
+    tool_context: ToolContext, penguins: pd.DataFrame, budget: int, code: str
+) -> None:
+    dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
+    result = await automl(
+        dataset_id=dataset_id,
+        target="species",
+        time_budget_seconds=budget,
+        tool_context=tool_context,
+    )
+    assert result["status"] == "error" and result["error"] == code
+
+
+async def test_automl_can_be_switched_off(
+    tool_context: ToolContext,
+    penguins: pd.DataFrame,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(settings, "ENABLE_AUTOML", False)
+    dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
+    result = await automl(dataset_id=dataset_id, target="species", tool_context=tool_context)
+    assert result["status"] == "error" and "ENABLE_AUTOML" in result["message"]
