@@ -7,7 +7,7 @@ import pytest
 from google.adk.tools.tool_context import ToolContext
 
 from data_science.config import Settings
-from data_science.tools.automl import automl
+from data_science.tools.automl import automl, search_models
 from data_science.tools.base import workspace_for
 from data_science.tools.train import predict
 
@@ -84,3 +84,21 @@ async def test_automl_can_be_switched_off(
     dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
     result = await automl(dataset_id=dataset_id, target="species", tool_context=tool_context)
     assert result["status"] == "error" and "ENABLE_AUTOML" in result["message"]
+
+
+async def test_search_models_picks_a_family_and_scores_it_on_the_held_out_split(
+    tool_context: ToolContext, penguins: pd.DataFrame
+) -> None:
+    dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
+    started = time.monotonic()
+    result = await search_models(
+        dataset_id=dataset_id, target="species", time_budget_seconds=10, tool_context=tool_context
+    )
+    assert result["status"] == "ok", result
+    assert time.monotonic() - started <= 10 * 1.1 + 5
+    assert result["n_test"] == 69 and result["test_metrics"]["accuracy"] > 0.9
+    assert result["families_tried"] and result["best_config"] is not None
+    predicted = await predict(
+        model_id=result["model_id"], dataset_id=dataset_id, tool_context=tool_context
+    )
+    assert predicted["status"] == "ok"
