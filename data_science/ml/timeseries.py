@@ -1,0 +1,178 @@
+"""Forecasting with statsforecast (AutoARIMA, AutoETS) against a seasonal-naive baseline.
+
+Every model is first scored on a temporal holdout (the last `horizon` points, never shuffled),
+then refitted on the whole series to forecast `horizon` points ahead.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from data_science.errors import ToolError
+from data_science.tables import TableFile, write_parquet
+
+SEASON_BY_FREQUENCY = {
+    "h": 24,
+    "D": 7,
+    "B": 5,
+    "W": 52,
+    "M": 12,
+    "MS": 12,
+    "ME": 12,
+    "Q": 4,
+    "QS": 4,
+    "QE": 4,
+}
+INTERVAL_LEVEL = 95
+HISTORY_SHOWN = 200
+
+
+def prepare_series(
+    frame: pd.DataFrame, time_column: str, value_column: str
+) -> tuple[pd.DataFrame, str | int]:
+    """One value per time step (means of repeats), sorted, with its inferred frequency."""
+    if not pd.api.types.is_numeric_dtype(frame[value_column]):
+        raise ToolError(
+            f"'{value_column}' is not numeric; forecast a numeric column.", "not_numeric"
+        )
+    times = pd.to_datetime(frame[time_column], errors="coerce")
+    if times.isna().mean() > 0.5:
+        raise ToolError(
+            f"'{time_column}' does not hold dates or times; name the date column.",
+            "not_a_time_column",
+        )
+    values = pd.DataFrame({"ds": times, "y": frame[value_column]}).dropna()
+    series = values.groupby("ds")["y"].mean().reset_index().sort_values("ds")
+    frequency = pd.infer_freq(series["ds"]) if len(series) >= 3 else None
+    if frequency is None:
+        series["ds"] = np.arange(len(series))
+        return series.assign(unique_id="series"), 1
+    return series.assign(unique_id="series"), frequency
+
+
+def _season_length(frequency: str | int, requested: int | None) -> int:
+    if requested:
+        return requested
+    if isinstance(frequency, int):
+        return 1
+    base = frequency.split("-")[0].lstrip("0123456789")
+    return SEASON_BY_FREQUENCY.get(base, 1)
+
+
+def _errors(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """MAE, RMSE, MAPE and sMAPE in percent (MAPE is NaN, shown as null, if all actuals are 0)."""
+    error = predicted - actual
+    nonzero = actual != 0
+    mape = (
+        float(np.mean(np.abs(error[nonzero] / actual[nonzero])) * 100) if nonzero.any() else np.nan
+    )
+    denominator = np.abs(actual) + np.abs(predicted)
+    smape = float(np.mean(np.where(denominator == 0, 0, 2 * np.abs(error) / denominator)) * 100)
+    return {
+        "mae": float(np.mean(np.abs(error))),
+        "rmse": float(np.sqrt(np.mean(error**2))),
+        "mape": mape,
+        "smape": smape,
+    }
+
+
+def forecast_to_file(
+    table: TableFile,
+    time_column: str,
+    value_column: str,
+    horizon: int,
+    season_length: int | None,
+    out_path: Path,
+) -> dict[str, Any]:
+    """Holdout-score the models, forecast ahead with the best, write the forecast table."""
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoARIMA, AutoETS, SeasonalNaive
+
+    series, frequency = prepare_series(table.load(), time_column, value_column)
+    season = _season_length(frequency, season_length)
+    if len(series) < 2 * horizon + max(season, 2):
+        raise ToolError(
+            f"The series has {len(series)} time steps; forecasting {horizon} ahead needs at least "
+            f"{2 * horizon + max(season, 2)} (a holdout of {horizon} plus history). Use a shorter "
+            "horizon.",
+            "series_too_short",
+        )
+
+    def models() -> list[Any]:
+        return [
+            AutoARIMA(season_length=season),
+            AutoETS(season_length=season),
+            SeasonalNaive(season_length=season),
+        ]
+
+    history, holdout = series.iloc[:-horizon], series.iloc[-horizon:]
+    scored = StatsForecast(models=models(), freq=frequency, n_jobs=1).forecast(
+        h=horizon, df=history
+    )
+    names = ["AutoARIMA", "AutoETS", "SeasonalNaive"]
+    holdout_metrics = {
+        name: _errors(holdout["y"].to_numpy(), scored[name].to_numpy()) for name in names
+    }
+    best = min(names[:2], key=lambda name: holdout_metrics[name]["mae"])
+    future = StatsForecast(models=models(), freq=frequency, n_jobs=1).forecast(
+        h=horizon, df=series, level=[INTERVAL_LEVEL]
+    )
+    result = pd.DataFrame(
+        {
+            "time": future["ds"],
+            "forecast": future[best],
+            "lower_95": future[f"{best}-lo-{INTERVAL_LEVEL}"],
+            "upper_95": future[f"{best}-hi-{INTERVAL_LEVEL}"],
+        }
+    )
+    summary = write_parquet(result, out_path)
+    baseline = holdout_metrics["SeasonalNaive"]["mae"]
+    return {
+        "time_steps": len(series),
+        "frequency": str(frequency),
+        "season_length": season,
+        "horizon": horizon,
+        "holdout": {
+            "size": horizon,
+            "metrics": holdout_metrics,
+            "actual": holdout["y"].tolist(),
+            "predicted": {name: scored[name].tolist() for name in names},
+        },
+        "best_model": best,
+        "beats_seasonal_naive": holdout_metrics[best]["mae"] < baseline,
+        "forecast": result.head(50).to_dict(orient="records"),
+        "summary": summary,
+        "chart": _chart(series, result, value_column, best),
+    }
+
+
+def _chart(series: pd.DataFrame, result: pd.DataFrame, value_column: str, best: str) -> bytes:
+    figure = Figure(figsize=(9, 4.5), dpi=100, layout="constrained")
+    axes = figure.subplots()
+    shown = series.tail(HISTORY_SHOWN)
+    axes.plot(shown["ds"], shown["y"], color="#4C72B0", label="history")
+    axes.plot(result["time"], result["forecast"], color="#DD8452", label=f"forecast ({best})")
+    axes.fill_between(
+        result["time"],
+        result["lower_95"],
+        result["upper_95"],
+        color="#DD8452",
+        alpha=0.2,
+        label="95 % interval",
+    )
+    axes.set_title(f"Forecast of {value_column}")
+    axes.set_ylabel(value_column)
+    axes.legend()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()

@@ -1,0 +1,211 @@
+"""Looking closer at a dataset: rows, outliers and distributions, correlations, group aggregates,
+value counts and hypothesis tests. The numbers are computed in worker processes
+(`data_science.ml.analysis`); these tools resolve ids and column names and check arguments.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from google.adk.tools.tool_context import ToolContext
+
+from data_science.config import get_settings
+from data_science.ml import analysis
+from data_science.tables import TableFile
+from data_science.tools.base import (
+    ToolError,
+    column_names,
+    resolve_column,
+    run_blocking,
+    tool,
+    workspace_for,
+)
+from data_science.workers import run_cpu
+from data_science.workspace import ItemRecord
+
+Aggregation = Literal["count", "mean", "median", "sum", "min", "max", "std"]
+NUMBER_TYPES = frozenset({"integer", "number"})
+
+
+@tool
+async def preview_rows(
+    dataset_id: str,
+    tool_context: ToolContext,
+    n: int = 10,
+    position: Literal["head", "tail", "random"] = "head",
+    columns: list[str] | None = None,
+) -> dict[str, Any]:
+    """Show actual rows of a dataset: the first, the last, or a random sample of them.
+
+    Use it when the person wants to see the data itself or specific rows (analyze_dataset
+    already summarises every column). `n`: how many rows (default 10, at most 50).
+    `position`: "head" (first rows), "tail" (last rows) or "random" (a reproducible sample).
+    `columns`: optionally only these columns. Returns each row with its row number (counting
+    from 0) and its values; long text is cut to 80 characters.
+    """
+    if get_settings().SUMMARY_MODE_ONLY:
+        raise ToolError(
+            "Rows cannot be shown: this deployment runs in summary mode, which never shows "
+            "cell values. Use analyze_dataset for a summary of each column instead.",
+            code="summary_mode",
+        )
+    record, table = await _dataset(tool_context, dataset_id)
+    chosen = _columns(record, columns, "column") if columns else None
+    result = await run_cpu(analysis.preview_rows, table, n, position, chosen)
+    return {"dataset_id": dataset_id, **result}
+
+
+@tool
+async def describe_distribution(
+    dataset_id: str,
+    tool_context: ToolContext,
+    column: str | None = None,
+    z_threshold: float = 3.0,
+) -> dict[str, Any]:
+    """Find outliers in numeric columns and describe their shape (skew, tails, normality).
+
+    Use it for questions about outliers, extreme or unusual values, skewness, or whether a
+    column is normally distributed. Per numeric column (or only `column`): IQR outliers
+    (outside Q1 - 1.5*IQR and Q3 + 1.5*IQR: count, the fences, the most extreme row numbers and
+    values), z-score outliers (|z| above `z_threshold`, default 3, using the sample standard
+    deviation), skewness, excess kurtosis (0 for a normal distribution), and a Shapiro-Wilk
+    normality test on up to 5,000 sampled values with a one-line `shape` summary. Missing
+    values are left out; `n` is how many values were used. Row numbers count from 0 and can be
+    looked up with preview_rows.
+    """
+    record, table = await _dataset(tool_context, dataset_id)
+    if column is not None:
+        column = resolve_column(column_names(record), column)
+    result = await run_cpu(analysis.describe_distribution, table, column, z_threshold)
+    return {"dataset_id": dataset_id, **result}
+
+
+@tool
+async def correlations(
+    dataset_id: str,
+    tool_context: ToolContext,
+    columns: list[str] | None = None,
+    method: Literal["pearson", "spearman", "both"] = "both",
+    top_k: int = 10,
+) -> dict[str, Any]:
+    """Measure how strongly numeric columns move together, with p-values.
+
+    Use it for questions like "what is correlated with price?" or "how related are X and Y?".
+    `columns`: give exactly two numeric columns to get just that pair; give more to search only
+    among them; leave empty to compare all numeric columns. `method`: "pearson" (linear),
+    "spearman" (rank, any monotonic relation) or "both" (default). `top_k`: how many of the
+    strongest pairs to return (default 10, at most 50). Each pair has `n` (rows where both are
+    present), the coefficients with their p-values, and a strength label.
+    """
+    record, table = await _dataset(tool_context, dataset_id)
+    chosen = _columns(record, columns, "column") if columns else None
+    result = await run_cpu(analysis.correlations, table, chosen, method, top_k)
+    return {"dataset_id": dataset_id, **result}
+
+
+@tool
+async def group_by(
+    dataset_id: str,
+    group_columns: list[str],
+    tool_context: ToolContext,
+    value_columns: list[str] | None = None,
+    aggregations: list[Aggregation] | None = None,
+) -> dict[str, Any]:
+    """Aggregate numeric columns per group, like a pivot table or SQL GROUP BY.
+
+    Use it for questions like "average price per region" or "total sales by year and store".
+    `group_columns`: one or more columns whose values form the groups. `value_columns`: numeric
+    columns to aggregate (leave empty to only count rows per group). `aggregations`: any of
+    count, mean, median, sum, min, max, std (default count and mean); `count` counts
+    non-missing values. Returns at most 50 groups, sorted by the first aggregate of the first
+    value column (or by row count), largest first, each with its `rows`; `total_groups` says
+    how many groups exist. Rows with a missing group value are left out and counted.
+    """
+    record, table = await _dataset(tool_context, dataset_id)
+    if not group_columns:
+        raise ToolError(
+            "Give at least one column in `group_columns` to group by. "
+            f"Columns: {', '.join(column_names(record))}.",
+            code="missing_argument",
+        )
+    groups = _columns(record, group_columns, "group column")
+    values = _columns(record, value_columns, "value column") if value_columns else []
+    result = await run_cpu(
+        analysis.group_by, table, groups, values, list(aggregations or ["count", "mean"])
+    )
+    return {"dataset_id": dataset_id, **result}
+
+
+@tool
+async def value_counts(
+    dataset_id: str,
+    column: str,
+    tool_context: ToolContext,
+    top_k: int = 20,
+) -> dict[str, Any]:
+    """Count how often each value of one column occurs, with percentages.
+
+    Use it for "how many of each category?", the most common values, or how a category column
+    is spread. Returns the `top_k` most frequent values (default 20, at most 50) with their
+    counts and percentage of all rows; missing values are counted too and shown as a null
+    `value`. Also gives the number of distinct values and what the other values add up to.
+    """
+    record, table = await _dataset(tool_context, dataset_id)
+    column = resolve_column(column_names(record), column)
+    if get_settings().SUMMARY_MODE_ONLY and _column_type(record, column) not in NUMBER_TYPES:
+        raise ToolError(
+            f"The values of '{column}' cannot be shown: this deployment runs in summary mode, "
+            "which never shows text cell values. analyze_dataset gives its missing and "
+            "distinct counts.",
+            code="summary_mode",
+        )
+    result = await run_cpu(analysis.value_counts, table, column, top_k)
+    return {"dataset_id": dataset_id, **result}
+
+
+@tool
+async def hypothesis_test(
+    dataset_id: str,
+    test: Literal["t_test", "chi_square", "anova"],
+    column: str,
+    group_column: str,
+    tool_context: ToolContext,
+    groups: list[str] | None = None,
+) -> dict[str, Any]:
+    """Test whether a difference or an association is statistically significant (alpha 0.05).
+
+    - test="t_test": does the mean of numeric `column` differ between two groups of
+      `group_column`? (Welch's t-test, no equal-variance assumption.) `groups` names the two
+      groups; by default the two largest are compared.
+    - test="anova": does the mean of numeric `column` differ across the groups of
+      `group_column`? (one-way ANOVA; `groups` optionally limits it to some groups.)
+    - test="chi_square": are two categorical columns, `column` and `group_column`, related?
+      (chi-square test of independence; returns the contingency table when it is small.)
+    Returns the statistic, p-value, degrees of freedom, group sizes and means, an effect size,
+    and a one-sentence `interpretation`. Rows missing either value are left out.
+    """
+    record, table = await _dataset(tool_context, dataset_id)
+    columns = column_names(record)
+    column = resolve_column(columns, column)
+    group_column = resolve_column(columns, group_column, "group column")
+    result = await run_cpu(analysis.hypothesis_test, table, test, column, group_column, groups)
+    return {"dataset_id": dataset_id, **result}
+
+
+async def _dataset(tool_context: ToolContext, dataset_id: str) -> tuple[ItemRecord, TableFile]:
+    """The dataset's record and the handle a worker process opens it with."""
+    workspace = workspace_for(tool_context)
+    record = await run_blocking(workspace.get, dataset_id, "table")
+    table = await run_blocking(workspace.table_file, dataset_id)
+    return record, table
+
+
+def _columns(record: ItemRecord, names: list[str], role: str) -> list[str]:
+    known = column_names(record)
+    return [resolve_column(known, name, role) for name in names]
+
+
+def _column_type(record: ItemRecord, column: str) -> str:
+    return next(
+        (str(entry.get("type")) for entry in record.columns or [] if entry["name"] == column), ""
+    )

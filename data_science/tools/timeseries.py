@@ -1,0 +1,68 @@
+"""Forecasting a time series."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from google.adk.tools.tool_context import ToolContext
+from google.genai import types
+
+from data_science.ml.timeseries import forecast_to_file
+from data_science.tools.base import (
+    ToolError,
+    column_names,
+    resolve_column,
+    run_blocking,
+    staged_file,
+    tool,
+    workspace_for,
+)
+from data_science.workers import run_cpu
+
+MAX_HORIZON = 365
+
+
+@tool
+async def forecast(
+    dataset_id: str,
+    time_column: str,
+    value_column: str,
+    tool_context: ToolContext,
+    horizon: int = 12,
+    season_length: int | None = None,
+) -> dict[str, Any]:
+    """Forecast a numeric column over time, e.g. "forecast sales for the next 12 months".
+
+    Values are averaged per time step. AutoARIMA and AutoETS (statsforecast) are scored against
+    a seasonal-naive baseline on a temporal holdout (the last `horizon` steps: MAE, RMSE, MAPE,
+    sMAPE); the better one then forecasts `horizon` steps ahead with a 95 % interval. The season
+    length follows the data's frequency (monthly 12, daily 7, …) unless given. Returns the
+    holdout metrics, the forecast, a chart, and a new `dataset_id` holding the forecast.
+    """
+    if not 1 <= horizon <= MAX_HORIZON:
+        raise ToolError(f"horizon must be between 1 and {MAX_HORIZON} steps.", "bad_horizon")
+    workspace = workspace_for(tool_context)
+    record = await run_blocking(workspace.get, dataset_id, "table")
+    time_column = resolve_column(column_names(record), time_column, "time column")
+    value_column = resolve_column(column_names(record), value_column, "value column")
+    table = await run_blocking(workspace.table_file, dataset_id)
+    async with staged_file(workspace, "data.parquet") as out_path:
+        result = await run_cpu(
+            forecast_to_file, table, time_column, value_column, horizon, season_length, out_path
+        )
+        saved = await run_blocking(
+            workspace.adopt_file,
+            out_path,
+            kind="table",
+            name=f"forecast of {value_column}",
+            stored_name="data.parquet",
+            summary=result.pop("summary"),
+            parent_id=dataset_id,
+            description=f"{result['best_model']} forecast, {horizon} steps",
+        )
+    chart = f"forecast_{re.sub(r'[^a-z0-9]+', '_', value_column.lower())}.png"
+    version = await tool_context.save_artifact(
+        chart, types.Part.from_bytes(data=result.pop("chart"), mime_type="image/png")
+    )
+    return {"dataset_id": saved.id, "chart": chart, "version": version, **result}

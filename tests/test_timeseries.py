@@ -1,0 +1,70 @@
+"""Forecasting: temporal holdout, honest errors, a baseline to beat."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from google.adk.tools.tool_context import ToolContext
+
+from data_science.tools.base import workspace_for
+from data_science.tools.timeseries import forecast
+
+
+def monthly_sales(months: int = 96) -> pd.DataFrame:
+    """A trend, a yearly season and noise: what seasonal-naive alone cannot follow."""
+    rng = np.random.default_rng(3)
+    steps = np.arange(months)
+    values = 200 + 2.5 * steps + 30 * np.sin(2 * np.pi * steps / 12) + rng.normal(0, 4, months)
+    dates = pd.date_range("2015-01-01", periods=months, freq="MS")
+    return pd.DataFrame({"month": dates.strftime("%Y-%m-%d"), "sales": values})
+
+
+async def test_the_forecast_is_scored_on_the_last_months_and_beats_the_baseline(
+    tool_context: ToolContext,
+) -> None:
+    frame = monthly_sales()
+    dataset_id = workspace_for(tool_context).save_frame(frame, name="sales.csv").id
+    result = await forecast(
+        dataset_id=dataset_id,
+        time_column="month",
+        value_column="sales",
+        horizon=12,
+        tool_context=tool_context,
+    )
+    assert result["status"] == "ok", result
+    assert result["season_length"] == 12 and result["frequency"] == "MS"
+    holdout = result["holdout"]
+    assert holdout["actual"] == pytest.approx(frame["sales"].tail(12).tolist())
+    best = result["best_model"]
+    predicted = np.array(holdout["predicted"][best])
+    actual = np.array(holdout["actual"])
+    assert holdout["metrics"][best]["mae"] == pytest.approx(np.mean(np.abs(predicted - actual)))
+    assert holdout["metrics"][best]["rmse"] == pytest.approx(
+        np.sqrt(np.mean((predicted - actual) ** 2))
+    )
+    assert result["beats_seasonal_naive"]
+    stored = workspace_for(tool_context).load_frame(result["dataset_id"])
+    assert len(stored) == 12 and (stored["lower_95"] <= stored["upper_95"]).all()
+    assert pd.Timestamp(stored["time"].iloc[0]) == pd.Timestamp("2023-01-01")
+    part = await tool_context.load_artifact(result["chart"])
+    assert part.inline_data.data.startswith(b"\x89PNG")
+
+
+async def test_a_series_too_short_for_the_horizon_is_explained(tool_context: ToolContext) -> None:
+    dataset_id = workspace_for(tool_context).save_frame(monthly_sales(20), name="s.csv").id
+    result = await forecast(
+        dataset_id=dataset_id,
+        time_column="month",
+        value_column="sales",
+        horizon=12,
+        tool_context=tool_context,
+    )
+    assert result["status"] == "error" and "shorter horizon" in result["message"]
+
+
+async def test_a_text_value_column_is_refused(tool_context: ToolContext) -> None:
+    frame = monthly_sales().assign(region="north")
+    dataset_id = workspace_for(tool_context).save_frame(frame, name="s.csv").id
+    result = await forecast(
+        dataset_id=dataset_id, time_column="month", value_column="region", tool_context=tool_context
+    )
+    assert result["status"] == "error" and result["error"] == "not_numeric"

@@ -1,0 +1,495 @@
+"""The analysis tools on palmerpenguins, each number checked against scipy or pandas directly."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from google.adk.tools.tool_context import ToolContext
+from scipy import stats
+
+from data_science.config import Settings
+from data_science.tools.analysis import (
+    correlations,
+    describe_distribution,
+    group_by,
+    hypothesis_test,
+    preview_rows,
+    value_counts,
+)
+from data_science.tools.base import workspace_for
+
+NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "year"]
+
+
+def add_dataset(tool_context: ToolContext, frame: pd.DataFrame, name: str) -> str:
+    return workspace_for(tool_context).save_frame(frame, name=name).id
+
+
+@pytest.fixture
+def penguins_id(tool_context: ToolContext, penguins: pd.DataFrame) -> str:
+    return add_dataset(tool_context, penguins, "penguins.csv")
+
+
+def close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+
+
+# preview_rows ------------------------------------------------------------------------------------
+async def test_preview_rows_shows_the_first_and_last_rows_with_their_numbers(
+    tool_context: ToolContext, penguins: pd.DataFrame, penguins_id: str
+) -> None:
+    head = await preview_rows(dataset_id=penguins_id, tool_context=tool_context)
+    assert head["status"] == "ok" and head["rows_shown"] == 10 and head["total_rows"] == 344
+    assert [row["row"] for row in head["rows"]] == list(range(10))
+    assert head["rows"][0]["values"]["species"] == penguins.loc[0, "species"]
+    assert head["rows"][1]["values"]["bill_length_mm"] == penguins.loc[1, "bill_length_mm"]
+    assert head["rows"][3]["values"]["bill_length_mm"] is None  # a missing cell is null
+
+    tail = await preview_rows(
+        dataset_id=penguins_id,
+        tool_context=tool_context,
+        n=3,
+        position="tail",
+        columns=["Body_Mass_G", "island"],
+    )
+    assert [row["row"] for row in tail["rows"]] == [341, 342, 343]
+    assert tail["columns"] == ["body_mass_g", "island"]
+    assert tail["rows"][-1]["values"] == {
+        "body_mass_g": penguins["body_mass_g"].iloc[-1],
+        "island": penguins["island"].iloc[-1],
+    }
+
+
+async def test_preview_rows_random_sample_is_reproducible_and_capped_at_50(
+    tool_context: ToolContext, penguins: pd.DataFrame, penguins_id: str
+) -> None:
+    first = await preview_rows(
+        dataset_id=penguins_id, tool_context=tool_context, n=80, position="random"
+    )
+    second = await preview_rows(
+        dataset_id=penguins_id, tool_context=tool_context, n=80, position="random"
+    )
+    assert first["rows_shown"] == 50 and "At most 50" in first["note"]
+    numbers = [row["row"] for row in first["rows"]]
+    assert numbers == sorted(set(numbers)) and numbers != list(range(50))
+    assert first["rows"] == second["rows"]
+    for row in first["rows"]:
+        assert row["values"]["island"] == penguins.loc[row["row"], "island"]
+
+
+async def test_preview_rows_clips_long_text_to_80_characters(tool_context: ToolContext) -> None:
+    dataset_id = add_dataset(
+        tool_context, pd.DataFrame({"note": ["x" * 500, "short"], "n": [1, 2]}), "notes.csv"
+    )
+    result = await preview_rows(dataset_id=dataset_id, tool_context=tool_context)
+    assert result["rows"][0]["values"]["note"] == "x" * 80 + "…"
+    assert result["rows"][1]["values"] == {"note": "short", "n": 2}
+
+
+async def test_preview_rows_is_refused_in_summary_mode(
+    tool_context: ToolContext,
+    penguins_id: str,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(settings, "SUMMARY_MODE_ONLY", True)
+    result = await preview_rows(dataset_id=penguins_id, tool_context=tool_context)
+    assert result["status"] == "error" and result["error"] == "summary_mode"
+    assert "Adelie" not in str(result)
+
+
+async def test_value_counts_of_a_text_column_is_refused_in_summary_mode(
+    tool_context: ToolContext,
+    penguins_id: str,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(settings, "SUMMARY_MODE_ONLY", True)
+    text = await value_counts(dataset_id=penguins_id, column="species", tool_context=tool_context)
+    number = await value_counts(dataset_id=penguins_id, column="year", tool_context=tool_context)
+    assert text["status"] == "error" and text["error"] == "summary_mode"
+    assert "Adelie" not in str(text)
+    assert number["status"] == "ok" and number["distinct"] == 3
+
+
+# describe_distribution -------------------------------------------------------------------------
+async def test_iqr_and_z_outliers_match_a_count_by_hand(
+    tool_context: ToolContext, penguins: pd.DataFrame
+) -> None:
+    chinstrap = penguins[penguins["species"] == "Chinstrap"].reset_index(drop=True)
+    dataset_id = add_dataset(tool_context, chinstrap, "chinstrap.csv")
+    result = await describe_distribution(
+        dataset_id=dataset_id, tool_context=tool_context, column="body_mass_g", z_threshold=2.0
+    )
+    assert result["status"] == "ok", result
+    (profile,) = result["columns"]
+    values = chinstrap["body_mass_g"].dropna()
+    q1, q3 = np.percentile(values, [25, 75])
+    lower, upper = q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1)
+    outside = values[(values < lower) | (values > upper)]
+    iqr = profile["iqr_outliers"]
+    assert profile["n"] == len(values) == 68
+    assert iqr["count"] == len(outside) == 2
+    assert (iqr["lower_fence"], iqr["upper_fence"]) == (lower, upper)
+    assert {(e["row"], e["value"]) for e in iqr["examples"]} == set(outside.items())
+
+    z = pd.Series(stats.zscore(values, ddof=1), index=values.index)
+    flagged = z[z.abs() > 2.0]
+    assert profile["z_outliers"]["count"] == len(flagged) > 0
+    top = profile["z_outliers"]["examples"][0]
+    assert top["row"] == flagged.abs().idxmax() and close(top["z"], flagged[top["row"]])
+
+
+async def test_distribution_shape_matches_scipy_for_every_numeric_column(
+    tool_context: ToolContext, penguins: pd.DataFrame, penguins_id: str
+) -> None:
+    result = await describe_distribution(dataset_id=penguins_id, tool_context=tool_context)
+    profiles = {profile["column"]: profile for profile in result["columns"]}
+    assert list(profiles) == NUMERIC
+    for column, profile in profiles.items():
+        values = penguins[column].dropna().to_numpy(dtype=float)
+        assert profile["n"] == len(values)
+        assert close(profile["skewness"], stats.skew(values, bias=False))
+        assert close(profile["excess_kurtosis"], stats.kurtosis(values, bias=False))
+        assert close(profile["normality"]["p_value"], stats.shapiro(values).pvalue)
+    flipper = profiles["flipper_length_mm"]
+    assert flipper["iqr_outliers"]["count"] == 0 and flipper["missing"] == 2
+    assert not flipper["normality"]["looks_normal"]  # flipper length is bimodal
+
+
+async def test_normality_is_tested_on_at_most_5000_sampled_values(
+    tool_context: ToolContext,
+) -> None:
+    values = np.random.default_rng(0).normal(size=12_000)
+    dataset_id = add_dataset(tool_context, pd.DataFrame({"x": values}), "normal.csv")
+    result = await describe_distribution(dataset_id=dataset_id, tool_context=tool_context)
+    (profile,) = result["columns"]
+    assert profile["n"] == 12_000 and profile["normality"]["n_tested"] == 5_000
+    assert profile["normality"]["looks_normal"] and "roughly symmetric" in profile["shape"]
+
+
+async def test_distribution_of_a_text_column_lists_the_numeric_ones(
+    tool_context: ToolContext, penguins_id: str
+) -> None:
+    result = await describe_distribution(
+        dataset_id=penguins_id, tool_context=tool_context, column="island"
+    )
+    assert result["status"] == "error" and result["error"] == "wrong_column_type"
+    assert "body_mass_g" in result["message"] and "value_counts" in result["message"]
+
+
+# correlations ----------------------------------------------------------------------------------
+async def test_named_pair_correlation_matches_scipy(
+    tool_context: ToolContext, penguins: pd.DataFrame, penguins_id: str
+) -> None:
+    result = await correlations(
+        dataset_id=penguins_id,
+        tool_context=tool_context,
+        columns=["flipper_length_mm", "body_mass_g"],
+    )
+    assert result["status"] == "ok", result
+    (pair,) = result["pairs"]
+    both = penguins[["flipper_length_mm", "body_mass_g"]].dropna()
+    pearson = stats.pearsonr(both["flipper_length_mm"], both["body_mass_g"])
+    spearman = stats.spearmanr(both["flipper_length_mm"], both["body_mass_g"])
+    assert pair["n"] == len(both) == 342
+    assert close(pair["pearson_r"], pearson.statistic) and close(pair["pearson_p"], pearson.pvalue)
+    assert close(pair["spearman_rho"], spearman.statistic)
+    assert close(pair["spearman_p"], spearman.pvalue)
+    assert pair["strength"] == "strong positive"
+
+
+async def test_top_pairs_are_the_strongest_by_pandas(
+    tool_context: ToolContext, penguins: pd.DataFrame, penguins_id: str
+) -> None:
+    result = await correlations(
+        dataset_id=penguins_id, tool_context=tool_context, method="pearson", top_k=4
+    )
+    matrix = penguins[NUMERIC].corr().abs()
+    expected = sorted(
+        ((matrix.loc[a, b], {a, b}) for i, a in enumerate(NUMERIC) for b in NUMERIC[i + 1 :]),
+        key=lambda item: item[0],
+        reverse=True,
+    )[:4]
+    assert result["pairs_total"] == 10 and len(result["pairs"]) == 4
+    assert result["pairs"][3]["pearson_r"] < 0  # strength is the absolute value
+    for pair, (strength, names) in zip(result["pairs"], expected, strict=True):
+        assert {pair["column_a"], pair["column_b"]} == names
+        assert close(abs(pair["pearson_r"]), strength)
+        assert "spearman_rho" not in pair
+
+
+async def test_correlation_of_a_text_column_lists_the_numeric_ones(
+    tool_context: ToolContext, penguins_id: str
+) -> None:
+    result = await correlations(
+        dataset_id=penguins_id, tool_context=tool_context, columns=["species", "body_mass_g"]
+    )
+    assert result["status"] == "error" and result["error"] == "wrong_column_type"
+    assert "'species' is text" in result["message"]
+    assert "Numeric columns: " + ", ".join(NUMERIC) in result["message"]
+
+
+# group_by and value_counts ---------------------------------------------------------------------
+async def test_group_by_aggregates_match_pandas(
+    tool_context: ToolContext, penguins: pd.DataFrame, penguins_id: str
+) -> None:
+    result = await group_by(
+        dataset_id=penguins_id,
+        group_columns=["species", "sex"],
+        value_columns=["body_mass_g"],
+        aggregations=["mean", "median", "std", "count"],
+        tool_context=tool_context,
+    )
+    assert result["status"] == "ok", result
+    expected = penguins.groupby(["species", "sex"])["body_mass_g"].agg(
+        ["mean", "median", "std", "count"]
+    )
+    assert result["total_groups"] == len(expected) == 6
+    assert result["rows_missing_group"] == int(penguins["sex"].isna().sum()) == 11
+    means = [group["body_mass_g_mean"] for group in result["groups"]]
+    assert means == sorted(means, reverse=True)
+    for group in result["groups"]:
+        row = expected.loc[(group["species"], group["sex"])]
+        assert close(group["body_mass_g_mean"], row["mean"])
+        assert close(group["body_mass_g_median"], row["median"])
+        assert close(group["body_mass_g_std"], row["std"])
+        assert group["body_mass_g_count"] == row["count"]
+
+
+async def test_group_by_returns_at_most_50_groups_and_the_total(
+    tool_context: ToolContext,
+) -> None:
+    frame = pd.DataFrame({"shop": [f"s{i % 120}" for i in range(600)], "sales": range(600)})
+    dataset_id = add_dataset(tool_context, frame, "sales.csv")
+    result = await group_by(
+        dataset_id=dataset_id,
+        group_columns=["shop"],
+        value_columns=["sales"],
+        aggregations=["sum"],
+        tool_context=tool_context,
+    )
+    expected = frame.groupby("shop")["sales"].sum().sort_values(ascending=False)
+    assert result["total_groups"] == 120 and result["groups_shown"] == 50
+    assert [group["shop"] for group in result["groups"]] == list(expected.index[:50])
+    assert result["groups"][0]["sales_sum"] == expected.iloc[0]
+
+
+async def test_group_by_of_a_text_value_column_lists_the_numeric_ones(
+    tool_context: ToolContext, penguins_id: str
+) -> None:
+    result = await group_by(
+        dataset_id=penguins_id,
+        group_columns=["island"],
+        value_columns=["sex"],
+        tool_context=tool_context,
+    )
+    assert result["status"] == "error" and result["error"] == "wrong_column_type"
+    assert "flipper_length_mm" in result["message"]
+
+
+async def test_value_counts_include_missing_values_and_percentages(
+    tool_context: ToolContext, penguins: pd.DataFrame, penguins_id: str
+) -> None:
+    result = await value_counts(dataset_id=penguins_id, column="sex", tool_context=tool_context)
+    expected = penguins["sex"].value_counts(dropna=False)
+    assert result["distinct"] == 2 and result["missing"] == 11 and result["rows"] == 344
+    assert [(v["value"], v["count"]) for v in result["values"]] == [
+        (None if pd.isna(key) else key, count) for key, count in expected.items()
+    ]
+    assert result["values"][0]["pct"] == round(100 * expected.iloc[0] / 344, 2)
+
+    top = await value_counts(
+        dataset_id=penguins_id, column="island", top_k=1, tool_context=tool_context
+    )
+    assert top["values"] == [{"value": "Biscoe", "count": 168, "pct": round(16800 / 344, 2)}]
+    assert top["other_values"] == {"distinct": 2, "count": 176, "pct": round(17600 / 344, 2)}
+
+
+async def test_an_unknown_column_lists_the_real_columns(
+    tool_context: ToolContext, penguins_id: str
+) -> None:
+    result = await value_counts(dataset_id=penguins_id, column="colour", tool_context=tool_context)
+    assert result["status"] == "error" and result["error"] == "unknown_column"
+    assert "species, island, bill_length_mm" in result["message"]
+
+
+# hypothesis_test -------------------------------------------------------------------------------
+async def test_welch_t_test_of_body_mass_by_sex_matches_scipy(
+    tool_context: ToolContext, penguins: pd.DataFrame, penguins_id: str
+) -> None:
+    result = await hypothesis_test(
+        dataset_id=penguins_id,
+        test="t_test",
+        column="body_mass_g",
+        group_column="sex",
+        groups=["Male", "female"],
+        tool_context=tool_context,
+    )
+    assert result["status"] == "ok", result
+    male = penguins.loc[penguins["sex"] == "male", "body_mass_g"].dropna()
+    female = penguins.loc[penguins["sex"] == "female", "body_mass_g"].dropna()
+    expected = stats.ttest_ind(male, female, equal_var=False)
+    assert close(result["statistic"], expected.statistic)
+    assert close(result["p_value"], expected.pvalue)
+    assert close(result["df"], expected.df)
+    assert [(g["group"], g["n"]) for g in result["groups"]] == [("male", 168), ("female", 165)]
+    assert close(result["groups"][0]["mean"], male.mean())
+    assert result["n"] == 333 and result["significant"]
+    assert result["interpretation"].startswith("The mean body_mass_g differs significantly")
+
+
+async def test_t_test_without_groups_compares_the_two_largest_and_says_so(
+    tool_context: ToolContext, penguins_id: str
+) -> None:
+    result = await hypothesis_test(
+        dataset_id=penguins_id,
+        test="t_test",
+        column="body_mass_g",
+        group_column="species",
+        tool_context=tool_context,
+    )
+    assert [group["group"] for group in result["groups"]] == ["Adelie", "Gentoo"]
+    assert "two largest" in result["note"] and "anova" in result["note"]
+
+
+async def test_chi_square_of_species_and_island_matches_scipy(
+    tool_context: ToolContext, penguins: pd.DataFrame, penguins_id: str
+) -> None:
+    result = await hypothesis_test(
+        dataset_id=penguins_id,
+        test="chi_square",
+        column="species",
+        group_column="island",
+        tool_context=tool_context,
+    )
+    assert result["status"] == "ok", result
+    crosstab = pd.crosstab(penguins["species"], penguins["island"])
+    expected = stats.chi2_contingency(crosstab)
+    assert close(result["statistic"], expected.statistic)
+    assert close(result["p_value"], expected.pvalue)
+    assert result["df"] == expected.dof == 4 and result["n"] == 344
+    assert close(result["cramers_v"], math.sqrt(expected.statistic / (344 * 2)))
+    assert result["contingency_table"]["counts"] == {
+        species: {island: int(count) for island, count in row.items()}
+        for species, row in crosstab.iterrows()
+    }
+    assert "significantly associated" in result["interpretation"]
+
+
+async def test_chi_square_of_a_measurement_is_refused_with_the_alternative(
+    tool_context: ToolContext, penguins_id: str
+) -> None:
+    result = await hypothesis_test(
+        dataset_id=penguins_id,
+        test="chi_square",
+        column="body_mass_g",
+        group_column="sex",
+        tool_context=tool_context,
+    )
+    assert result["status"] == "error" and result["error"] == "too_many_groups"
+    assert "'body_mass_g' has 93 distinct values" in result["message"]
+    assert "t_test" in result["message"]
+
+
+async def test_anova_of_body_mass_across_species_matches_scipy(
+    tool_context: ToolContext, penguins: pd.DataFrame, penguins_id: str
+) -> None:
+    result = await hypothesis_test(
+        dataset_id=penguins_id,
+        test="anova",
+        column="body_mass_g",
+        group_column="species",
+        tool_context=tool_context,
+    )
+    assert result["status"] == "ok", result
+    samples = [group.dropna() for _, group in penguins.groupby("species")["body_mass_g"]]
+    expected = stats.f_oneway(*samples)
+    assert close(result["statistic"], expected.statistic)
+    assert close(result["p_value"], expected.pvalue)
+    assert (result["df_between"], result["df_within"]) == (2, 342 - 3)
+    grand = penguins["body_mass_g"].mean()
+    between = sum(len(s) * (s.mean() - grand) ** 2 for s in samples)
+    total = ((penguins["body_mass_g"].dropna() - grand) ** 2).sum()
+    assert close(result["eta_squared"], between / total)
+    sizes = {group["group"]: group["n"] for group in result["groups"]}
+    assert sizes == {"Adelie": 151, "Gentoo": 123, "Chinstrap": 68}
+
+
+async def test_a_group_with_one_row_is_refused(
+    tool_context: ToolContext, penguins: pd.DataFrame
+) -> None:
+    lonely = pd.concat(
+        [penguins, pd.DataFrame({"species": ["Emperor"], "body_mass_g": [23000.0]})],
+        ignore_index=True,
+    )
+    dataset_id = add_dataset(tool_context, lonely, "penguins_plus.csv")
+    anova = await hypothesis_test(
+        dataset_id=dataset_id,
+        test="anova",
+        column="body_mass_g",
+        group_column="species",
+        tool_context=tool_context,
+    )
+    t_test = await hypothesis_test(
+        dataset_id=dataset_id,
+        test="t_test",
+        column="body_mass_g",
+        group_column="species",
+        groups=["Adelie", "Emperor"],
+        tool_context=tool_context,
+    )
+    for result in (anova, t_test):
+        assert result["status"] == "error" and result["error"] == "too_few_rows"
+        assert "'Emperor' has 1" in result["message"] and "`groups`" in result["message"]
+
+
+async def test_an_unknown_group_lists_the_groups(
+    tool_context: ToolContext, penguins_id: str
+) -> None:
+    result = await hypothesis_test(
+        dataset_id=penguins_id,
+        test="t_test",
+        column="body_mass_g",
+        group_column="species",
+        groups=["Adelie", "Emperor"],
+        tool_context=tool_context,
+    )
+    assert result["status"] == "error" and result["error"] == "unknown_group"
+    assert "Adelie (151), Gentoo (123), Chinstrap (68)" in result["message"]
+
+
+async def test_a_t_test_of_a_text_column_suggests_chi_square(
+    tool_context: ToolContext, penguins_id: str
+) -> None:
+    result = await hypothesis_test(
+        dataset_id=penguins_id,
+        test="t_test",
+        column="island",
+        group_column="sex",
+        tool_context=tool_context,
+    )
+    assert result["status"] == "error" and result["error"] == "wrong_column_type"
+    assert "chi_square" in result["message"] and "body_mass_g" in result["message"]
+
+
+async def test_analysis_results_are_strict_json(
+    tool_context: ToolContext, penguins_id: str
+) -> None:
+    results = [
+        await preview_rows(dataset_id=penguins_id, tool_context=tool_context, position="tail"),
+        await describe_distribution(dataset_id=penguins_id, tool_context=tool_context),
+        await correlations(dataset_id=penguins_id, tool_context=tool_context),
+        await group_by(
+            dataset_id=penguins_id,
+            group_columns=["island"],
+            value_columns=["bill_depth_mm"],
+            tool_context=tool_context,
+        ),
+        await value_counts(dataset_id=penguins_id, column="year", tool_context=tool_context),
+    ]
+    for result in results:
+        assert result["status"] == "ok", result
+        json.dumps(result, allow_nan=False)
