@@ -1,5 +1,6 @@
 """AutoGluon through the `automl` tool: same split, honest budget, usable model."""
 
+import importlib
 import time
 
 import pandas as pd
@@ -38,23 +39,16 @@ async def test_automl_scores_on_the_held_out_split_within_its_budget(
 
 
 async def test_a_budget_too_small_to_finish_is_cut_off_cleanly(
-    tool_context: ToolContext, penguins: pd.DataFrame, settings: Settings
+    tool_context: ToolContext, penguins: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from data_science.tools import automl as automl_module
-
+    automl_module = importlib.import_module("data_science.tools.automl")
     dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
-    original = automl_module.DEADLINE_MARGIN
-    automl_module.DEADLINE_MARGIN = 0.05  # a deadline of 0.5 s: no AutoGluon run can make it
-    try:
-        started = time.monotonic()
-        result = await automl(
-            dataset_id=dataset_id,
-            target="species",
-            time_budget_seconds=10,
-            tool_context=tool_context,
-        )
-    finally:
-        automl_module.DEADLINE_MARGIN = original
+    # A deadline of 0.5 s: no AutoGluon run can make it.
+    monkeypatch.setattr(automl_module, "DEADLINE_MARGIN", 0.05)
+    started = time.monotonic()
+    result = await automl(
+        dataset_id=dataset_id, target="species", time_budget_seconds=10, tool_context=tool_context
+    )
     assert result["status"] == "error" and result["error"] == "budget_exceeded"
     assert time.monotonic() - started < 8
     assert workspace_for(tool_context).items("model") == []

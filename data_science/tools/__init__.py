@@ -3,18 +3,47 @@
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from data_science.tools.analysis import (
+    correlations,
+    describe_distribution,
+    group_by,
+    hypothesis_test,
+    preview_rows,
+    value_counts,
+)
+from data_science.tools.automl import automl, search_models
 from data_science.tools.cluster import cluster
 from data_science.tools.data import analyze_dataset, list_data_files
+from data_science.tools.files import export_dataset, export_model, load_sheet, merge_datasets
+from data_science.tools.timeseries import forecast
 from data_science.tools.train import predict, train
 from data_science.tools.viz import plot
 
 ALL_TOOLS: list[Callable[..., Awaitable[dict[str, Any]]]] = [
+    # files
     list_data_files,
+    preview_rows,
+    load_sheet,
+    merge_datasets,
+    export_dataset,
+    # analysis
     analyze_dataset,
+    describe_distribution,
+    correlations,
+    group_by,
+    value_counts,
+    hypothesis_test,
+    # charts
     plot,
+    # models
     train,
     predict,
+    search_models,
+    automl,
+    export_model,
+    # unsupervised and time series
     cluster,
+    forecast,
 ]
 
-__all__ = ["ALL_TOOLS", "analyze_dataset", "cluster", "list_data_files", "plot", "predict", "train"]
+__all__ = ["ALL_TOOLS"]
