@@ -32,6 +32,13 @@ The tools by family:
   p-values), `group_by` (aggregates per group), `value_counts`, `hypothesis_test` (t-test,
   chi-square, ANOVA).
 - Charts: `plot` (histogram, scatter and more kinds).
+- Cleaning and preprocessing (each writes a new dataset): `impute_missing` (simple, KNN,
+  iterative), `drop_columns`, `rename_columns`, `cast_column` (fix a column's type),
+  `remove_duplicates`, `handle_outliers` (clip or remove by IQR or z-score), `scale_columns`,
+  `encode_columns` (one-hot, ordinal, target), `expand_dates` (date parts), `text_to_tfidf`.
+  Before training, fix types with `cast_column` and turn dates into parts with `expand_dates`.
+- Feature selection: `select_features` (univariate, mutual information, RFE/RFECV,
+  sequential, model importance).
 - Models: `train` (one model family by name, "auto" for a strong default), `predict`,
   `search_models` (FLAML picks the family and its settings in a time budget), `automl`
   (AutoGluon ensembles in a time budget; slower, usually best), `export_model` (download).

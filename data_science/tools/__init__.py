@@ -14,7 +14,20 @@ from data_science.tools.analysis import (
 from data_science.tools.automl import automl, search_models
 from data_science.tools.cluster import cluster
 from data_science.tools.data import analyze_dataset, list_data_files
+from data_science.tools.features import select_features
 from data_science.tools.files import export_dataset, export_model, load_sheet, merge_datasets
+from data_science.tools.prep import (
+    cast_column,
+    drop_columns,
+    encode_columns,
+    expand_dates,
+    handle_outliers,
+    impute_missing,
+    remove_duplicates,
+    rename_columns,
+    scale_columns,
+    text_to_tfidf,
+)
 from data_science.tools.timeseries import forecast
 from data_science.tools.train import predict, train
 from data_science.tools.viz import plot
@@ -35,6 +48,18 @@ ALL_TOOLS: list[Callable[..., Awaitable[dict[str, Any]]]] = [
     hypothesis_test,
     # charts
     plot,
+    # cleaning, preprocessing and features
+    impute_missing,
+    drop_columns,
+    rename_columns,
+    cast_column,
+    remove_duplicates,
+    handle_outliers,
+    scale_columns,
+    encode_columns,
+    expand_dates,
+    text_to_tfidf,
+    select_features,
     # models
     train,
     predict,

@@ -1,0 +1,75 @@
+"""Feature selection: which columns predict a target, ranked, with a chosen subset."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from google.adk.tools.tool_context import ToolContext
+
+from data_science.ml.feature_selection import select_features_to_file
+from data_science.tools.base import (
+    column_names,
+    resolve_column,
+    run_blocking,
+    staged_file,
+    tool,
+    workspace_for,
+)
+from data_science.workers import run_cpu
+
+TABLE_FILE = "data.parquet"
+
+
+@tool
+async def select_features(
+    dataset_id: str,
+    target: str,
+    tool_context: ToolContext,
+    method: Literal[
+        "univariate", "mutual_info", "rfe", "rfecv", "sequential", "model_importance"
+    ] = "univariate",
+    k: int = 10,
+    estimator: Literal["linear", "tree"] = "linear",
+    keep_only_selected: bool = False,
+) -> dict[str, Any]:
+    """Rank the features that best predict `target` and pick the best `k`; use before training.
+
+    Classification or regression is detected from the target, as in `train`. The target and
+    row ids are never features; numeric columns are median-imputed and text columns one-hot
+    encoded into `column=value` features, which is what gets ranked.
+    `method`: 'univariate' (F-test per feature, fast, all rows), 'mutual_info' (mutual
+    information, catches non-linear links), 'rfe' (recursive feature elimination with a
+    model), 'rfecv' (RFE that picks the number of features by 5-fold cross-validation; `k` is
+    ignored), 'sequential' (forward selection by 3-fold CV score, linear model, slowest),
+    'model_importance' (random-forest importances). `estimator` ('linear' or 'tree') is the
+    model for rfe/rfecv. Large tables are sampled (up to 20,000 rows; 5,000 for rfecv,
+    sequential and tree-based rfe), which the result says.
+    `keep_only_selected`: also save a new dataset with only the selected columns + target.
+    Returns `ranking` (top 50: feature, source column, score or rank, selected),
+    `selected_features`, `selected_columns`, and `dataset_id` when a dataset was saved.
+    """
+    workspace = workspace_for(tool_context)
+    record = await run_blocking(workspace.get, dataset_id, "table")
+    target = resolve_column(column_names(record), target, "target column")
+    table = await run_blocking(workspace.table_file, dataset_id)
+    if not keep_only_selected:
+        report = await run_cpu(select_features_to_file, table, target, method, k, estimator, None)
+        return {"source_dataset_id": dataset_id, **report}
+    async with staged_file(workspace, TABLE_FILE) as out_path:
+        report = await run_cpu(
+            select_features_to_file, table, target, method, k, estimator, out_path
+        )
+        saved = await run_blocking(
+            workspace.adopt_file,
+            out_path,
+            kind="table",
+            name=f"{record.name} (selected features for {target})",
+            stored_name=TABLE_FILE,
+            summary=report.pop("summary"),
+            parent_id=dataset_id,
+            description=(
+                f"{method} feature selection for '{target}': kept "
+                f"{', '.join(report['selected_columns'])} and the target"
+            ),
+        )
+    return {"dataset_id": saved.id, "source_dataset_id": dataset_id, **report}
