@@ -31,7 +31,9 @@ The tools by family:
   (outliers by IQR and z-score, skew, normality), `correlations` (Pearson/Spearman with
   p-values), `group_by` (aggregates per group), `value_counts`, `hypothesis_test` (t-test,
   chi-square, ANOVA).
-- Charts: `plot` (histogram, scatter and more kinds).
+- Charts: `plot` (histogram, scatter, line, area, bar, box, violin, heatmap, pie),
+  `auto_charts` (a first overview of a new dataset), `plot_model` (confusion matrix, ROC
+  curve, residuals or feature importance of a trained model, on its test split).
 - Cleaning and preprocessing (each writes a new dataset): `impute_missing` (simple, KNN,
   iterative), `drop_columns`, `rename_columns`, `cast_column` (fix a column's type),
   `remove_duplicates`, `handle_outliers` (clip or remove by IQR or z-score), `scale_columns`,

@@ -184,3 +184,16 @@ async def test_a_sessions_files_are_listed_without_paths(
     assert "stored_name" not in entry and str(settings.DATA_DIR) not in listing.text
     foreign = await client.get(f"/api/users/mallory/sessions/{session_id}/files")
     assert foreign.status_code == 404
+
+
+async def test_a_malformed_multipart_body_is_a_400(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    body = b'--X\r\nContent-Disposition: form-data; name="user_id"\r\n\r\nalice\r\n--X--\r\n'
+    response = await client.post(
+        "/api/uploads", content=body, headers={"content-type": "multipart/form-data; boundary=B"}
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "malformed_multipart"
+    assert files_under(settings.quarantine_dir) == []
+    assert (await client.get("/healthz")).status_code == 200

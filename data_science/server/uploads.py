@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from data_science.config import APP_NAME
@@ -159,8 +160,16 @@ async def upload(request: Request) -> JSONResponse:
         )
         await _drain(chunks, settings.MAX_UPLOAD_BYTES)
         return error_response(rejection.status, rejection.code, rejection.message)
-    except Exception:
+    except FormParserError as error:
         form.discard()
+        return error_response(
+            400,
+            "malformed_multipart",
+            f"The multipart body could not be parsed ({error}); send a standard "
+            "multipart/form-data form with fields file, user_id and session_id.",
+        )
+    except BaseException:
+        form.discard()  # a dropped connection or a cancelled request: nothing stays behind
         raise
     return await _finish(request, pipeline, form)
 

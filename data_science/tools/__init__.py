@@ -30,7 +30,7 @@ from data_science.tools.prep import (
 )
 from data_science.tools.timeseries import forecast
 from data_science.tools.train import predict, train
-from data_science.tools.viz import plot
+from data_science.tools.viz import auto_charts, plot, plot_model
 
 ALL_TOOLS: list[Callable[..., Awaitable[dict[str, Any]]]] = [
     # files
@@ -48,6 +48,8 @@ ALL_TOOLS: list[Callable[..., Awaitable[dict[str, Any]]]] = [
     hypothesis_test,
     # charts
     plot,
+    auto_charts,
+    plot_model,
     # cleaning, preprocessing and features
     impute_missing,
     drop_columns,
