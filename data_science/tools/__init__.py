@@ -16,6 +16,12 @@ from data_science.tools.cluster import cluster
 from data_science.tools.data import analyze_dataset, list_data_files
 from data_science.tools.features import select_features
 from data_science.tools.files import export_dataset, export_model, load_sheet, merge_datasets
+from data_science.tools.guidance import (
+    analyze_and_model,
+    describe_capabilities,
+    describe_model_families,
+    suggest_next_steps,
+)
 from data_science.tools.prep import (
     cast_column,
     drop_columns,
@@ -33,6 +39,11 @@ from data_science.tools.train import predict, train
 from data_science.tools.viz import auto_charts, plot, plot_model
 
 ALL_TOOLS: list[Callable[..., Awaitable[dict[str, Any]]]] = [
+    # help
+    describe_capabilities,
+    describe_model_families,
+    suggest_next_steps,
+    analyze_and_model,
     # files
     list_data_files,
     preview_rows,
