@@ -102,13 +102,13 @@ def _run_and_send(sender: Connection, function: Callable[..., Any], args: tuple[
 
 
 def _stop(process: multiprocessing.process.BaseProcess) -> None:
-    process.join(timeout=1)
+    """End the job's process now: its answer is in (or its time is up), so nothing is lost."""
     if process.is_alive():
         process.terminate()
         process.join(timeout=5)
     if process.is_alive():
         process.kill()
-        process.join()
+    process.join()
 
 
 def warm_up() -> None:
