@@ -44,10 +44,15 @@ The tools by family:
 - Feature selection: `select_features` (univariate, mutual information, RFE/RFECV,
   sequential, model importance).
 - Models: `train` (one model family by name, "auto" for a strong default), `predict`,
+  `cross_validate` (k-fold scores on the training part), `tune_model` (grid or random search;
+  use search="random" for random_forest and extra_trees), `train_ensemble` (voting or
+  stacking of 2-5 families, compared with its members),
   `search_models` (FLAML picks the family and its settings in a time budget), `automl`
   (AutoGluon ensembles in a time budget; slower, usually best), `export_model` (download).
-- Unsupervised and time series: `cluster` (k-means, k by silhouette), `forecast` (ARIMA/ETS
-  against a seasonal-naive baseline on a temporal holdout).
+- Unsupervised: `cluster` (k-means, DBSCAN, agglomerative, Gaussian mixture; k by silhouette
+  or BIC; profiles and a PCA chart), `choose_k` (elbow and silhouette), `find_anomalies`
+  (isolation forest).
+- Time series: `forecast` (ARIMA/ETS against a seasonal-naive baseline on a temporal holdout).
 """
 
 

@@ -12,7 +12,7 @@ from data_science.tools.analysis import (
     value_counts,
 )
 from data_science.tools.automl import automl, search_models
-from data_science.tools.cluster import cluster
+from data_science.tools.cluster import choose_k, cluster, find_anomalies
 from data_science.tools.data import analyze_dataset, list_data_files
 from data_science.tools.features import select_features
 from data_science.tools.files import export_dataset, export_model, load_sheet, merge_datasets
@@ -36,52 +36,28 @@ from data_science.tools.prep import (
 )
 from data_science.tools.timeseries import forecast
 from data_science.tools.train import predict, train
+from data_science.tools.tuning import cross_validate, train_ensemble, tune_model
 from data_science.tools.viz import auto_charts, plot, plot_model
 
+# fmt: off
 ALL_TOOLS: list[Callable[..., Awaitable[dict[str, Any]]]] = [
     # help
-    describe_capabilities,
-    describe_model_families,
-    suggest_next_steps,
-    analyze_and_model,
+    describe_capabilities, describe_model_families, suggest_next_steps, analyze_and_model,
     # files
-    list_data_files,
-    preview_rows,
-    load_sheet,
-    merge_datasets,
-    export_dataset,
+    list_data_files, preview_rows, load_sheet, merge_datasets, export_dataset,
     # analysis
-    analyze_dataset,
-    describe_distribution,
-    correlations,
-    group_by,
-    value_counts,
-    hypothesis_test,
+    analyze_dataset, describe_distribution, correlations, group_by, value_counts, hypothesis_test,
     # charts
-    plot,
-    auto_charts,
-    plot_model,
+    plot, auto_charts, plot_model,
     # cleaning, preprocessing and features
-    impute_missing,
-    drop_columns,
-    rename_columns,
-    cast_column,
-    remove_duplicates,
-    handle_outliers,
-    scale_columns,
-    encode_columns,
-    expand_dates,
-    text_to_tfidf,
-    select_features,
+    impute_missing, drop_columns, rename_columns, cast_column, remove_duplicates, handle_outliers,
+    scale_columns, encode_columns, expand_dates, text_to_tfidf, select_features,
     # models
-    train,
-    predict,
-    search_models,
-    automl,
+    train, predict, cross_validate, tune_model, train_ensemble, search_models, automl,
     export_model,
     # unsupervised and time series
-    cluster,
-    forecast,
+    cluster, choose_k, find_anomalies, forecast,
 ]
+# fmt: on
 
 __all__ = ["ALL_TOOLS"]

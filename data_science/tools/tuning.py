@@ -1,0 +1,134 @@
+"""Evaluate, tune and combine models, all on the same 80/20 split that `train` uses."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from google.adk.tools.tool_context import ToolContext
+
+from data_science.ml.estimators import ModelName
+from data_science.ml.tuning import cross_validate_model, ensemble_to_file, tune_to_file
+from data_science.tables import TableFile
+from data_science.tools.base import (
+    column_names,
+    resolve_column,
+    run_blocking,
+    staged_file,
+    tool,
+    workspace_for,
+)
+from data_science.workers import run_cpu
+from data_science.workspace import Workspace
+
+MODEL_FILE = "model.joblib"
+
+
+async def _table_and_target(
+    tool_context: ToolContext, dataset_id: str, target: str
+) -> tuple[Workspace, TableFile, str]:
+    workspace = workspace_for(tool_context)
+    record = await run_blocking(workspace.get, dataset_id, "table")
+    target = resolve_column(column_names(record), target, "target column")
+    table = await run_blocking(workspace.table_file, dataset_id)
+    return workspace, table, target
+
+
+@tool
+async def cross_validate(
+    dataset_id: str,
+    target: str,
+    tool_context: ToolContext,
+    model: ModelName = "auto",
+    folds: int = 5,
+) -> dict[str, Any]:
+    """Estimate how well one model family predicts `target`, with k-fold cross-validation.
+
+    Use it to compare families or check how stable a model is before training or tuning it.
+    Only the 80 % training part of the usual 80/20 split (seed 42) is used; the 20 % test rows
+    stay untouched. `model` is a family name as in `train` ("auto" = hist_gradient_boosting);
+    `folds` is 2-10 (shuffled, stratified for classification). Saves nothing.
+
+    Returns, per metric, the mean, std and per-fold scores: classification accuracy,
+    balanced_accuracy, f1_macro (and roc_auc when binary); regression rmse, mae (both as
+    positive errors, lower is better) and r2.
+    """
+    _, table, target = await _table_and_target(tool_context, dataset_id, target)
+    report = await run_cpu(cross_validate_model, table, target, model, folds)
+    return {"dataset_id": dataset_id, **report}
+
+
+@tool
+async def tune_model(
+    dataset_id: str,
+    target: str,
+    model: ModelName,
+    tool_context: ToolContext,
+    search: Literal["grid", "random"] = "grid",
+    n_iter: int = 20,
+    folds: int = 5,
+) -> dict[str, Any]:
+    """Tune a model family's hyperparameters by cross-validation, then save the best model.
+
+    Use it after `train` or `cross_validate` to squeeze more out of a promising family. The
+    search runs on the 80 % training part of the usual 80/20 split (seed 42), scoring accuracy
+    (classification) or R² (regression) over `folds` folds; the best settings are refitted on
+    that part and scored once on the untouched 20 %. Tunable families: random_forest,
+    extra_trees, hist_gradient_boosting, gradient_boosting, lightgbm, logistic, ridge, lasso,
+    svm, knn, naive_bayes. `search="grid"` tries every combination (refused above 60;
+    random_forest and extra_trees have 108, so use `search="random"`), `"random"` samples
+    `n_iter` (≤ 60) with seed 42. At most 20,000 training rows are used.
+
+    Returns a `model_id` for `predict`, best_params, the best CV score, the top candidates and
+    the test metrics of the tuned model (compare them with `train`'s).
+    """
+    workspace, table, target = await _table_and_target(tool_context, dataset_id, target)
+    async with staged_file(workspace, MODEL_FILE) as model_path:
+        report = await run_cpu(
+            tune_to_file, table, target, model, search, n_iter, folds, model_path
+        )
+        saved = await run_blocking(
+            workspace.adopt_file,
+            model_path,
+            kind="model",
+            name=f"tuned {report['model']} predicting {target}",
+            stored_name=MODEL_FILE,
+            parent_id=dataset_id,
+            details=report,
+        )
+    return {"model_id": saved.id, "dataset_id": dataset_id, **report}
+
+
+@tool
+async def train_ensemble(
+    dataset_id: str,
+    target: str,
+    models: list[str],
+    tool_context: ToolContext,
+    method: Literal["voting", "stacking"] = "voting",
+) -> dict[str, Any]:
+    """Combine 2-5 model families into one ensemble, and show whether it beats its members.
+
+    `models` names the families as in `train` (e.g. ["random_forest", "logistic", "knn"]),
+    each with its own imputation/encoding/scaling. `method="voting"` averages them (soft
+    voting on probabilities when every member has them, else majority vote; mean for
+    regression); `"stacking"` learns how to weigh them with a logistic (classification) or
+    ridge (regression) model over 5-fold out-of-fold predictions. Fitted on the 80 % training
+    part of the usual 80/20 split (seed 42), scored on the 20 % test rows.
+
+    Returns a `model_id` for `predict`, the ensemble's test metrics, each member's test metrics
+    on the same rows (identical to training it alone with `train`), and a comparison saying
+    whether the ensemble beat the best member.
+    """
+    workspace, table, target = await _table_and_target(tool_context, dataset_id, target)
+    async with staged_file(workspace, MODEL_FILE) as model_path:
+        report = await run_cpu(ensemble_to_file, table, target, list(models), method, model_path)
+        saved = await run_blocking(
+            workspace.adopt_file,
+            model_path,
+            kind="model",
+            name=f"{method} ensemble ({', '.join(report['members'])}) predicting {target}",
+            stored_name=MODEL_FILE,
+            parent_id=dataset_id,
+            details=report,
+        )
+    return {"model_id": saved.id, "dataset_id": dataset_id, **report}

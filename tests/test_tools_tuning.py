@@ -1,0 +1,301 @@
+"""cross_validate, tune_model and train_ensemble: numbers recomputed with scikit-learn directly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from google.adk.tools.tool_context import ToolContext
+from sklearn.datasets import load_diabetes
+from sklearn.metrics import accuracy_score, root_mean_squared_error
+from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, cross_val_score
+
+from data_science.ml.supervised import build_pipeline, held_out_split
+from data_science.ml.tuning import PARAM_SPACES, grid_size, param_space
+from data_science.tools import predict, train
+from data_science.tools.base import workspace_for
+from data_science.tools.tuning import cross_validate, train_ensemble, tune_model
+
+
+@pytest.fixture
+def diabetes() -> pd.DataFrame:
+    return load_diabetes(as_frame=True).frame
+
+
+def save(tool_context: ToolContext, frame: pd.DataFrame, name: str) -> str:
+    return workspace_for(tool_context).save_frame(frame, name=name).id
+
+
+def load_saved_model(tool_context: ToolContext, model_id: str) -> Any:
+    _, path = workspace_for(tool_context).model_file(model_id)
+    return joblib.load(path)
+
+
+async def test_cross_validation_matches_sklearn_on_the_training_part(
+    tool_context: ToolContext, penguins: pd.DataFrame
+) -> None:
+    dataset_id = save(tool_context, penguins, "penguins.csv")
+    result = await cross_validate(
+        dataset_id=dataset_id, target="species", model="logistic", tool_context=tool_context
+    )
+    assert result["status"] == "ok", result
+    assert result["n_train"] == 275 and result["held_out_test_rows_untouched"] == 69
+    assert set(result["metrics"]) == {"accuracy", "balanced_accuracy", "f1_macro"}
+    split = held_out_split(penguins, "species")
+    expected = cross_val_score(
+        build_pipeline(split.plan, split.task, "logistic"),
+        split.x_train,
+        split.y_train,
+        cv=StratifiedKFold(5, shuffle=True, random_state=42),
+        scoring="accuracy",
+    )
+    accuracy = result["metrics"]["accuracy"]
+    assert accuracy["mean"] == pytest.approx(expected.mean())
+    assert accuracy["std"] == pytest.approx(expected.std())
+    assert accuracy["per_fold"] == pytest.approx(list(expected))
+    assert "species" not in result["features"]
+
+
+async def test_regression_errors_are_positive_and_match_sklearn(
+    tool_context: ToolContext, diabetes: pd.DataFrame
+) -> None:
+    dataset_id = save(tool_context, diabetes, "diabetes.csv")
+    result = await cross_validate(
+        dataset_id=dataset_id, target="target", model="ridge", folds=4, tool_context=tool_context
+    )
+    assert result["status"] == "ok", result
+    assert set(result["metrics"]) == {"rmse", "mae", "r2"}
+    assert len(result["metrics"]["rmse"]["per_fold"]) == 4
+    split = held_out_split(diabetes, "target")
+    expected = -cross_val_score(
+        build_pipeline(split.plan, split.task, "ridge"),
+        split.x_train,
+        split.y_train,
+        cv=KFold(4, shuffle=True, random_state=42),
+        scoring="neg_root_mean_squared_error",
+    )
+    assert result["metrics"]["rmse"]["mean"] == pytest.approx(expected.mean())
+    assert result["metrics"]["rmse"]["mean"] > 0 and result["metrics"]["mae"]["mean"] > 0
+
+
+async def test_binary_cross_validation_adds_roc_auc(
+    tool_context: ToolContext, penguins: pd.DataFrame
+) -> None:
+    dataset_id = save(tool_context, penguins.dropna(subset=["sex"]), "penguins.csv")
+    result = await cross_validate(
+        dataset_id=dataset_id, target="sex", model="ridge", folds=3, tool_context=tool_context
+    )
+    assert result["status"] == "ok", result
+    assert 0.8 < result["metrics"]["roc_auc"]["mean"] <= 1.0
+
+
+async def test_grid_search_finds_sklearns_best_and_scores_the_held_out_rows(
+    tool_context: ToolContext, penguins: pd.DataFrame
+) -> None:
+    dataset_id = save(tool_context, penguins, "penguins.csv")
+    result = await tune_model(
+        dataset_id=dataset_id,
+        target="species",
+        model="logistic",
+        folds=3,
+        tool_context=tool_context,
+    )
+    assert result["status"] == "ok", result
+    assert result["search"]["candidates"] == 5 and result["n_test"] == 69
+    split = held_out_split(penguins, "species")
+    direct = GridSearchCV(
+        build_pipeline(split.plan, split.task, "logistic"),
+        param_space("logistic", "classification"),
+        cv=StratifiedKFold(3, shuffle=True, random_state=42),
+        scoring="accuracy",
+    ).fit(split.x_train, split.y_train)
+    assert result["best_params"] == {"C": direct.best_params_["model__C"]}
+    assert result["cross_validation"]["mean"] == pytest.approx(direct.best_score_)
+    saved = load_saved_model(tool_context, result["model_id"])
+    predicted = saved.predict(split.x_test)
+    assert result["test_metrics"]["accuracy"] == pytest.approx(
+        accuracy_score(split.y_test, predicted)
+    )
+    details = workspace_for(tool_context).get(result["model_id"]).details
+    assert details["best_params"] == result["best_params"]
+    assert details["classes"] == ["Adelie", "Chinstrap", "Gentoo"]
+    predictions = await predict(
+        model_id=result["model_id"], dataset_id=dataset_id, tool_context=tool_context
+    )
+    assert predictions["status"] == "ok", predictions
+
+
+async def test_random_search_on_a_regression_target(
+    tool_context: ToolContext, diabetes: pd.DataFrame
+) -> None:
+    dataset_id = save(tool_context, diabetes, "diabetes.csv")
+    result = await tune_model(
+        dataset_id=dataset_id,
+        target="target",
+        model="random_forest",
+        search="random",
+        n_iter=2,
+        folds=2,
+        tool_context=tool_context,
+    )
+    assert result["status"] == "ok", result
+    assert result["search"]["candidates"] == 2 and result["task"] == "regression"
+    assert set(result["best_params"]) == {
+        "n_estimators",
+        "max_depth",
+        "min_samples_leaf",
+        "max_features",
+    }
+    split = held_out_split(diabetes, "target")
+    saved = load_saved_model(tool_context, result["model_id"])
+    rmse = root_mean_squared_error(split.y_test, saved.predict(split.x_test))
+    assert result["test_metrics"]["rmse"] == pytest.approx(rmse)
+
+
+async def test_a_huge_grid_is_refused_with_a_suggestion(
+    tool_context: ToolContext, penguins: pd.DataFrame
+) -> None:
+    dataset_id = save(tool_context, penguins, "penguins.csv")
+    result = await tune_model(
+        dataset_id=dataset_id, target="species", model="random_forest", tool_context=tool_context
+    )
+    assert result["status"] == "error" and result["error"] == "grid_too_large"
+    assert 'search="random"' in result["message"]
+
+
+@pytest.mark.parametrize(
+    ("model", "code"),
+    [("logistic", "wrong_model_for_task"), ("xgboost", "not_tunable"), ("magic", "unknown_model")],
+)
+async def test_wrong_tuning_requests_are_explained(
+    tool_context: ToolContext, diabetes: pd.DataFrame, model: str, code: str
+) -> None:
+    dataset_id = save(tool_context, diabetes, "diabetes.csv")
+    result = await tune_model(
+        dataset_id=dataset_id,
+        target="target",
+        model=model,  # type: ignore[arg-type]
+        tool_context=tool_context,
+    )
+    assert result["status"] == "error" and result["error"] == code, result
+    assert "random_forest" in result["message"]
+
+
+def test_every_required_family_has_a_space_and_default_grids_stay_small() -> None:
+    required = {
+        "random_forest",
+        "extra_trees",
+        "hist_gradient_boosting",
+        "gradient_boosting",
+        "lightgbm",
+        "logistic",
+        "ridge",
+        "lasso",
+        "svm",
+        "knn",
+    }
+    assert required <= set(PARAM_SPACES)
+    for name in required - {"logistic"}:
+        space = param_space(name, "regression")
+        assert all(key.startswith("model__") for key in space)
+        assert grid_size(space) <= 108
+
+
+async def test_voting_ensemble_reports_members_exactly_as_train_would(
+    tool_context: ToolContext, penguins: pd.DataFrame
+) -> None:
+    dataset_id = save(tool_context, penguins, "penguins.csv")
+    members = ["random_forest", "logistic", "knn"]
+    result = await train_ensemble(
+        dataset_id=dataset_id, target="species", models=members, tool_context=tool_context
+    )
+    assert result["status"] == "ok", result
+    assert result["voting"] == "soft" and result["model"] == "VotingClassifier"
+    for member in members:
+        alone = await train(
+            dataset_id=dataset_id,
+            target="species",
+            model=member,  # type: ignore[arg-type]
+            tool_context=tool_context,
+        )
+        assert result["member_test_metrics"][member] == pytest.approx(alone["test_metrics"])
+    split = held_out_split(penguins, "species")
+    saved = load_saved_model(tool_context, result["model_id"])
+    predicted = saved.predict(split.x_test)
+    assert result["test_metrics"]["accuracy"] == pytest.approx(
+        accuracy_score(split.y_test, predicted)
+    )
+    comparison = result["comparison"]
+    best = max(result["member_test_metrics"][m]["accuracy"] for m in members)
+    assert comparison["best_member_score"] == best
+    assert comparison["ensemble_beats_best_member"] == (comparison["ensemble"] > best)
+    predictions = await predict(
+        model_id=result["model_id"], dataset_id=dataset_id, tool_context=tool_context
+    )
+    frame = workspace_for(tool_context).load_frame(predictions["dataset_id"])
+    assert set(frame["predicted_species"]) <= {"Adelie", "Chinstrap", "Gentoo"}
+
+
+async def test_hard_voting_on_a_binary_target_without_probabilities(
+    tool_context: ToolContext, penguins: pd.DataFrame
+) -> None:
+    dataset_id = save(tool_context, penguins.dropna(subset=["sex"]), "penguins.csv")
+    result = await train_ensemble(
+        dataset_id=dataset_id, target="sex", models=["ridge", "knn"], tool_context=tool_context
+    )
+    assert result["status"] == "ok", result
+    assert result["voting"] == "hard" and "roc_auc" not in result["test_metrics"]
+    assert "roc_auc" in result["member_test_metrics"]["knn"]
+
+
+async def test_stacking_regressor(tool_context: ToolContext, diabetes: pd.DataFrame) -> None:
+    dataset_id = save(tool_context, diabetes, "diabetes.csv")
+    result = await train_ensemble(
+        dataset_id=dataset_id,
+        target="target",
+        models=["ridge", "hist_gradient_boosting"],
+        method="stacking",
+        tool_context=tool_context,
+    )
+    assert result["status"] == "ok", result
+    assert result["model"] == "StackingRegressor" and result["final_estimator"] == "Ridge"
+    split = held_out_split(diabetes, "target")
+    saved = load_saved_model(tool_context, result["model_id"])
+    rmse = root_mean_squared_error(split.y_test, np.ravel(saved.predict(split.x_test)))
+    assert result["test_metrics"]["rmse"] == pytest.approx(rmse)
+    assert result["comparison"]["metric"] == "rmse"
+
+
+@pytest.mark.parametrize(
+    ("models", "code"),
+    [
+        (["random_forest"], "bad_members"),
+        (["knn", "knn"], "duplicate_members"),
+        (["knn", "naive_bayes"], "wrong_model_for_task"),
+        (["knn", "magic"], "unknown_model"),
+    ],
+)
+async def test_wrong_ensembles_are_explained(
+    tool_context: ToolContext, diabetes: pd.DataFrame, models: list[str], code: str
+) -> None:
+    dataset_id = save(tool_context, diabetes, "diabetes.csv")
+    result = await train_ensemble(
+        dataset_id=dataset_id, target="target", models=models, tool_context=tool_context
+    )
+    assert result["status"] == "error" and result["error"] == code, result
+
+
+async def test_hard_voting_with_catboost_is_refused_with_a_way_out(
+    tool_context: ToolContext, penguins: pd.DataFrame
+) -> None:
+    dataset_id = save(tool_context, penguins, "penguins.csv")
+    result = await train_ensemble(
+        dataset_id=dataset_id,
+        target="species",
+        models=["ridge", "catboost"],
+        tool_context=tool_context,
+    )
+    assert result["status"] == "error" and "stacking" in result["message"], result
