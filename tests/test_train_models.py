@@ -92,3 +92,29 @@ def test_the_split_is_the_one_every_model_shares(penguins: pd.DataFrame) -> None
     shares = first.y_test.value_counts(normalize=True)
     overall = penguins["species"].value_counts(normalize=True)
     assert (shares - overall).abs().max() < 0.02
+
+
+def test_time_indexed_rows_are_split_by_time(penguins: pd.DataFrame) -> None:
+    shuffled = penguins.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    dates = pd.date_range("2024-01-01", periods=len(shuffled), freq="D")
+    frame = shuffled.assign(observed_date=dates.strftime("%Y-%m-%d")).sample(
+        frac=1.0, random_state=2
+    )
+    split = held_out_split(frame, "species")
+    assert split.time_column == "observed_date" and not split.stratified
+    assert "temporal" in split.description
+    test_dates = pd.to_datetime(frame.loc[split.x_test.index, "observed_date"])
+    train_dates = pd.to_datetime(frame.loc[split.x_train.index, "observed_date"])
+    assert len(split.x_test) == 69 and train_dates.max() < test_dates.min()
+
+
+async def test_training_on_time_indexed_data_reports_the_temporal_split(
+    tool_context: ToolContext, penguins: pd.DataFrame
+) -> None:
+    dates = pd.date_range("2024-01-01", periods=len(penguins), freq="D")
+    frame = penguins.assign(observed_on=dates)
+    dataset_id = workspace_for(tool_context).save_frame(frame, name="p.csv").id
+    result = await train(dataset_id=dataset_id, target="body_mass_g", tool_context=tool_context)
+    assert result["status"] == "ok", result
+    assert "temporal on 'observed_on'" in result["split"] and result["n_test"] == 69
+    assert result["cross_validation"]["folds"] == 5

@@ -5,6 +5,7 @@ Pure functions with no ADK import, so they can run in a worker process.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from sklearn.metrics import (
     roc_auc_score,
     root_mean_squared_error,
 )
-from sklearn.model_selection import cross_val_score, train_test_split
+from sklearn.model_selection import TimeSeriesSplit, cross_val_score, train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -38,6 +39,7 @@ MIN_ROWS = 20
 CV_FOLDS = 5
 MAX_CLASSES_FOR_NUMERIC_TARGET = 20
 PREVIEW_ROWS = 5
+TIME_NAME = re.compile(r"date|time|timestamp|month|period|day", re.IGNORECASE)
 ROW_ID_NAME = re.compile(r"^(id|index|row|row_?id|.*_id|unnamed: ?0)$", re.IGNORECASE)
 
 
@@ -136,15 +138,39 @@ class HeldOutSplit:
     y_train: pd.Series
     y_test: pd.Series
     stratified: bool
+    time_column: str | None = None
 
     @property
     def description(self) -> str:
-        split = f"{int((1 - TEST_SIZE) * 100)}/{int(TEST_SIZE * 100)}, seed {SEED}"
-        return split + (", stratified" if self.stratified else "")
+        shares = f"{int((1 - TEST_SIZE) * 100)}/{int(TEST_SIZE * 100)}"
+        if self.time_column:
+            return f"{shares} temporal on '{self.time_column}' (the latest 20 % is the test set)"
+        return f"{shares}, seed {SEED}" + (", stratified" if self.stratified else "")
+
+    def cross_validation_folds(self, folds: int) -> Any:
+        """Time-ordered folds for time-indexed data (never train on the future), else k-fold."""
+        return TimeSeriesSplit(n_splits=folds) if self.time_column else folds
+
+
+def find_time_column(frame: pd.DataFrame, target: str) -> str | None:
+    """The column that orders the rows in time, if there is one (dates, not years)."""
+    for column in frame.columns:
+        if column != target and pd.api.types.is_datetime64_any_dtype(frame[column]):
+            return str(column)
+    for column in frame.columns:
+        if column == target or not TIME_NAME.search(str(column)):
+            continue
+        if pd.api.types.is_numeric_dtype(frame[column]):
+            continue
+        parsed = pd.to_datetime(frame[column], errors="coerce", format="mixed")
+        if parsed.notna().mean() >= 0.9:
+            return str(column)
+    return None
 
 
 def held_out_split(frame: pd.DataFrame, target: str) -> HeldOutSplit:
-    """Rows with a target, split 80/20 with seed 42 (stratified for classification)."""
+    """Rows with a target, split 80/20: by time when the rows are time-indexed (the latest
+    20 % is the test set), else at random with seed 42 (stratified for classification)."""
     labelled = frame[frame[target].notna()]
     if len(labelled) < MIN_ROWS:
         raise ToolError(
@@ -159,6 +185,23 @@ def held_out_split(frame: pd.DataFrame, target: str) -> HeldOutSplit:
         labels = labels.astype(str)
         if labels.nunique() < 2:
             raise ToolError(f"'{target}' has a single class; nothing to predict.", "single_class")
+    time_column = find_time_column(labelled, target)
+    if time_column is not None:
+        order = pd.to_datetime(labelled[time_column], errors="coerce", format="mixed").argsort(
+            kind="stable"
+        )
+        cut = len(labelled) - math.ceil(TEST_SIZE * len(labelled))
+        train_rows, test_rows = order[:cut], order[cut:]
+        return HeldOutSplit(
+            task,
+            plan,
+            features.iloc[train_rows],
+            features.iloc[test_rows],
+            labels.iloc[train_rows],
+            labels.iloc[test_rows],
+            False,
+            time_column,
+        )
     stratify = labels if task == "classification" and labels.value_counts().min() >= 2 else None
     x_train, x_test, y_train, y_test = train_test_split(
         features, labels, test_size=TEST_SIZE, random_state=SEED, stratify=stratify
@@ -184,7 +227,9 @@ def fit_and_evaluate(
     if split.task == "classification":
         folds = min(CV_FOLDS, int(y_train.value_counts().min()))
     cv_scores = (
-        cross_val_score(pipeline, x_train, y_train, cv=folds, scoring=cv_scoring)
+        cross_val_score(
+            pipeline, x_train, y_train, cv=split.cross_validation_folds(folds), scoring=cv_scoring
+        )
         if folds >= 2
         else np.array([])
     )
