@@ -52,7 +52,8 @@ The tools by family:
 - Unsupervised: `cluster` (k-means, DBSCAN, agglomerative, Gaussian mixture; k by silhouette
   or BIC; profiles and a PCA chart), `choose_k` (elbow and silhouette), `find_anomalies`
   (isolation forest).
-- Time series: `forecast` (ARIMA/ETS against a seasonal-naive baseline on a temporal holdout).
+- Time series: `forecast` (ARIMA/ETS against a seasonal-naive baseline on a temporal holdout),
+  `decompose_series` (trend, seasonal pattern and remainder).
 """
 
 

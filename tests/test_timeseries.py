@@ -6,7 +6,7 @@ import pytest
 from google.adk.tools.tool_context import ToolContext
 
 from data_science.tools.base import workspace_for
-from data_science.tools.timeseries import forecast
+from data_science.tools.timeseries import decompose_series, forecast
 
 
 def monthly_sales(months: int = 96) -> pd.DataFrame:
@@ -68,3 +68,29 @@ async def test_a_text_value_column_is_refused(tool_context: ToolContext) -> None
         dataset_id=dataset_id, time_column="month", value_column="region", tool_context=tool_context
     )
     assert result["status"] == "error" and result["error"] == "not_numeric"
+
+
+async def test_decomposition_recovers_the_trend_and_the_season(tool_context: ToolContext) -> None:
+    frame = monthly_sales()
+    dataset_id = workspace_for(tool_context).save_frame(frame, name="sales.csv").id
+    result = await decompose_series(
+        dataset_id=dataset_id, time_column="month", value_column="sales", tool_context=tool_context
+    )
+    assert result["status"] == "ok", result
+    assert result["season_length"] == 12
+    pattern = np.array(result["seasonal_pattern"])
+    expected = 30 * np.sin(2 * np.pi * np.arange(12) / 12)
+    assert np.abs(pattern - expected).max() < 5  # noise has sd 4
+    assert result["seasonal_strength"] > 0.9 and result["trend_strength"] > 0.9
+    trend = frame["sales"].rolling(12).mean().rolling(2).mean().shift(-6)
+    assert result["trend_change"] == pytest.approx(trend.dropna().iloc[-1] - trend.dropna().iloc[0])
+    part = await tool_context.load_artifact(result["chart"])
+    assert part.inline_data.data.startswith(b"\x89PNG")
+
+
+async def test_decomposition_needs_two_seasons(tool_context: ToolContext) -> None:
+    dataset_id = workspace_for(tool_context).save_frame(monthly_sales(18), name="s.csv").id
+    result = await decompose_series(
+        dataset_id=dataset_id, time_column="month", value_column="sales", tool_context=tool_context
+    )
+    assert result["status"] == "error" and "season_length" in result["message"]

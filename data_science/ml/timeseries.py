@@ -176,3 +176,77 @@ def _chart(series: pd.DataFrame, result: pd.DataFrame, value_column: str, best: 
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def decompose_to_chart(
+    table: TableFile, time_column: str, value_column: str, season_length: int | None
+) -> dict[str, Any]:
+    """Classical additive decomposition: trend (centred moving average), season, remainder."""
+    series, frequency = prepare_series(table.load(), time_column, value_column)
+    season = _season_length(frequency, season_length)
+    if season < 2 or len(series) < 2 * season:
+        raise ToolError(
+            f"Decomposing needs a season of at least 2 steps and two full seasons of data; "
+            f"this series has {len(series)} steps and a season of {season}. Give season_length.",
+            "series_too_short",
+        )
+    values = series["y"].reset_index(drop=True)
+    trend = centred_moving_average(values, season)
+    detrended = values - trend
+    position = np.arange(len(values)) % season
+    pattern = detrended.groupby(position).mean()
+    pattern -= pattern.mean()
+    seasonal = pd.Series(pattern.to_numpy()[position])
+    remainder = values - trend - seasonal
+    known = remainder.notna()
+    strength_trend = _strength(remainder[known], (trend + remainder)[known])
+    strength_season = _strength(remainder[known], (seasonal + remainder)[known])
+    return {
+        "time_steps": len(values),
+        "frequency": str(frequency),
+        "season_length": season,
+        "seasonal_pattern": [float(value) for value in pattern],
+        "trend_strength": strength_trend,
+        "seasonal_strength": strength_season,
+        "trend_change": float(trend.dropna().iloc[-1] - trend.dropna().iloc[0]),
+        "chart": _decomposition_chart(
+            series["ds"], values, trend, seasonal, remainder, value_column
+        ),
+    }
+
+
+def centred_moving_average(values: pd.Series, season: int) -> pd.Series:
+    """The classical trend: a centred moving average (2 x m for an even season m)."""
+    if season % 2:
+        return values.rolling(season, center=True).mean()
+    return values.rolling(season).mean().rolling(2).mean().shift(-(season // 2))
+
+
+def _strength(remainder: pd.Series, component_plus_remainder: pd.Series) -> float:
+    """Hyndman's strength: 1 - Var(remainder) / Var(component + remainder), floored at 0."""
+    spread = float(component_plus_remainder.var())
+    return max(0.0, 1.0 - float(remainder.var()) / spread) if spread > 0 else 0.0
+
+
+def _decomposition_chart(
+    times: pd.Series,
+    values: pd.Series,
+    trend: pd.Series,
+    seasonal: pd.Series,
+    remainder: pd.Series,
+    value_column: str,
+) -> bytes:
+    figure = Figure(figsize=(9, 8), dpi=100, layout="constrained")
+    panels = figure.subplots(4, 1, sharex=True)
+    for axes, data, label in zip(
+        panels,
+        (values, trend, seasonal, remainder),
+        (value_column, "trend", "season", "remainder"),
+        strict=True,
+    ):
+        axes.plot(times.to_numpy(), data.to_numpy(), color="#4C72B0")
+        axes.set_ylabel(label)
+    panels[0].set_title(f"Decomposition of {value_column}")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()

@@ -34,7 +34,7 @@ from data_science.tools.prep import (
     scale_columns,
     text_to_tfidf,
 )
-from data_science.tools.timeseries import forecast
+from data_science.tools.timeseries import decompose_series, forecast
 from data_science.tools.train import predict, train
 from data_science.tools.tuning import cross_validate, train_ensemble, tune_model
 from data_science.tools.viz import auto_charts, plot, plot_model
@@ -56,7 +56,7 @@ ALL_TOOLS: list[Callable[..., Awaitable[dict[str, Any]]]] = [
     train, predict, cross_validate, tune_model, train_ensemble, search_models, automl,
     export_model,
     # unsupervised and time series
-    cluster, choose_k, find_anomalies, forecast,
+    cluster, choose_k, find_anomalies, forecast, decompose_series,
 ]
 # fmt: on
 

@@ -8,7 +8,7 @@ from typing import Any
 from google.adk.tools.tool_context import ToolContext
 from google.genai import types
 
-from data_science.ml.timeseries import forecast_to_file
+from data_science.ml.timeseries import decompose_to_chart, forecast_to_file
 from data_science.tools.base import (
     ToolError,
     column_names,
@@ -66,3 +66,32 @@ async def forecast(
         chart, types.Part.from_bytes(data=result.pop("chart"), mime_type="image/png")
     )
     return {"dataset_id": saved.id, "chart": chart, "version": version, **result}
+
+
+@tool
+async def decompose_series(
+    dataset_id: str,
+    time_column: str,
+    value_column: str,
+    tool_context: ToolContext,
+    season_length: int | None = None,
+) -> dict[str, Any]:
+    """Split a time series into trend, seasonal pattern and remainder, with a chart.
+
+    Use for "is there a trend / seasonality?". Classical additive decomposition: the trend is a
+    centred moving average over one season, the seasonal pattern the average deviation at each
+    position of the season. The season length follows the data's frequency unless given.
+    Returns the seasonal pattern, trend and seasonal strength (0 = none, 1 = dominant) and a
+    four-panel chart.
+    """
+    workspace = workspace_for(tool_context)
+    record = await run_blocking(workspace.get, dataset_id, "table")
+    time_column = resolve_column(column_names(record), time_column, "time column")
+    value_column = resolve_column(column_names(record), value_column, "value column")
+    table = await run_blocking(workspace.table_file, dataset_id)
+    result = await run_cpu(decompose_to_chart, table, time_column, value_column, season_length)
+    chart = f"decomposition_{re.sub(r'[^a-z0-9]+', '_', value_column.lower())}.png"
+    version = await tool_context.save_artifact(
+        chart, types.Part.from_bytes(data=result.pop("chart"), mime_type="image/png")
+    )
+    return {"dataset_id": dataset_id, "chart": chart, "version": version, **result}
