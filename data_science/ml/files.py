@@ -81,14 +81,14 @@ def workbook_sheets(path: Path) -> list[str]:
 
 
 def sheet_to_file(path: Path, sheet: str, out_path: Path) -> dict[str, Any]:
-    """Read one sheet of a workbook into a new table."""
+    """Read one sheet of a workbook into a new table; the report holds its summary."""
     sheets = workbook_sheets(path)
     if sheet not in sheets:
         raise ToolError(
             f"The workbook has no sheet '{sheet}'. Sheets: {', '.join(sheets)}.", "unknown_sheet"
         )
     frame = pd.read_excel(path, sheet_name=sheet, engine="openpyxl")
-    return write_parquet(frame, out_path)
+    return {"summary": write_parquet(frame, out_path)}
 
 
 def export_to_file(

@@ -29,9 +29,11 @@ from data_science.workspace import ItemRecord, UnknownItem, Workspace
 __all__ = [
     "ToolError",
     "column_names",
+    "derive_table",
     "error_result",
     "resolve_column",
     "run_blocking",
+    "save_model",
     "staged_file",
     "tool",
     "workspace_for",
@@ -39,6 +41,8 @@ __all__ = [
 
 log = get_logger(__name__)
 P = ParamSpec("P")
+TABLE_FILE = "data.parquet"
+MODEL_FILE = "model.joblib"
 R = TypeVar("R")
 
 
@@ -91,6 +95,61 @@ async def staged_file(workspace: Workspace, stored_name: str) -> AsyncIterator[P
         yield path
     finally:
         await run_blocking(workspace.discard_staging, path)
+
+
+Produce = Callable[[Path], Awaitable[dict[str, Any]]]
+Described = str | Callable[[dict[str, Any]], str]
+
+
+async def derive_table(
+    workspace: Workspace, *, parent_id: str, name: str, produce: Produce, description: Described
+) -> tuple[ItemRecord, dict[str, Any]]:
+    """Store a new table that a worker writes: the shared path of every data-changing tool.
+
+    `produce(path)` runs the worker, which writes the table at `path` and returns its report
+    with the table's `summary`; the table is then added to the workspace under `parent_id`.
+    Returns the new record and the report (without the summary).
+    """
+    async with staged_file(workspace, TABLE_FILE) as path:
+        report = await produce(path)
+        saved = await run_blocking(
+            functools.partial(
+                workspace.adopt_file,
+                path,
+                kind="table",
+                name=name,
+                stored_name=TABLE_FILE,
+                summary=report.pop("summary"),
+                parent_id=parent_id,
+                description=description(report) if callable(description) else description,
+            )
+        )
+    return saved, report
+
+
+async def save_model(
+    workspace: Workspace,
+    *,
+    parent_id: str,
+    produce: Produce,
+    name: Described,
+    stored_name: str = MODEL_FILE,
+) -> tuple[ItemRecord, dict[str, Any]]:
+    """Store a model that a worker fits and writes; its report becomes the model's details."""
+    async with staged_file(workspace, stored_name) as path:
+        report = await produce(path)
+        saved = await run_blocking(
+            functools.partial(
+                workspace.adopt_file,
+                path,
+                kind="model",
+                name=name(report) if callable(name) else name,
+                stored_name=stored_name,
+                parent_id=parent_id,
+                details=report,
+            )
+        )
+    return saved, report
 
 
 async def run_blocking(function: Callable[..., R], *args: Any, **kwargs: Any) -> R:

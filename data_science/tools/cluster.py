@@ -20,9 +20,9 @@ from data_science.ml.clustering import (
 from data_science.tools.base import (
     ToolError,
     column_names,
+    derive_table,
     resolve_column,
     run_blocking,
-    staged_file,
     tool,
     workspace_for,
 )
@@ -83,36 +83,25 @@ async def cluster(
     record = await run_blocking(workspace.get, dataset_id, "table")
     chosen = _resolve(record, columns)
     table = await run_blocking(workspace.table_file, dataset_id)
-    async with staged_file(workspace, "data.parquet") as out_path:
-        report = await run_cpu(
-            cluster_to_file,
-            table,
-            chosen,
-            n_clusters,
-            out_path,
-            method,
-            linkage,
-            eps,
-            min_samples,
-        )
-        png = report.pop("png")
-        how = METHOD_WORDS[method]
+
+    def describe(report: dict[str, Any]) -> str:
         setting = (
             f"eps={report['eps']:.3g}, min_samples={report['min_samples']}"
             if method == "dbscan"
             else f"k={report['n_clusters']}"
         )
-        saved = await run_blocking(
-            workspace.adopt_file,
-            out_path,
-            kind="table",
-            name=f"clusters of {record.name}",
-            stored_name=out_path.name,
-            summary=report.pop("summary"),
-            parent_id=dataset_id,
-            description=f"{how} with {setting} on {', '.join(report['columns_used'])}",
-        )
-    chart = await _save_png(tool_context, f"{method} clusters {record.name}", png)
+        return f"{METHOD_WORDS[method]} with {setting} on {', '.join(report['columns_used'])}"
+
+    saved, report = await derive_table(
+        workspace,
+        parent_id=dataset_id,
+        name=f"clusters of {record.name}",
+        produce=lambda path: run_cpu(
+            cluster_to_file, table, chosen, n_clusters, path, method, linkage, eps, min_samples
+        ),
+        description=describe,
+    )
+    chart = await _save_png(tool_context, f"{method} clusters {record.name}", report.pop("png"))
     notes = {"ignored_arguments": ignored} if ignored else {}
     return {"dataset_id": saved.id, **report, **chart, **notes}
 
@@ -161,21 +150,16 @@ async def find_anomalies(
     record = await run_blocking(workspace.get, dataset_id, "table")
     chosen = _resolve(record, columns)
     table = await run_blocking(workspace.table_file, dataset_id)
-    async with staged_file(workspace, "data.parquet") as out_path:
-        report = await run_cpu(anomalies_to_file, table, chosen, contamination, out_path)
-        saved = await run_blocking(
-            workspace.adopt_file,
-            out_path,
-            kind="table",
-            name=f"anomalies in {record.name}",
-            stored_name=out_path.name,
-            summary=report.pop("summary"),
-            parent_id=dataset_id,
-            description=(
-                f"isolation forest (contamination {contamination:g}) on "
-                f"{', '.join(report['columns_used'])}"
-            ),
-        )
+    saved, report = await derive_table(
+        workspace,
+        parent_id=dataset_id,
+        name=f"anomalies in {record.name}",
+        produce=lambda path: run_cpu(anomalies_to_file, table, chosen, contamination, path),
+        description=lambda report: (
+            f"isolation forest (contamination {contamination:g}) on "
+            f"{', '.join(report['columns_used'])}"
+        ),
+    )
     return {"dataset_id": saved.id, **report}
 
 

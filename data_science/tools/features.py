@@ -9,15 +9,13 @@ from google.adk.tools.tool_context import ToolContext
 from data_science.ml.feature_selection import select_features_to_file
 from data_science.tools.base import (
     column_names,
+    derive_table,
     resolve_column,
     run_blocking,
-    staged_file,
     tool,
     workspace_for,
 )
 from data_science.workers import run_cpu
-
-TABLE_FILE = "data.parquet"
 
 
 @tool
@@ -55,21 +53,16 @@ async def select_features(
     if not keep_only_selected:
         report = await run_cpu(select_features_to_file, table, target, method, k, estimator, None)
         return {"source_dataset_id": dataset_id, **report}
-    async with staged_file(workspace, TABLE_FILE) as out_path:
-        report = await run_cpu(
-            select_features_to_file, table, target, method, k, estimator, out_path
-        )
-        saved = await run_blocking(
-            workspace.adopt_file,
-            out_path,
-            kind="table",
-            name=f"{record.name} (selected features for {target})",
-            stored_name=TABLE_FILE,
-            summary=report.pop("summary"),
-            parent_id=dataset_id,
-            description=(
-                f"{method} feature selection for '{target}': kept "
-                f"{', '.join(report['selected_columns'])} and the target"
-            ),
-        )
+    saved, report = await derive_table(
+        workspace,
+        parent_id=dataset_id,
+        name=f"{record.name} (selected features for {target})",
+        produce=lambda path: run_cpu(
+            select_features_to_file, table, target, method, k, estimator, path
+        ),
+        description=lambda report: (
+            f"{method} feature selection for '{target}': kept "
+            f"{', '.join(report['selected_columns'])} and the target"
+        ),
+    )
     return {"dataset_id": saved.id, "source_dataset_id": dataset_id, **report}

@@ -11,6 +11,7 @@ from data_science.ml.files import MergeHow, export_to_file, merge_to_file, sheet
 from data_science.tools.base import (
     ToolError,
     column_names,
+    derive_table,
     resolve_column,
     run_blocking,
     staged_file,
@@ -19,7 +20,6 @@ from data_science.tools.base import (
 )
 from data_science.workers import run_cpu
 
-TABLE_FILE = "data.parquet"
 EXPORT_TYPES = {
     "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -52,20 +52,15 @@ async def merge_datasets(
     right_keys = [resolve_column(column_names(right), key, "right key") for key in right_keys]
     left_table = await run_blocking(workspace.table_file, left.id)
     right_table = await run_blocking(workspace.table_file, right.id)
-    async with staged_file(workspace, TABLE_FILE) as out_path:
-        report = await run_cpu(
-            merge_to_file, left_table, right_table, left_keys, right_keys, how, out_path
-        )
-        saved = await run_blocking(
-            workspace.adopt_file,
-            out_path,
-            kind="table",
-            name=f"{left.name} ⋈ {right.name}",
-            stored_name=TABLE_FILE,
-            summary=report.pop("summary"),
-            parent_id=left.id,
-            description=f"{how} join of {left.id} and {right.id} on {', '.join(left_keys)}",
-        )
+    saved, report = await derive_table(
+        workspace,
+        parent_id=left.id,
+        name=f"{left.name} ⋈ {right.name}",
+        produce=lambda path: run_cpu(
+            merge_to_file, left_table, right_table, left_keys, right_keys, how, path
+        ),
+        description=f"{how} join of {left.id} and {right.id} on {', '.join(left_keys)}",
+    )
     return {"dataset_id": saved.id, "how": how, **report}
 
 
@@ -84,19 +79,14 @@ async def load_sheet(dataset_id: str, sheet: str, tool_context: ToolContext) -> 
             "not_a_workbook",
         )
     path = workspace.data_path(record)
-    async with staged_file(workspace, TABLE_FILE) as out_path:
-        summary = await run_cpu(sheet_to_file, path, sheet, out_path)
-        saved = await run_blocking(
-            workspace.adopt_file,
-            out_path,
-            kind="table",
-            name=f"{record.name} [{sheet}]",
-            stored_name=TABLE_FILE,
-            summary=summary,
-            parent_id=record.id,
-            description=f"sheet {sheet!r} of {record.name}",
-        )
-    return {"dataset_id": saved.id, "rows": summary["rows"], "columns": summary["columns"]}
+    saved, _ = await derive_table(
+        workspace,
+        parent_id=record.id,
+        name=f"{record.name} [{sheet}]",
+        produce=lambda out: run_cpu(sheet_to_file, path, sheet, out),
+        description=f"sheet {sheet!r} of {record.name}",
+    )
+    return {"dataset_id": saved.id, "rows": saved.rows, "columns": saved.columns}
 
 
 @tool

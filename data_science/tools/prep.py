@@ -28,16 +28,14 @@ from data_science.ml.prep import (
 )
 from data_science.tools.base import (
     column_names,
+    derive_table,
     resolve_column,
     run_blocking,
-    staged_file,
     tool,
     workspace_for,
 )
 from data_science.workers import run_cpu
 from data_science.workspace import ItemRecord, Workspace
-
-TABLE_FILE = "data.parquet"
 
 
 async def _open(tool_context: ToolContext, dataset_id: str) -> tuple[Workspace, ItemRecord]:
@@ -64,18 +62,13 @@ async def _derive(
     """Run `function(table, out_path, summary_only, *args)` in a worker; store its output table."""
     table = await run_blocking(workspace.table_file, record.id)
     summary_only = get_settings().SUMMARY_MODE_ONLY
-    async with staged_file(workspace, TABLE_FILE) as out_path:
-        report = await run_cpu(function, table, out_path, summary_only, *args)
-        saved = await run_blocking(
-            workspace.adopt_file,
-            out_path,
-            kind="table",
-            name=f"{record.name} ({label})",
-            stored_name=TABLE_FILE,
-            summary=report.pop("summary"),
-            parent_id=record.id,
-            description=report["action"],
-        )
+    saved, report = await derive_table(
+        workspace,
+        parent_id=record.id,
+        name=f"{record.name} ({label})",
+        produce=lambda path: run_cpu(function, table, path, summary_only, *args),
+        description=lambda report: str(report["action"]),
+    )
     return {"dataset_id": saved.id, "source_dataset_id": record.id, **report}
 
 

@@ -12,9 +12,9 @@ from data_science.ml.timeseries import decompose_to_chart, forecast_to_file
 from data_science.tools.base import (
     ToolError,
     column_names,
+    derive_table,
     resolve_column,
     run_blocking,
-    staged_file,
     tool,
     workspace_for,
 )
@@ -47,20 +47,15 @@ async def forecast(
     time_column = resolve_column(column_names(record), time_column, "time column")
     value_column = resolve_column(column_names(record), value_column, "value column")
     table = await run_blocking(workspace.table_file, dataset_id)
-    async with staged_file(workspace, "data.parquet") as out_path:
-        result = await run_cpu(
-            forecast_to_file, table, time_column, value_column, horizon, season_length, out_path
-        )
-        saved = await run_blocking(
-            workspace.adopt_file,
-            out_path,
-            kind="table",
-            name=f"forecast of {value_column}",
-            stored_name="data.parquet",
-            summary=result.pop("summary"),
-            parent_id=dataset_id,
-            description=f"{result['best_model']} forecast, {horizon} steps",
-        )
+    saved, result = await derive_table(
+        workspace,
+        parent_id=dataset_id,
+        name=f"forecast of {value_column}",
+        produce=lambda path: run_cpu(
+            forecast_to_file, table, time_column, value_column, horizon, season_length, path
+        ),
+        description=lambda report: f"{report['best_model']} forecast, {horizon} steps",
+    )
     chart = f"forecast_{re.sub(r'[^a-z0-9]+', '_', value_column.lower())}.png"
     version = await tool_context.save_artifact(
         chart, types.Part.from_bytes(data=result.pop("chart"), mime_type="image/png")

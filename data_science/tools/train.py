@@ -10,16 +10,14 @@ from data_science.ml.estimators import ModelName
 from data_science.ml.supervised import fit_to_file, predict_to_file
 from data_science.tools.base import (
     column_names,
+    derive_table,
     resolve_column,
     run_blocking,
-    staged_file,
+    save_model,
     tool,
     workspace_for,
 )
 from data_science.workers import run_cpu
-
-MODEL_FILE = "model.joblib"
-TABLE_FILE = "data.parquet"
 
 
 @tool
@@ -29,7 +27,8 @@ async def train(
     """Train a model that predicts `target` from the other columns, and report test metrics.
 
     The task (classification or regression) is detected from the target. Rows are split 80/20
-    with a fixed seed (stratified for classification); the model is fitted on the 80 % and
+    with a fixed seed (stratified for classification; by time, latest 20 % as test, when the
+    rows have a date column); the model is fitted on the 80 % and
     scored on the unseen 20 %, with 5-fold cross-validation on the training part. Row ids and
     the target are never features; gaps are imputed and text columns one-hot encoded.
 
@@ -44,17 +43,12 @@ async def train(
     record = await run_blocking(workspace.get, dataset_id, "table")
     target = resolve_column(column_names(record), target, "target column")
     table = await run_blocking(workspace.table_file, dataset_id)
-    async with staged_file(workspace, MODEL_FILE) as model_path:
-        report = await run_cpu(fit_to_file, table, target, model_path, model)
-        saved = await run_blocking(
-            workspace.adopt_file,
-            model_path,
-            kind="model",
-            name=f"{report['model']} predicting {target}",
-            stored_name=MODEL_FILE,
-            parent_id=dataset_id,
-            details=report,
-        )
+    saved, report = await save_model(
+        workspace,
+        parent_id=dataset_id,
+        produce=lambda path: run_cpu(fit_to_file, table, target, path, model),
+        name=lambda report: f"{report['model']} predicting {target}",
+    )
     return {"model_id": saved.id, "dataset_id": dataset_id, **report}
 
 
@@ -70,23 +64,14 @@ async def predict(model_id: str, dataset_id: str, tool_context: ToolContext) -> 
     record, model_path = await run_blocking(workspace.model_file, model_id)
     table = await run_blocking(workspace.table_file, dataset_id)
     target = record.details["target"]
-    async with staged_file(workspace, TABLE_FILE) as out_path:
-        result = await run_cpu(
-            predict_to_file,
-            model_path,
-            table,
-            record.details["features"],
-            f"predicted_{target}",
-            out_path,
-        )
-        saved = await run_blocking(
-            workspace.adopt_file,
-            out_path,
-            kind="table",
-            name=f"predictions of {target}",
-            stored_name=TABLE_FILE,
-            summary=result["summary"],
-            parent_id=dataset_id,
-            description=f"{record.name} applied to {dataset_id}",
-        )
+    features = record.details["features"]
+    saved, result = await derive_table(
+        workspace,
+        parent_id=dataset_id,
+        name=f"predictions of {target}",
+        produce=lambda path: run_cpu(
+            predict_to_file, model_path, table, features, f"predicted_{target}", path
+        ),
+        description=f"{record.name} applied to {dataset_id}",
+    )
     return {"dataset_id": saved.id, "rows": result["rows"], "preview": result["preview"]}

@@ -13,14 +13,12 @@ from data_science.tools.base import (
     column_names,
     resolve_column,
     run_blocking,
-    staged_file,
+    save_model,
     tool,
     workspace_for,
 )
 from data_science.workers import run_cpu
 from data_science.workspace import Workspace
-
-MODEL_FILE = "model.joblib"
 
 
 async def _table_and_target(
@@ -82,19 +80,14 @@ async def tune_model(
     the test metrics of the tuned model (compare them with `train`'s).
     """
     workspace, table, target = await _table_and_target(tool_context, dataset_id, target)
-    async with staged_file(workspace, MODEL_FILE) as model_path:
-        report = await run_cpu(
-            tune_to_file, table, target, model, search, n_iter, folds, model_path
-        )
-        saved = await run_blocking(
-            workspace.adopt_file,
-            model_path,
-            kind="model",
-            name=f"tuned {report['model']} predicting {target}",
-            stored_name=MODEL_FILE,
-            parent_id=dataset_id,
-            details=report,
-        )
+    saved, report = await save_model(
+        workspace,
+        parent_id=dataset_id,
+        produce=lambda path: run_cpu(
+            tune_to_file, table, target, model, search, n_iter, folds, path
+        ),
+        name=lambda report: f"tuned {report['model']} predicting {target}",
+    )
     return {"model_id": saved.id, "dataset_id": dataset_id, **report}
 
 
@@ -120,15 +113,12 @@ async def train_ensemble(
     whether the ensemble beat the best member.
     """
     workspace, table, target = await _table_and_target(tool_context, dataset_id, target)
-    async with staged_file(workspace, MODEL_FILE) as model_path:
-        report = await run_cpu(ensemble_to_file, table, target, list(models), method, model_path)
-        saved = await run_blocking(
-            workspace.adopt_file,
-            model_path,
-            kind="model",
-            name=f"{method} ensemble ({', '.join(report['members'])}) predicting {target}",
-            stored_name=MODEL_FILE,
-            parent_id=dataset_id,
-            details=report,
-        )
+    saved, report = await save_model(
+        workspace,
+        parent_id=dataset_id,
+        produce=lambda path: run_cpu(ensemble_to_file, table, target, list(models), method, path),
+        name=lambda report: (
+            f"{method} ensemble ({', '.join(report['members'])}) predicting {target}"
+        ),
+    )
     return {"model_id": saved.id, "dataset_id": dataset_id, **report}
