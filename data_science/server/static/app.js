@@ -206,28 +206,37 @@ function toStandardBase64(data) {
   return b64 + "=".repeat((4 - (b64.length % 4)) % 4);
 }
 
+// Charts show inline; any other file the agent made (CSV, workbook, model) gets a download link.
 async function addChart(filename, version) {
   const key = `${filename}@${version}`;
   if (state.charts.has(key)) return;
   state.charts.add(key);
-  const link = addToTurn(Object.assign(el("a", "chart-link"), { target: "_blank", rel: "noopener", title: "Open full size" }));
+  const isImage = /\.(png|jpe?g|gif|webp)$/i.test(filename);
+  const link = addToTurn(isImage
+    ? Object.assign(el("a", "chart-link"), { target: "_blank", rel: "noopener", title: "Open full size" })
+    : Object.assign(el("a", "download", `Download ${filename}`), { download: filename }));
   const img = Object.assign(el("img", "chart"), { alt: filename });
-  img.addEventListener("load", scrollDown);
-  link.append(img);
+  if (isImage) {
+    img.addEventListener("load", scrollDown);
+    link.append(img);
+  }
   const sessionId = state.sessionId;
   try {
     const part = await fetchJson(`${sessionUrl()}/artifacts/${encodeURIComponent(filename)}?version=${encodeURIComponent(version)}`);
     const data = part.inlineData || part.inline_data || {};
-    const mime = data.mimeType || data.mime_type || "image/png";
-    if (!data.data || !IMAGE_TYPES.includes(mime)) throw new Error("it is not a PNG, JPEG, GIF or WebP image");
+    const mime = data.mimeType || data.mime_type || "application/octet-stream";
+    if (!data.data) throw new Error("the file is empty");
+    if (isImage && !IMAGE_TYPES.includes(mime)) throw new Error("it is not a PNG, JPEG, GIF or WebP image");
     if (sessionId !== state.sessionId) return; // the chat changed meanwhile
     const b64 = toStandardBase64(data.data);
-    img.src = `data:${mime};base64,${b64}`;
+    if (isImage) img.src = `data:${mime};base64,${b64}`;
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    link.href = URL.createObjectURL(new Blob([bytes], { type: mime }));
+    // Downloads are served as opaque bytes so the browser never renders them on this origin.
+    const type = isImage ? mime : "application/octet-stream";
+    link.href = URL.createObjectURL(new Blob([bytes], { type }));
     state.blobUrls.push(link.href);
   } catch (error) {
-    link.replaceWith(errorLine(`Could not show the chart ${filename}: ${error.message}`));
+    link.replaceWith(errorLine(`Could not show the file ${filename}: ${error.message}`));
   }
 }
 
