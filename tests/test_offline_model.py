@@ -138,3 +138,26 @@ async def test_unknown_requests_get_the_capabilities_and_how_to_switch_models(
 def test_the_catalogue_view_never_carries_stored_names(settings: Settings) -> None:
     record = Workspace(settings, "alice", "s").save_frame(pd.DataFrame({"a": [1]}), name="x")
     assert "stored_name" not in str(describe_catalogue([record]))
+
+
+@pytest.mark.parametrize(
+    ("request_text", "tool", "args"),
+    [
+        ("download the data as Excel", "export_dataset", {"file_format": "xlsx"}),
+        ("export it as csv", "export_dataset", {"file_format": "csv"}),
+        ("download the model", "export_model", {"model_id": "mdl_0123456789abcdef"}),
+    ],
+)
+def test_download_requests_export_the_latest_result(
+    request_text: str, tool: str, args: dict
+) -> None:
+    catalogue_with_model = {
+        **catalogue(),
+        "models": [
+            {"id": "mdl_0123456789abcdef", "kind": "model", "name": "m", "target": "species"}
+        ],
+    }
+    plan = plan_call(parse_request(request_text), catalogue_with_model)
+    assert plan.tool == tool, plan
+    for key, value in args.items():
+        assert plan.args[key] == value

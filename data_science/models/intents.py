@@ -20,6 +20,7 @@ PUNCTUATION = re.compile(r"[^\w\s]")
 # fmt: off
 CUES: list[tuple[str, tuple[str, ...]]] = [
     ("help", ("help", "what can you do", "what do you do", "how do i", "who are you")),
+    ("export", ("download", "export", "save as", "as excel", "as csv", "give me the file")),
     ("cluster", ("cluster", "segment", "group the rows", "k means", "kmeans")),
     ("predict", ("predictions", "apply the model", "score the", "predict with", "use the model")),
     ("train", ("train", "predict", "build a model", "fit a model", "classif", "regress",
@@ -132,6 +133,13 @@ def plan_call(intent: Intent, catalogue: dict[str, Any]) -> Plan:
                 f"{dataset['name']} are: {', '.join(columns)}."
             )
         return Plan("train", {"dataset_id": dataset_id, "target": target})
+    if intent.family == "export":
+        models = catalogue.get("models") or []
+        if "model" in intent.text.split() and models:
+            return Plan("export_model", {"model_id": models[-1]["id"]})
+        latest = datasets[-1] if " the data " not in intent.text else dataset
+        file_format = "xlsx" if ("excel" in intent.text or "xlsx" in intent.text) else "csv"
+        return Plan("export_dataset", {"dataset_id": latest["id"], "file_format": file_format})
     if intent.family == "predict":
         models = catalogue.get("models") or []
         if not models:
@@ -202,7 +210,8 @@ HELP_TEXT = (
     '- "plot a histogram of price" or "plot price against area"\n'
     '- "train a model to predict species" (scored on a held-out 20 % test split)\n'
     '- "cluster the rows into 3 groups"\n'
-    '- "list my files"\n\n'
+    '- "list my files"\n'
+    '- "download the predictions as Excel" or "download the model"\n\n'
     "For free-form conversation, start the app with a hosted model: set OPENAI_API_KEY (GPT-4o), "
     "or USE_GEMINI=true with GOOGLE_API_KEY, or LLM_MODEL to any LiteLLM model string."
 )

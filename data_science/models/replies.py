@@ -104,7 +104,14 @@ def _clusters(result: dict[str, Any]) -> str:
     )
 
 
+def _download(result: dict[str, Any]) -> str:
+    rows = f" ({result['rows']:,} rows)" if "rows" in result else ""
+    return f"Here is **{result['file']}**{rows}: use the download button below."
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "export_dataset": _download,
+    "export_model": _download,
     "list_data_files": render_catalogue,
     "analyze_dataset": _analysis,
     "plot": _chart,

@@ -122,6 +122,25 @@ CASES = [
         ],
     ),
     Case(
+        "predict_then_download",
+        [
+            Turn(
+                "train a model to predict species",
+                [LIST, ("train", {"dataset_id": DATA, "target": "species"})],
+                attach="penguins.csv",
+            ),
+            Turn(
+                "apply the model to the data",
+                [LIST, ("predict", {"model_id": MODEL, "dataset_id": DATA})],
+            ),
+            Turn(
+                "download the predictions as Excel",
+                [LIST, ("export_dataset", {"dataset_id": DATA, "file_format": "xlsx"})],
+            ),
+            Turn("download the model", [LIST, ("export_model", {"model_id": MODEL})]),
+        ],
+    ),
+    Case(
         "refused_attachment",
         [
             Turn("", [], attach="page.csv"),

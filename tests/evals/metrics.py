@@ -18,7 +18,7 @@ PLACEHOLDERS = {
     "<dataset_id>": re.compile(r"^ds_[0-9a-f]{16}$"),
     "<model_id>": re.compile(r"^mdl_[0-9a-f]{16}$"),
 }
-ANY_ID = re.compile(r"\b(ds|mdl|img|zip)_[0-9a-f]{16}\b")
+ANY_ID = re.compile(r"(?:ds|mdl|img|zip)_[0-9a-f]{16}")
 WORD = re.compile(r"\w+")
 
 
