@@ -106,7 +106,7 @@ def _clusters(result: dict[str, Any]) -> str:
 
 def _download(result: dict[str, Any]) -> str:
     rows = f" ({result['rows']:,} rows)" if "rows" in result else ""
-    return f"Here is **{result['file']}**{rows}: use the download button below."
+    return f"Here is **{result['file']}**{rows}; its download link is in the chat."
 
 
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
