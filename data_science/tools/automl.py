@@ -12,12 +12,10 @@ from data_science.ml.automl import run_autogluon
 from data_science.ml.search import run_flaml
 from data_science.tools.base import (
     ToolError,
-    column_names,
-    resolve_column,
+    open_with_target,
     run_blocking,
     staged_file,
     tool,
-    workspace_for,
 )
 from data_science.workers import DeadlineExceeded, run_with_deadline
 
@@ -53,10 +51,7 @@ async def automl(
             "(MAX_AUTOML_SECONDS).",
             "bad_budget",
         )
-    workspace = workspace_for(tool_context)
-    record = await run_blocking(workspace.get, dataset_id, "table")
-    target = resolve_column(column_names(record), target, "target column")
-    table = await run_blocking(workspace.table_file, dataset_id)
+    workspace, _, table, target = await open_with_target(tool_context, dataset_id, target)
     started = time.monotonic()
     async with staged_file(workspace, PREDICTOR_DIR) as predictor_dir:
         try:
@@ -112,10 +107,7 @@ async def search_models(
             "(MAX_AUTOML_SECONDS).",
             "bad_budget",
         )
-    workspace = workspace_for(tool_context)
-    record = await run_blocking(workspace.get, dataset_id, "table")
-    target = resolve_column(column_names(record), target, "target column")
-    table = await run_blocking(workspace.table_file, dataset_id)
+    workspace, _, table, target = await open_with_target(tool_context, dataset_id, target)
     async with staged_file(workspace, "model.joblib") as model_path:
         try:
             report = await run_with_deadline(

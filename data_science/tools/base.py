@@ -24,6 +24,7 @@ from data_science.config import get_settings
 from data_science.errors import ToolError
 from data_science.jsonsafe import to_jsonable
 from data_science.observability import get_logger, hash_user_id, timed_operation
+from data_science.tables import TableFile
 from data_science.workspace import ItemRecord, UnknownItem, Workspace
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "column_names",
     "derive_table",
     "error_result",
+    "open_with_target",
     "resolve_column",
     "run_blocking",
     "save_model",
@@ -95,6 +97,21 @@ async def staged_file(workspace: Workspace, stored_name: str) -> AsyncIterator[P
         yield path
     finally:
         await run_blocking(workspace.discard_staging, path)
+
+
+async def open_with_target(
+    tool_context: ToolContext, dataset_id: str, target: str
+) -> tuple[Workspace, ItemRecord, TableFile, str]:
+    """The caller's workspace, the dataset's record and table handle, and the real target name.
+
+    The opening of every tool that learns a target column; a wrong name is answered with the
+    dataset's columns.
+    """
+    workspace = workspace_for(tool_context)
+    record = await run_blocking(workspace.get, dataset_id, "table")
+    target = resolve_column(column_names(record), target, "target column")
+    table = await run_blocking(workspace.table_file, dataset_id)
+    return workspace, record, table, target
 
 
 Produce = Callable[[Path], Awaitable[dict[str, Any]]]

@@ -8,12 +8,9 @@ from google.adk.tools.tool_context import ToolContext
 
 from data_science.ml.feature_selection import select_features_to_file
 from data_science.tools.base import (
-    column_names,
     derive_table,
-    resolve_column,
-    run_blocking,
+    open_with_target,
     tool,
-    workspace_for,
 )
 from data_science.workers import run_cpu
 
@@ -46,10 +43,7 @@ async def select_features(
     Returns `ranking` (top 50: feature, source column, score or rank, selected),
     `selected_features`, `selected_columns`, and `dataset_id` when a dataset was saved.
     """
-    workspace = workspace_for(tool_context)
-    record = await run_blocking(workspace.get, dataset_id, "table")
-    target = resolve_column(column_names(record), target, "target column")
-    table = await run_blocking(workspace.table_file, dataset_id)
+    workspace, record, table, target = await open_with_target(tool_context, dataset_id, target)
     if not keep_only_selected:
         report = await run_cpu(select_features_to_file, table, target, method, k, estimator, None)
         return {"source_dataset_id": dataset_id, **report}

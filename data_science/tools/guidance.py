@@ -9,8 +9,7 @@ from google.adk.tools.tool_context import ToolContext
 from data_science.ml.estimators import FAMILIES, family_names
 from data_science.ml.guidance import next_steps, profile_and_model
 from data_science.tools.base import (
-    column_names,
-    resolve_column,
+    open_with_target,
     run_blocking,
     staged_file,
     tool,
@@ -95,10 +94,7 @@ async def analyze_and_model(
     imputed and text encoded, reports both on the held-out 20 %, keeps the strong model
     (`model_id` for `predict`) and suggests next steps.
     """
-    workspace = workspace_for(tool_context)
-    record = await run_blocking(workspace.get, dataset_id, "table")
-    target = resolve_column(column_names(record), target, "target column")
-    table = await run_blocking(workspace.table_file, dataset_id)
+    workspace, _, table, target = await open_with_target(tool_context, dataset_id, target)
     async with staged_file(workspace, "model.joblib") as model_path:
         result = await run_cpu(profile_and_model, table, target, model_path)
         report = result.pop("model_report")

@@ -9,9 +9,8 @@ from google.adk.tools.tool_context import ToolContext
 from data_science.ml.estimators import ModelName
 from data_science.ml.supervised import fit_to_file, predict_to_file
 from data_science.tools.base import (
-    column_names,
     derive_table,
-    resolve_column,
+    open_with_target,
     run_blocking,
     save_model,
     tool,
@@ -39,10 +38,7 @@ async def train(
     (classification: accuracy, balanced accuracy, macro F1, ROC AUC when binary; regression:
     RMSE, MAE, R²), n_train and n_test.
     """
-    workspace = workspace_for(tool_context)
-    record = await run_blocking(workspace.get, dataset_id, "table")
-    target = resolve_column(column_names(record), target, "target column")
-    table = await run_blocking(workspace.table_file, dataset_id)
+    workspace, _, table, target = await open_with_target(tool_context, dataset_id, target)
     saved, report = await save_model(
         workspace,
         parent_id=dataset_id,

@@ -8,27 +8,12 @@ from google.adk.tools.tool_context import ToolContext
 
 from data_science.ml.estimators import ModelName
 from data_science.ml.tuning import cross_validate_model, ensemble_to_file, tune_to_file
-from data_science.tables import TableFile
 from data_science.tools.base import (
-    column_names,
-    resolve_column,
-    run_blocking,
+    open_with_target,
     save_model,
     tool,
-    workspace_for,
 )
 from data_science.workers import run_cpu
-from data_science.workspace import Workspace
-
-
-async def _table_and_target(
-    tool_context: ToolContext, dataset_id: str, target: str
-) -> tuple[Workspace, TableFile, str]:
-    workspace = workspace_for(tool_context)
-    record = await run_blocking(workspace.get, dataset_id, "table")
-    target = resolve_column(column_names(record), target, "target column")
-    table = await run_blocking(workspace.table_file, dataset_id)
-    return workspace, table, target
 
 
 @tool
@@ -50,7 +35,7 @@ async def cross_validate(
     balanced_accuracy, f1_macro (and roc_auc when binary); regression rmse, mae (both as
     positive errors, lower is better) and r2.
     """
-    _, table, target = await _table_and_target(tool_context, dataset_id, target)
+    _, _, table, target = await open_with_target(tool_context, dataset_id, target)
     report = await run_cpu(cross_validate_model, table, target, model, folds)
     return {"dataset_id": dataset_id, **report}
 
@@ -79,7 +64,7 @@ async def tune_model(
     Returns a `model_id` for `predict`, best_params, the best CV score, the top candidates and
     the test metrics of the tuned model (compare them with `train`'s).
     """
-    workspace, table, target = await _table_and_target(tool_context, dataset_id, target)
+    workspace, _, table, target = await open_with_target(tool_context, dataset_id, target)
     saved, report = await save_model(
         workspace,
         parent_id=dataset_id,
@@ -112,7 +97,7 @@ async def train_ensemble(
     on the same rows (identical to training it alone with `train`), and a comparison saying
     whether the ensemble beat the best member.
     """
-    workspace, table, target = await _table_and_target(tool_context, dataset_id, target)
+    workspace, _, table, target = await open_with_target(tool_context, dataset_id, target)
     saved, report = await save_model(
         workspace,
         parent_id=dataset_id,
