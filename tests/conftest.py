@@ -73,6 +73,13 @@ async def tool_context(settings: Settings) -> ToolContext:
     return ToolContext(invocation)
 
 
+def add_dataset(tool_context: ToolContext, frame: pd.DataFrame, name: str) -> str:
+    """Store `frame` in the tool context's session as a dataset; return its id."""
+    from data_science.tools.base import workspace_for
+
+    return workspace_for(tool_context).save_frame(frame, name=name).id
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

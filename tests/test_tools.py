@@ -15,10 +15,7 @@ from sklearn.model_selection import train_test_split
 from data_science.config import Settings
 from data_science.tools import analyze_dataset, cluster, list_data_files, plot, predict, train
 from data_science.tools.base import workspace_for
-
-
-def add_dataset(tool_context: ToolContext, frame: pd.DataFrame, name: str) -> str:
-    return workspace_for(tool_context).save_frame(frame, name=name).id
+from tests.conftest import add_dataset
 
 
 async def test_list_data_files_shows_datasets_without_paths(

@@ -18,13 +18,9 @@ from data_science.tools.analysis import (
     preview_rows,
     value_counts,
 )
-from data_science.tools.base import workspace_for
+from tests.conftest import add_dataset
 
 NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "year"]
-
-
-def add_dataset(tool_context: ToolContext, frame: pd.DataFrame, name: str) -> str:
-    return workspace_for(tool_context).save_frame(frame, name=name).id
 
 
 @pytest.fixture

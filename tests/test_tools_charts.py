@@ -20,12 +20,9 @@ from data_science.ml.charts import short_label
 from data_science.tools.base import workspace_for
 from data_science.tools.train import train
 from data_science.tools.viz import auto_charts, plot, plot_model
+from tests.conftest import add_dataset
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def add_dataset(tool_context: ToolContext, frame: pd.DataFrame, name: str) -> str:
-    return workspace_for(tool_context).save_frame(frame, name=name).id
 
 
 async def assert_png_artifact(tool_context: ToolContext, result: dict[str, Any]) -> None:

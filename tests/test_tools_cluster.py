@@ -19,12 +19,9 @@ from sklearn.preprocessing import StandardScaler
 
 from data_science.tools.base import workspace_for
 from data_science.tools.cluster import choose_k, cluster, find_anomalies
+from tests.conftest import add_dataset
 
 PNG = b"\x89PNG"
-
-
-def add_dataset(tool_context: ToolContext, frame: pd.DataFrame, name: str) -> str:
-    return workspace_for(tool_context).save_frame(frame, name=name).id
 
 
 def scaled(frame: pd.DataFrame) -> np.ndarray:

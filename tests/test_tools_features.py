@@ -19,10 +19,7 @@ from sklearn.preprocessing import StandardScaler
 
 from data_science.tools.base import workspace_for
 from data_science.tools.features import select_features
-
-
-def add_dataset(tool_context: ToolContext, frame: pd.DataFrame, name: str) -> str:
-    return workspace_for(tool_context).save_frame(frame, name=name).id
+from tests.conftest import add_dataset
 
 
 def breast_cancer() -> pd.DataFrame:

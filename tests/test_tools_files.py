@@ -11,6 +11,7 @@ from data_science.tables import table_summary
 from data_science.tools.base import workspace_for
 from data_science.tools.files import export_dataset, export_model, load_sheet, merge_datasets
 from data_science.tools.train import train
+from tests.conftest import add_dataset
 
 ORDERS = pd.DataFrame(
     {"order": [1, 2, 3, 4], "customer": ["a", "b", "b", "z"], "amount": [10.0, 20.0, 5.0, 7.5]}
@@ -18,14 +19,13 @@ ORDERS = pd.DataFrame(
 CUSTOMERS = pd.DataFrame({"customer_code": ["a", "b", "c"], "city": ["Bern", "Basel", "Chur"]})
 
 
-def add(tool_context: ToolContext, frame: pd.DataFrame, name: str) -> str:
-    return workspace_for(tool_context).save_frame(frame, name=name).id
-
-
 async def test_a_left_join_matches_pandas_and_counts_unmatched_rows(
     tool_context: ToolContext,
 ) -> None:
-    orders, customers = add(tool_context, ORDERS, "orders"), add(tool_context, CUSTOMERS, "cust")
+    orders, customers = (
+        add_dataset(tool_context, ORDERS, "orders"),
+        add_dataset(tool_context, CUSTOMERS, "cust"),
+    )
     result = await merge_datasets(
         left_dataset_id=orders,
         right_dataset_id=customers,
@@ -42,8 +42,8 @@ async def test_a_left_join_matches_pandas_and_counts_unmatched_rows(
 
 
 async def test_join_keys_of_different_kinds_are_explained(tool_context: ToolContext) -> None:
-    left = add(tool_context, pd.DataFrame({"k": [1, 2]}), "l")
-    right = add(tool_context, pd.DataFrame({"k": ["1", "2"]}), "r")
+    left = add_dataset(tool_context, pd.DataFrame({"k": [1, 2]}), "l")
+    right = add_dataset(tool_context, pd.DataFrame({"k": ["1", "2"]}), "r")
     result = await merge_datasets(
         left_dataset_id=left, right_dataset_id=right, on=["k"], tool_context=tool_context
     )
@@ -51,7 +51,10 @@ async def test_join_keys_of_different_kinds_are_explained(tool_context: ToolCont
 
 
 async def test_an_unknown_key_names_the_real_columns(tool_context: ToolContext) -> None:
-    orders, customers = add(tool_context, ORDERS, "orders"), add(tool_context, CUSTOMERS, "cust")
+    orders, customers = (
+        add_dataset(tool_context, ORDERS, "orders"),
+        add_dataset(tool_context, CUSTOMERS, "cust"),
+    )
     result = await merge_datasets(
         left_dataset_id=orders, right_dataset_id=customers, on=["client"], tool_context=tool_context
     )
@@ -82,7 +85,7 @@ async def test_another_sheet_of_a_workbook_opens_as_a_dataset(
 
 async def test_exported_csv_is_formula_safe_and_downloadable(tool_context: ToolContext) -> None:
     frame = pd.DataFrame({"note": ["=1+1", "fine"], "value": [-5, 2]})
-    dataset_id = add(tool_context, frame, "notes.csv")
+    dataset_id = add_dataset(tool_context, frame, "notes.csv")
     result = await export_dataset(dataset_id=dataset_id, tool_context=tool_context)
     assert result["status"] == "ok" and result["file"] == "notes.csv"
     part = await tool_context.load_artifact(result["file"])
@@ -94,7 +97,7 @@ async def test_exported_csv_is_formula_safe_and_downloadable(tool_context: ToolC
 async def test_a_trained_model_downloads_and_predicts(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
-    dataset_id = add(tool_context, penguins, "penguins.csv")
+    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
     trained = await train(dataset_id=dataset_id, target="species", tool_context=tool_context)
     result = await export_model(model_id=trained["model_id"], tool_context=tool_context)
     part = await tool_context.load_artifact(result["file"])

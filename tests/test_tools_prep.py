@@ -25,12 +25,9 @@ from data_science.tools.prep import (
     scale_columns,
     text_to_tfidf,
 )
+from tests.conftest import add_dataset
 
 NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
-
-
-def add_dataset(tool_context: ToolContext, frame: pd.DataFrame, name: str) -> str:
-    return workspace_for(tool_context).save_frame(frame, name=name).id
 
 
 def load(tool_context: ToolContext, dataset_id: str) -> pd.DataFrame:
