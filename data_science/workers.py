@@ -12,6 +12,7 @@ import asyncio
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.connection import Connection
@@ -21,8 +22,13 @@ R = TypeVar("R")
 
 WORKER_NICENESS = 10
 
+# How often a job's waiter looks for a cancellation while the job runs.
+CANCEL_POLL_SECONDS = 0.25
+
 _pool: ProcessPoolExecutor | None = None
 _lock = threading.Lock()
+# Every live `run_with_deadline` process, so that shutdown can stop them all.
+_job_processes: set[multiprocessing.process.BaseProcess] = set()
 
 
 def _worker_count() -> int:
@@ -67,8 +73,17 @@ class DeadlineExceeded(Exception):
     """A job in its own process ran past its deadline and was stopped."""
 
 
-async def run_with_deadline(function: Callable[..., R], *args: Any, deadline: float) -> R:
-    """Run `function(*args)` in a fresh process and kill it if it outlives `deadline` seconds.
+class JobCancelled(Exception):
+    """A job in its own process was cancelled (by the person or by shutdown) and stopped."""
+
+
+async def run_with_deadline(
+    function: Callable[..., R],
+    *args: Any,
+    deadline: float,
+    cancel: threading.Event | None = None,
+) -> R:
+    """Run `function(*args)` in a fresh process; kill it past `deadline` s or when `cancel` is set.
 
     For work whose own time limit is known to overrun (AutoML): the budget holds whatever the
     library does, and nothing it leaves running survives.
@@ -77,18 +92,29 @@ async def run_with_deadline(function: Callable[..., R], *args: Any, deadline: fl
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_run_and_send, args=(sender, function, args), daemon=True)
     process.start()
+    with _lock:
+        _job_processes.add(process)
     sender.close()
     try:
-        arrived = await asyncio.to_thread(receiver.poll, deadline)
-        if not arrived:
-            raise DeadlineExceeded(f"stopped after {deadline:.0f} s")
+        await asyncio.to_thread(_wait_for_answer, receiver, deadline, cancel or threading.Event())
         outcome, value = receiver.recv()
     finally:
         receiver.close()
         await asyncio.to_thread(_stop, process)
+        with _lock:
+            _job_processes.discard(process)
     if outcome == "error":
         raise value
     return cast(R, value)
+
+
+def _wait_for_answer(receiver: Connection, deadline: float, cancel: threading.Event) -> None:
+    ends = time.monotonic() + deadline
+    while not receiver.poll(min(CANCEL_POLL_SECONDS, max(0.0, ends - time.monotonic()))):
+        if cancel.is_set():
+            raise JobCancelled("cancelled")
+        if time.monotonic() >= ends:
+            raise DeadlineExceeded(f"stopped after {deadline:.0f} s")
 
 
 def _run_and_send(sender: Connection, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
@@ -124,7 +150,12 @@ def _import_libraries() -> None:
 
 
 def shutdown() -> None:
+    """Stop every running job process and the pool (at server shutdown)."""
     global _pool
+    with _lock:
+        jobs = list(_job_processes)
+    for process in jobs:
+        _stop(process)
     with _lock:
         if _pool is not None:
             _pool.shutdown(wait=True, cancel_futures=True)

@@ -37,7 +37,7 @@ from data_science.config import APP_NAME, Settings, get_settings
 from data_science.models.offline import OfflineModel
 from data_science.observability import audit_log, configure_logging
 from data_science.production_file_handler import UploadPipeline
-from data_science.server import files, health, uploads
+from data_science.server import files, health, jobs, uploads
 
 WARM_UP_USER = "start-up-warm-up"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -113,5 +113,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(uploads.router)
     app.include_router(files.router)
+    app.include_router(jobs.router)
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="ui")
     return app

@@ -12,6 +12,7 @@ from data_science.ml.automl import run_autogluon
 from data_science.ml.search import run_flaml
 from data_science.tools.base import (
     ToolError,
+    long_job,
     open_with_target,
     run_blocking,
     staged_file,
@@ -53,17 +54,20 @@ async def automl(
         )
     workspace, _, table, target = await open_with_target(tool_context, dataset_id, target)
     started = time.monotonic()
+    label = f"AutoML predicting {target}"
     async with staged_file(workspace, PREDICTOR_DIR) as predictor_dir:
         try:
-            report = await run_with_deadline(
-                run_autogluon,
-                table,
-                target,
-                predictor_dir,
-                float(budget),
-                settings.AUTOML_PRESET,
-                deadline=budget * DEADLINE_MARGIN,
-            )
+            with long_job(tool_context, "automl", label, budget) as job:
+                report = await run_with_deadline(
+                    run_autogluon,
+                    table,
+                    target,
+                    predictor_dir,
+                    float(budget),
+                    settings.AUTOML_PRESET,
+                    deadline=budget * DEADLINE_MARGIN,
+                    cancel=job.cancel,
+                )
         except DeadlineExceeded:
             raise ToolError(
                 f"AutoML did not finish within its {budget} s budget and was stopped. Give it "
@@ -108,16 +112,19 @@ async def search_models(
             "bad_budget",
         )
     workspace, _, table, target = await open_with_target(tool_context, dataset_id, target)
+    label = f"Model search for {target}"
     async with staged_file(workspace, "model.joblib") as model_path:
         try:
-            report = await run_with_deadline(
-                run_flaml,
-                table,
-                target,
-                model_path,
-                float(time_budget_seconds),
-                deadline=time_budget_seconds * DEADLINE_MARGIN + WORKER_START_SECONDS,
-            )
+            with long_job(tool_context, "search_models", label, time_budget_seconds) as job:
+                report = await run_with_deadline(
+                    run_flaml,
+                    table,
+                    target,
+                    model_path,
+                    float(time_budget_seconds),
+                    deadline=time_budget_seconds * DEADLINE_MARGIN + WORKER_START_SECONDS,
+                    cancel=job.cancel,
+                )
         except DeadlineExceeded:
             raise ToolError(
                 f"The model search did not finish within {time_budget_seconds} s; "

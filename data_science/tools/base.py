@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import difflib
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -22,9 +22,11 @@ from google.adk.tools.tool_context import ToolContext
 
 from data_science.config import get_settings
 from data_science.errors import ToolError
+from data_science.jobs import Job, jobs
 from data_science.jsonsafe import to_jsonable
 from data_science.observability import get_logger, hash_user_id, timed_operation
 from data_science.tables import TableFile
+from data_science.workers import JobCancelled
 from data_science.workspace import ItemRecord, UnknownItem, Workspace
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "column_names",
     "derive_table",
     "error_result",
+    "long_job",
     "open_with_target",
     "resolve_column",
     "run_blocking",
@@ -72,6 +75,11 @@ def tool(
             return error_result(error.code, error.message)
         except UnknownItem as error:
             return error_result("unknown_id", str(error))
+        except JobCancelled:
+            return error_result(
+                "cancelled",
+                f"{function.__name__} was cancelled before it finished; nothing was saved.",
+            )
         except Exception as error:  # a bug must not crash the turn; the log keeps the trace
             log.exception("tool.failed", tool=function.__name__)
             return error_result(
@@ -87,6 +95,25 @@ def tool(
 def workspace_for(tool_context: ToolContext) -> Workspace:
     """The calling user's workspace for the current session: the only files a tool can reach."""
     return Workspace(get_settings(), tool_context.user_id, tool_context.session.id)
+
+
+@contextmanager
+def long_job(
+    tool_context: ToolContext, tool_name: str, label: str, budget_seconds: float | None
+) -> Iterator[Job]:
+    """Show a long call on the chat page's progress bar and let the person cancel it.
+
+    Pass `job.cancel` to `run_with_deadline`; a cancelled job ends the tool with a
+    "cancelled" result.
+    """
+    with jobs.running(
+        user_id=tool_context.user_id,
+        session_id=tool_context.session.id,
+        tool=tool_name,
+        label=label,
+        budget_seconds=budget_seconds,
+    ) as job:
+        yield job
 
 
 @asynccontextmanager

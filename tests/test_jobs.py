@@ -1,0 +1,87 @@
+"""Long jobs: the jobs route shows progress against the budget, and cancel stops the work."""
+
+import asyncio
+import time
+
+import httpx
+import pandas as pd
+from google.adk.tools.tool_context import ToolContext
+
+from data_science import workers
+from data_science.tools.automl import automl, search_models
+from data_science.tools.base import workspace_for
+
+BUDGET = 120
+
+
+async def wait_for_job(client: httpx.AsyncClient, jobs_url: str) -> dict[str, object]:
+    for _ in range(100):
+        listed = (await client.get(jobs_url)).json()["jobs"]
+        if listed:
+            return dict(listed[0])
+        await asyncio.sleep(0.1)
+    raise AssertionError("the long job never appeared in the jobs route")
+
+
+async def test_a_running_automl_shows_progress_and_stops_when_cancelled(
+    client: httpx.AsyncClient, tool_context: ToolContext, penguins: pd.DataFrame
+) -> None:
+    dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
+    call = asyncio.ensure_future(
+        automl(
+            dataset_id=dataset_id,
+            target="species",
+            time_budget_seconds=BUDGET,
+            tool_context=tool_context,
+        )
+    )
+    jobs_url = f"/api/users/{tool_context.user_id}/sessions/{tool_context.session.id}/jobs"
+    job = await wait_for_job(client, jobs_url)
+    assert job["tool"] == "automl" and job["state"] == "running"
+    assert job["budget_seconds"] == BUDGET
+    assert 0 <= float(str(job["progress"])) < 1
+
+    cancelled_at = time.monotonic()
+    answer = await client.post(f"{jobs_url}/{job['job_id']}/cancel")
+    assert answer.status_code == 202 and answer.json()["state"] == "cancelling"
+    result = await call
+
+    assert result["status"] == "error" and result["error"] == "cancelled", result
+    assert time.monotonic() - cancelled_at < 10  # stopped, not left to run out its budget
+    assert not workers._job_processes  # the job's process is gone
+    assert (await client.get(jobs_url)).json() == {"jobs": []}
+    models = [record for record in workspace_for(tool_context).items() if record.kind == "model"]
+    assert models == []  # nothing half-made is kept
+
+
+async def test_a_job_cannot_be_cancelled_from_another_session(
+    client: httpx.AsyncClient, tool_context: ToolContext, penguins: pd.DataFrame
+) -> None:
+    dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
+    call = asyncio.ensure_future(
+        search_models(
+            dataset_id=dataset_id,
+            target="species",
+            time_budget_seconds=60,
+            tool_context=tool_context,
+        )
+    )
+    own_url = f"/api/users/{tool_context.user_id}/sessions/{tool_context.session.id}/jobs"
+    job = await wait_for_job(client, own_url)
+
+    other_session = f"/api/users/{tool_context.user_id}/sessions/another-session/jobs"
+    other_user = f"/api/users/mallory/sessions/{tool_context.session.id}/jobs"
+    assert (await client.get(other_session)).json() == {"jobs": []}
+    assert (await client.get(other_user)).json() == {"jobs": []}
+    refused = await client.post(f"{other_user}/{job['job_id']}/cancel")
+    assert refused.status_code == 404 and "No running job" in refused.json()["message"]
+
+    await client.post(f"{own_url}/{job['job_id']}/cancel")
+    result = await call
+    assert result["error"] == "cancelled"
+
+
+async def test_cancelling_an_unknown_job_says_what_to_do(client: httpx.AsyncClient) -> None:
+    answer = await client.post("/api/users/alice/sessions/s1/jobs/nope/cancel")
+    assert answer.status_code == 404
+    assert answer.json()["error"] == "unknown_job"
