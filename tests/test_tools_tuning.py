@@ -299,3 +299,58 @@ async def test_hard_voting_with_catboost_is_refused_with_a_way_out(
         tool_context=tool_context,
     )
     assert result["status"] == "error" and "stacking" in result["message"], result
+
+
+@pytest.fixture
+def daily_sales() -> pd.DataFrame:
+    """Two years of daily sales with a trend, so the order of rows matters."""
+    days = pd.date_range("2024-01-01", periods=730, freq="D")
+    rng = np.random.default_rng(7)
+    temperature = 15 + 10 * np.sin(np.arange(730) / 58) + rng.normal(0, 2, 730)
+    sales = 100 + 0.2 * np.arange(730) + 3 * temperature + rng.normal(0, 5, 730)
+    shuffled = rng.permutation(730)  # rows arrive out of order; the split sorts them by date
+    return pd.DataFrame({"date": days, "temperature": temperature, "sales": sales}).iloc[shuffled]
+
+
+async def test_time_indexed_data_is_cross_validated_on_time_ordered_folds(
+    tool_context: ToolContext, daily_sales: pd.DataFrame
+) -> None:
+    from sklearn.model_selection import TimeSeriesSplit
+
+    dataset_id = save(tool_context, daily_sales, "sales.csv")
+    result = await cross_validate(
+        dataset_id=dataset_id, target="sales", model="ridge", tool_context=tool_context
+    )
+    assert result["status"] == "ok", result
+    assert "time-ordered" in result["cv"]
+    split = held_out_split(daily_sales, "sales")
+    assert split.time_column == "date"
+    expected = -cross_val_score(
+        build_pipeline(split.plan, split.task, "ridge"),
+        split.x_train,
+        split.y_train,
+        cv=TimeSeriesSplit(5),
+        scoring="neg_root_mean_squared_error",
+    )
+    assert result["metrics"]["rmse"]["per_fold"] == pytest.approx(list(expected))
+
+
+async def test_tuning_and_stacking_on_time_indexed_data_never_shuffle_time(
+    tool_context: ToolContext, daily_sales: pd.DataFrame
+) -> None:
+    dataset_id = save(tool_context, daily_sales, "sales.csv")
+    tuned = await tune_model(
+        dataset_id=dataset_id, target="sales", model="ridge", tool_context=tool_context
+    )
+    assert tuned["status"] == "ok", tuned
+    assert "time-ordered" in tuned["search"]["cv"]
+    stacked = await train_ensemble(
+        dataset_id=dataset_id,
+        target="sales",
+        models=["ridge", "knn"],
+        method="stacking",
+        tool_context=tool_context,
+    )
+    assert stacked["status"] == "ok", stacked
+    assert stacked["stacking_cv"] == "5-fold in row order"
+    assert "temporal" in stacked["split"]

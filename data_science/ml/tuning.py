@@ -145,7 +145,7 @@ def cross_validate_model(table: TableFile, target: str, model: str, folds: int) 
     split = held_out_split(table.load(), target)
     x_train, y_train, notes = _training_rows(split, [name])
     pipeline = build_pipeline(split.plan, split.task, name)
-    splitter = make_splitter(split.task, y_train, folds)
+    splitter = make_splitter(split, y_train, folds)
     scorers = metric_scorers(split.task, y_train)
     results = model_selection.cross_validate(
         pipeline,
@@ -213,7 +213,7 @@ def tune_to_file(
         )
     x_train, y_train, notes = _training_rows(split, [name])
     pipeline = build_pipeline(split.plan, split.task, name)
-    splitter = make_splitter(split.task, y_train, folds)
+    splitter = make_splitter(split, y_train, folds)
     scoring = SEARCH_SCORING[split.task]
     searcher: Any
     if search == "grid":
@@ -307,7 +307,15 @@ def ensemble_to_file(
         else:
             ensemble = VotingRegressor(members, n_jobs=1)
     else:
-        stack_cv = make_splitter(split.task, y_train, 5)
+        stack_cv = make_splitter(split, y_train, 5)
+        if split.time_column:
+            # Stacking needs an out-of-fold prediction for every training row, which
+            # time-ordered folds cannot give; contiguous blocks keep the rows in order.
+            stack_cv = model_selection.KFold(5)
+            notes.append(
+                "Stacking learned its blend on 5 contiguous time blocks of the training part; "
+                "the held-out test is still the latest 20 %."
+            )
         if classification:
             final: Any = LogisticRegression(max_iter=2000)
             ensemble = StackingClassifier(members, final_estimator=final, cv=stack_cv, n_jobs=1)
@@ -363,9 +371,16 @@ def held_out_scores(model: Any, split: HeldOutSplit) -> dict[str, float]:
     return held_out_metrics(split.y_test, predicted, split.task, scores)
 
 
-def make_splitter(task: str, y_train: pd.Series, folds: int) -> Any:
-    """Shuffled k-fold (stratified for classification), seed 42; fewer folds for rare classes."""
-    if task == "regression":
+def make_splitter(split: HeldOutSplit, y_train: pd.Series, folds: int) -> Any:
+    """The folds for cross-validating on the training part.
+
+    Time-indexed rows get time-ordered folds (each validates on a block later than all it
+    trained on, as the held-out test does); other rows shuffled k-fold with seed 42, stratified
+    for classification, with fewer folds when a class is rare.
+    """
+    if split.time_column:
+        return split.cross_validation_folds(folds)
+    if split.task == "regression":
         return model_selection.KFold(folds, shuffle=True, random_state=SEED)
     smallest = int(y_train.value_counts().min())
     if smallest < 2:
@@ -405,7 +420,14 @@ def _training_rows(
     cap = min(caps)
     x_train, y_train = split.x_train, split.y_train
     notes = []
-    if len(x_train) > cap:
+    if len(x_train) > cap and split.time_column:
+        # Time-ordered folds need the rows in order, and the latest rows are most like the test.
+        x_train, y_train = x_train.iloc[-cap:], y_train.iloc[-cap:]
+        notes.append(
+            f"Trained on the latest {cap:,} of the {len(split.x_train):,} training rows to keep "
+            "the work bounded."
+        )
+    elif len(x_train) > cap:
         x_train = x_train.sample(cap, random_state=SEED)
         y_train = y_train.loc[x_train.index]
         notes.append(
@@ -448,5 +470,12 @@ def _plain_params(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _describe_splitter(splitter: Any) -> str:
+    if isinstance(splitter, model_selection.TimeSeriesSplit):
+        return (
+            f"{splitter.get_n_splits()} time-ordered folds (each trains on earlier rows and "
+            "validates on the next block)"
+        )
     kind = "stratified " if isinstance(splitter, model_selection.StratifiedKFold) else ""
+    if not splitter.shuffle:
+        return f"{splitter.get_n_splits()}-fold {kind}in row order"
     return f"{splitter.get_n_splits()}-fold {kind}shuffled, seed {SEED}"
