@@ -6,9 +6,11 @@ import pandas as pd
 import pytest
 from google.adk.tools.tool_context import ToolContext
 from sklearn.datasets import load_diabetes
+from sklearn.metrics import r2_score
+from sklearn.model_selection import cross_val_score
 
 from data_science.ml.estimators import family_names
-from data_science.ml.supervised import held_out_split
+from data_science.ml.supervised import build_pipeline, held_out_split
 from data_science.tools import predict, train
 from data_science.tools.base import workspace_for
 
@@ -47,6 +49,32 @@ async def test_each_regressor_scores_on_the_held_out_split(
     assert result["status"] == "ok", result
     assert result["task"] == "regression" and result["n_test"] == 89
     assert math.isfinite(result["test_metrics"]["rmse"]) and result["test_metrics"]["r2"] > 0.0
+
+
+async def test_auto_keeps_the_family_with_the_best_training_cross_validation(
+    tool_context: ToolContext,
+) -> None:
+    data = load_diabetes(as_frame=True).frame
+    dataset_id = workspace_for(tool_context).save_frame(data, name="diabetes.csv").id
+    result = await train(dataset_id=dataset_id, target="target", tool_context=tool_context)
+    assert result["status"] == "ok", result
+    split = held_out_split(data, "target")
+    expected = {
+        name: cross_val_score(
+            build_pipeline(split.plan, "regression", name),
+            split.x_train,
+            split.y_train,
+            cv=5,
+            scoring="r2",
+        ).mean()
+        for name in ("hist_gradient_boosting", "random_forest", "ridge")
+    }
+    assert result["model_selection"] == pytest.approx(expected, abs=1e-4)
+    assert result["model_family"] == max(expected, key=expected.__getitem__) == "ridge"
+    assert result["cross_validation"]["mean"] == pytest.approx(expected["ridge"])
+    ridge = build_pipeline(split.plan, "regression", "ridge").fit(split.x_train, split.y_train)
+    test_r2 = r2_score(split.y_test, ridge.predict(split.x_test))
+    assert result["test_metrics"]["r2"] == pytest.approx(test_r2, abs=1e-4)
 
 
 async def test_binary_auc_comes_from_margins_when_a_model_has_no_probabilities(

@@ -31,7 +31,9 @@ async def train(
     scored on the unseen 20 %, with 5-fold cross-validation on the training part. Row ids and
     the target are never features; gaps are imputed and text columns one-hot encoded.
 
-    `model` picks the family: "auto" (gradient-boosted trees, a strong default),
+    `model` picks the family: "auto" (on up to 5,000 training rows it cross-validates
+    gradient-boosted trees, a random forest and a linear model on the training part and keeps
+    the best, listed in `model_selection`; on more rows gradient-boosted trees),
     "hist_gradient_boosting", "random_forest", "extra_trees", "gradient_boosting", "lightgbm",
     "xgboost", "catboost", "logistic" (classification), "linear", "ridge", "lasso", "svm",
     "knn", "naive_bayes" (classification). Returns a `model_id` for `predict`, the test metrics
