@@ -1,5 +1,7 @@
 """Forecasting: temporal holdout, honest errors, a baseline to beat."""
 
+import importlib.util
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -42,6 +44,10 @@ async def test_the_forecast_is_scored_on_the_last_months_and_beats_the_baseline(
         np.sqrt(np.mean((predicted - actual) ** 2))
     )
     assert result["beats_seasonal_naive"]
+    # AutoGluon joins the comparison only where the `timeseries` extra is installed.
+    installed = importlib.util.find_spec("autogluon.timeseries") is not None
+    assert result["engines"] == (["statsforecast", "autogluon"] if installed else ["statsforecast"])
+    assert ("AutoGluon" in holdout["metrics"]) == installed
     stored = workspace_for(tool_context).load_frame(result["dataset_id"])
     assert len(stored) == 12 and (stored["lower_95"] <= stored["upper_95"]).all()
     assert pd.Timestamp(stored["time"].iloc[0]) == pd.Timestamp("2023-01-01")

@@ -1,12 +1,16 @@
 """Forecasting with statsforecast (AutoARIMA, AutoETS) against a seasonal-naive baseline.
 
 Every model is first scored on a temporal holdout (the last `horizon` points, never shuffled),
-then refitted on the whole series to forecast `horizon` points ahead.
+then refitted on the whole series to forecast `horizon` points ahead. When the optional
+`timeseries` extra is installed (`uv sync --extra timeseries`), AutoGluon's time-series
+predictor joins the comparison on the same holdout.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import io
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +39,23 @@ SEASON_BY_FREQUENCY = {
 }
 INTERVAL_LEVEL = 95
 HISTORY_SHOWN = 200
+AUTOGLUON = "AutoGluon"
+# Seconds for each of AutoGluon's two fits (holdout, then the whole series).
+AUTOGLUON_FIT_SECONDS = 30.0
+# Models that train here and now: AutoGluon's presets add pretrained Chronos models, which
+# download their weights from a hub (machines running this product may be offline).
+AUTOGLUON_MODELS: dict[str, dict[str, Any]] = {
+    "SeasonalNaive": {},
+    "ETS": {},
+    "Theta": {},
+    "RecursiveTabular": {},
+    "DirectTabular": {},
+}
+
+
+def autogluon_timeseries_installed() -> bool:
+    """Whether the optional `timeseries` extra (AutoGluon time series) is installed."""
+    return importlib.util.find_spec("autogluon.timeseries") is not None
 
 
 def prepare_series(
@@ -120,19 +141,36 @@ def forecast_to_file(
         h=horizon, df=history
     )
     names = ["AutoARIMA", "AutoETS", "SeasonalNaive"]
+    candidates = names[:2]
+    # AutoGluon needs a calendar frequency; series with none are indexed 0, 1, 2, ...
+    calendar = frequency if isinstance(frequency, str) else None
+    use_autogluon = autogluon_timeseries_installed() and calendar is not None
+    if calendar is not None and use_autogluon:
+        scored[AUTOGLUON] = _autogluon_forecast(history, calendar, horizon)["mean"].to_numpy()
+        names.append(AUTOGLUON)
+        candidates.append(AUTOGLUON)
     holdout_metrics = {
         name: _errors(holdout["y"].to_numpy(), scored[name].to_numpy()) for name in names
     }
-    best = min(names[:2], key=lambda name: holdout_metrics[name]["mae"])
-    future = StatsForecast(models=models(), freq=frequency, n_jobs=1).forecast(
-        h=horizon, df=series, level=[INTERVAL_LEVEL]
-    )
+    best = min(candidates, key=lambda name: holdout_metrics[name]["mae"])
+    times: Any
+    if best == AUTOGLUON and calendar is not None:
+        ahead = _autogluon_forecast(series, calendar, horizon)
+        forecast, lower, upper = ahead["mean"], ahead["0.025"], ahead["0.975"]
+        times = ahead.index.get_level_values("timestamp")
+    else:
+        future = StatsForecast(models=models(), freq=frequency, n_jobs=1).forecast(
+            h=horizon, df=series, level=[INTERVAL_LEVEL]
+        )
+        forecast, times = future[best], future["ds"]
+        lower = future[f"{best}-lo-{INTERVAL_LEVEL}"]
+        upper = future[f"{best}-hi-{INTERVAL_LEVEL}"]
     result = pd.DataFrame(
         {
-            "time": future["ds"],
-            "forecast": future[best],
-            "lower_95": future[f"{best}-lo-{INTERVAL_LEVEL}"],
-            "upper_95": future[f"{best}-hi-{INTERVAL_LEVEL}"],
+            "time": np.asarray(times),
+            "forecast": np.asarray(forecast),
+            "lower_95": np.asarray(lower),
+            "upper_95": np.asarray(upper),
         }
     )
     summary = write_parquet(result, out_path)
@@ -149,11 +187,35 @@ def forecast_to_file(
             "predicted": {name: scored[name].tolist() for name in names},
         },
         "best_model": best,
+        "engines": ["statsforecast", "autogluon"] if use_autogluon else ["statsforecast"],
         "beats_seasonal_naive": holdout_metrics[best]["mae"] < baseline,
         "forecast": result.head(50).to_dict(orient="records"),
         "summary": summary,
         "chart": _chart(series, result, value_column, best),
     }
+
+
+def _autogluon_forecast(series: pd.DataFrame, frequency: str, horizon: int) -> pd.DataFrame:
+    """AutoGluon's forecast of `horizon` steps after `series`: mean and the 95 % quantiles."""
+    from autogluon.timeseries import TimeSeriesDataFrame, TimeSeriesPredictor
+
+    data = TimeSeriesDataFrame.from_data_frame(
+        series.rename(columns={"unique_id": "item_id", "ds": "timestamp", "y": "target"}),
+        id_column="item_id",
+        timestamp_column="timestamp",
+    )
+    with tempfile.TemporaryDirectory(prefix="autogluon-ts-") as path:
+        predictor = TimeSeriesPredictor(
+            prediction_length=horizon,
+            freq=frequency,
+            quantile_levels=[0.025, 0.975],
+            path=path,
+            verbosity=0,
+        )
+        predictor.fit(
+            data, hyperparameters=AUTOGLUON_MODELS, time_limit=AUTOGLUON_FIT_SECONDS
+        )
+        return pd.DataFrame(predictor.predict(data))
 
 
 def _chart(series: pd.DataFrame, result: pd.DataFrame, value_column: str, best: str) -> bytes:

@@ -37,8 +37,10 @@ async def forecast(
     Values are averaged per time step. AutoARIMA and AutoETS (statsforecast) are scored against
     a seasonal-naive baseline on a temporal holdout (the last `horizon` steps: MAE, RMSE, MAPE,
     sMAPE); the better one then forecasts `horizon` steps ahead with a 95 % interval. The season
-    length follows the data's frequency (monthly 12, daily 7, …) unless given. Returns the
-    holdout metrics, the forecast, a chart, and a new `dataset_id` holding the forecast.
+    length follows the data's frequency (monthly 12, daily 7, …) unless given. Where the
+    optional `timeseries` extra is installed, AutoGluon's time-series models join the holdout
+    comparison (`engines` says which ran). Returns the holdout metrics, the forecast, a chart,
+    and a new `dataset_id` holding the forecast.
     """
     if not 1 <= horizon <= MAX_HORIZON:
         raise ToolError(f"horizon must be between 1 and {MAX_HORIZON} steps.", "bad_horizon")
