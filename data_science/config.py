@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     MAX_AUTOML_SECONDS: int = Field(default=600, gt=0)
     AUTOML_PRESET: Literal[
         "medium_quality", "good_quality", "high_quality", "best_quality", "optimize_for_deployment"
-    ] = "medium_quality"
+    ] = "good_quality"
 
     # Feature flags
     ENABLE_AUTOML: bool = True

@@ -32,6 +32,9 @@ async def test_automl_scores_on_the_held_out_split_within_its_budget(
     assert (result["n_train"], result["n_test"]) == (275, 69)
     assert result["test_metrics"]["accuracy"] > 0.9
     assert result["leaderboard"] and result["feature_importance"]
+    # A 20 s budget is too short for the default bagged preset; the report says what ran.
+    assert result["preset"] == "medium_quality"
+    assert "good_quality preset needs a budget of at least 55 s" in result["notes"][0]
     predicted = await predict(
         model_id=result["model_id"], dataset_id=dataset_id, tool_context=tool_context
     )

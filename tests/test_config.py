@@ -17,7 +17,7 @@ def test_defaults_match_the_design(settings: Settings) -> None:
     assert settings.MAX_IMAGE_PIXELS == 50_000_000
     assert settings.DEFAULT_AUTOML_SECONDS == 60
     assert settings.MAX_AUTOML_SECONDS == 600
-    assert settings.AUTOML_PRESET == "medium_quality"
+    assert settings.AUTOML_PRESET == "good_quality"
     assert settings.OPENAI_MODEL == "gpt-4o"
     assert settings.LLM_TEMPERATURE == 0.2
     assert settings.LLM_MAX_TOKENS == 4096
@@ -111,3 +111,55 @@ def test_main_refuses_to_start_on_bad_configuration(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "Invalid configuration" in result.stderr
     assert "PORT" in result.stderr and "MAX_ZIP_ENTRIES" in result.stderr
+
+
+SECRET = "s" * 40
+
+
+def test_token_mode_reads_user_token_pairs(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PII_HASH_SECRET", SECRET)
+    monkeypatch.setenv("AUTH_MODE", "token")
+    monkeypatch.setenv("AUTH_TOKENS", f" alice:{'a' * 20} , bob@example.org:{'b' * 20}:x ")
+    loaded = load_settings()
+    assert loaded.auth_users_by_token() == {
+        "a" * 20: "alice",
+        f"{'b' * 20}:x": "bob@example.org",  # split at the first colon: tokens may hold colons
+    }
+    assert "a" * 20 not in repr(loaded)  # tokens are secrets
+
+
+@pytest.mark.parametrize(
+    ("tokens", "complaint"),
+    [
+        ("", "AUTH_MODE=token needs AUTH_TOKENS"),
+        (f"{'a' * 20}", "entry 1 is not of the form user:token"),
+        ("alice:short-token", "entry 1: a token needs at least 16"),
+        (f"alice:{'a' * 20},bob/x:{'b' * 20}", "entry 2: a user id may only hold"),
+        (f"alice:{'a' * 20},bob:{'a' * 20}", "entry 2 repeats an earlier token"),
+    ],
+)
+def test_bad_auth_tokens_are_refused_without_showing_them(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, tokens: str, complaint: str
+) -> None:
+    monkeypatch.setenv("PII_HASH_SECRET", SECRET)
+    monkeypatch.setenv("AUTH_MODE", "token")
+    monkeypatch.setenv("AUTH_TOKENS", tokens)
+    with pytest.raises(ConfigError, match=complaint) as raised:
+        load_settings()
+    assert "short-token" not in str(raised.value) and "a" * 20 not in str(raised.value)
+
+
+def test_a_network_host_without_auth_needs_the_explicit_override(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PII_HASH_SECRET", SECRET)
+    monkeypatch.setenv("HOST", "0.0.0.0")
+    with pytest.raises(ConfigError, match="ALLOW_UNAUTHENTICATED_NETWORK=true"):
+        load_settings()
+    monkeypatch.setenv("ALLOW_UNAUTHENTICATED_NETWORK", "true")
+    assert load_settings().HOST == "0.0.0.0"
+    monkeypatch.delenv("ALLOW_UNAUTHENTICATED_NETWORK")
+    monkeypatch.setenv("AUTH_MODE", "header")
+    assert load_settings().AUTH_MODE == "header"

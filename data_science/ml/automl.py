@@ -21,6 +21,11 @@ FIT_SHARE = 0.55
 IMPORTANCE_SHARE = 0.1
 FINISH_BY_SHARE = 0.85
 MIN_IMPORTANCE_SECONDS = 2.0
+# Bagged presets fit every model k times; with less fitting time than this they may fit
+# nothing at all, so short budgets fall back to the un-bagged preset.
+BAGGED_PRESETS = {"good_quality", "high_quality", "best_quality"}
+MIN_BAGGED_FIT_SECONDS = 30.0
+FALLBACK_PRESET = "medium_quality"
 
 
 def run_autogluon(
@@ -39,7 +44,15 @@ def run_autogluon(
     predictor = TabularPredictor(
         label=target, path=str(out_dir), problem_type=problem_type, verbosity=0
     )
-    predictor.fit(train, time_limit=budget_seconds * FIT_SHARE, presets=preset)
+    fit_seconds = budget_seconds * FIT_SHARE
+    notes = []
+    if preset in BAGGED_PRESETS and fit_seconds < MIN_BAGGED_FIT_SECONDS:
+        notes.append(
+            f"The {preset} preset needs a budget of at least "
+            f"{MIN_BAGGED_FIT_SECONDS / FIT_SHARE:.0f} s; {FALLBACK_PRESET} was used instead."
+        )
+        preset = FALLBACK_PRESET
+    predictor.fit(train, time_limit=fit_seconds, presets=preset)
     predicted = predictor.predict(split.x_test)
     scores = None
     if problem_type == "binary":
@@ -85,4 +98,5 @@ def run_autogluon(
         "classes": sorted(str(label) for label in split.y_train.unique())
         if split.task == "classification"
         else None,
+        "notes": notes,
     }
