@@ -22,6 +22,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from data_science.config import Settings
 from data_science.ml.automl import run_autogluon
 from data_science.ml.search import run_flaml
 from data_science.ml.supervised import fit_and_evaluate, held_out_metrics, held_out_split
@@ -60,20 +61,22 @@ def timed(run: Callable[[], float]) -> tuple[float, float]:
     return value, time.perf_counter() - started
 
 
-def autogluon_direct(frame: pd.DataFrame, target: str, budget: float, path: Path) -> float:
+def autogluon_direct(
+    frame: pd.DataFrame, target: str, budget: float, path: Path, preset: str
+) -> float:
     from autogluon.tabular import TabularPredictor
 
     split = held_out_split(frame, target)
     predictor = TabularPredictor(label=target, path=str(path), verbosity=0)
     predictor.fit(
-        split.x_train.assign(**{target: split.y_train}), time_limit=budget, presets="medium_quality"
+        split.x_train.assign(**{target: split.y_train}), time_limit=budget, presets=preset
     )
     predicted = pd.Series(predictor.predict(split.x_test)).to_numpy()
     return score(held_out_metrics(split.y_test, predicted, split.task))
 
 
 def run_dataset(
-    name: str, frame: pd.DataFrame, target: str, budget: int, tmp: Path
+    name: str, frame: pd.DataFrame, target: str, budget: int, tmp: Path, preset: str
 ) -> dict[str, object]:
     table_path = tmp / f"{name}.parquet"
     frame.to_parquet(table_path, index=False)
@@ -99,14 +102,14 @@ def run_dataset(
                     target,
                     tmp / f"{name}.ag_tool",
                     float(budget),
-                    "medium_quality",
+                    preset,
                     deadline=budget * 1.1,
                 )
             )["test_metrics"]
         )
     )
     row["autogluon"], row["autogluon_s"] = timed(
-        lambda: autogluon_direct(frame, target, float(budget), tmp / f"{name}.ag")
+        lambda: autogluon_direct(frame, target, float(budget), tmp / f"{name}.ag", preset)
     )
     return row
 
@@ -114,17 +117,20 @@ def run_dataset(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--budget", type=int, default=60, help="seconds for each AutoML run")
+    parser.add_argument(
+        "--preset", default=Settings().AUTOML_PRESET, help="AutoGluon preset (AUTOML_PRESET)"
+    )
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, (frame, target) in datasets().items():
-            rows.append(run_dataset(name, frame, target, args.budget, Path(tmp)))
+            rows.append(run_dataset(name, frame, target, args.budget, Path(tmp), args.preset))
             print(f"done: {name}", file=sys.stderr)
     table = pd.DataFrame(rows)
     table["automl_within_budget"] = table["automl_tool_s"] <= args.budget * 1.1
     text = (
-        f"Budget {args.budget} s per AutoML run; score = test accuracy (classification) or "
-        f"R² (regression) on the same 80/20 split.\n\n"
+        f"Budget {args.budget} s per AutoML run, preset {args.preset}; score = test accuracy "
+        f"(classification) or R² (regression) on the same 80/20 split.\n\n"
         + table.to_markdown(index=False, floatfmt=".3f")
     )
     RESULTS.parent.mkdir(exist_ok=True)
