@@ -354,3 +354,17 @@ async def test_tuning_and_stacking_on_time_indexed_data_never_shuffle_time(
     assert stacked["status"] == "ok", stacked
     assert stacked["stacking_cv"] == "5-fold in row order"
     assert "temporal" in stacked["split"]
+
+
+async def test_knn_tuning_on_a_small_table_skips_neighbour_counts_larger_than_a_fold(
+    tool_context: ToolContext, penguins: pd.DataFrame
+) -> None:
+    small = penguins.dropna().groupby("species").head(8).reset_index(drop=True)
+    dataset_id = save(tool_context, small, "small.csv")
+    result = await tune_model(
+        dataset_id=dataset_id, target="species", model="knn", tool_context=tool_context
+    )
+    assert result["status"] == "ok", result
+    # 24 rows -> 19 training rows -> the smallest of 5 folds trains on 15 rows.
+    assert result["best_params"]["n_neighbors"] <= 15
+    assert result["search"]["space_size"] == 5 * 2 * 2  # 25 was dropped

@@ -214,6 +214,8 @@ def tune_to_file(
     x_train, y_train, notes = _training_rows(split, [name])
     pipeline = build_pipeline(split.plan, split.task, name)
     splitter = make_splitter(split, y_train, folds)
+    space = _within_fold_size(space, splitter, x_train, y_train)
+    size = grid_size(space)
     scoring = SEARCH_SCORING[split.task]
     searcher: Any
     if search == "grid":
@@ -457,6 +459,23 @@ def _model_report(
     if split.task == "classification":
         report["classes"] = [str(label) for label in model.classes_]
     return report
+
+
+def _within_fold_size(
+    space: dict[str, list[Any]], splitter: Any, x_train: pd.DataFrame, y_train: pd.Series
+) -> dict[str, list[Any]]:
+    """Drop neighbour counts larger than the smallest training fold (k-NN cannot fit them)."""
+    if "model__n_neighbors" not in space:
+        return space
+    smallest = min(len(rows) for rows, _ in splitter.split(x_train, y_train))
+    fitting = [k for k in space["model__n_neighbors"] if k <= smallest]
+    if not fitting:
+        raise ToolError(
+            f"The smallest cross-validation fold trains on {smallest} rows, too few for k-NN's "
+            "neighbour counts; use fewer folds or another model.",
+            "too_few_rows",
+        )
+    return {**space, "model__n_neighbors": fitting}
 
 
 def _plain_params(params: dict[str, Any]) -> dict[str, Any]:
