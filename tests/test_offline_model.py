@@ -1,4 +1,8 @@
-"""The embedded offline model: what it understands, and a whole turn through ADK's Runner."""
+"""The embedded offline model: what it understands, what it asks, and whole turns through ADK."""
+
+import subprocess
+import sys
+import time
 
 import pandas as pd
 import pytest
@@ -9,38 +13,25 @@ from google.genai import types
 
 from data_science.agent import build_app
 from data_science.config import Settings
-from data_science.models.intents import mentioned_columns, parse_request, plan_call
+from data_science.models.intents import Call, Exchange, History, decide
+from data_science.models.intents.columns import find_mentions
+from data_science.models.intents.text import read
+from data_science.models.offline import read_turns
+from data_science.models.replies import RENDERERS, render_result
 from data_science.models.selection import build_model, model_name
+from data_science.tools import ALL_TOOLS
 from data_science.workspace import Workspace, describe_catalogue
+from tests.conftest import PROJECT_ROOT
+from tests.offline_eval.datasets import catalogue
 
-PENGUIN_COLUMNS = [
-    "species",
-    "island",
-    "bill_length_mm",
-    "bill_depth_mm",
-    "flipper_length_mm",
-    "body_mass_g",
-    "sex",
-    "year",
-]
+PENGUINS = catalogue("penguins")
+DATA = PENGUINS["datasets"][0]["id"]
+PENGUIN_COLUMNS = [column["name"] for column in PENGUINS["datasets"][0]["columns"]]
 
 
-def catalogue(columns: list[str] = PENGUIN_COLUMNS) -> dict:
-    types_ = {
-        name: ("text" if name in {"species", "island", "sex"} else "number") for name in columns
-    }
-    return {
-        "datasets": [
-            {
-                "id": "ds_0123456789abcdef",
-                "kind": "table",
-                "name": "penguins.csv",
-                "rows": 344,
-                "columns": [{"name": n, "type": t} for n, t in types_.items()],
-            }
-        ],
-        "models": [],
-    }
+def with_model(target: str = "species") -> dict:
+    model = {"id": "mdl_0123456789abcdef", "kind": "model", "name": "m", "target": target}
+    return {**catalogue("penguins"), "models": [model]}
 
 
 @pytest.mark.parametrize(
@@ -58,29 +49,152 @@ def catalogue(columns: list[str] = PENGUIN_COLUMNS) -> dict:
             {"kind": "scatter", "y": "bill_length_mm", "x": "bill_depth_mm"},
         ),
         ("cluster the penguins into 4 groups", "cluster", {"n_clusters": 4}),
+        ("run automl for 2 minutes on species", "automl", {"time_budget_seconds": 120}),
+        ("fill missing sex with 'unknown'", "impute_missing", {"fill_value": "unknown"}),
+        ("average body mass per species", "group_by", {"group_columns": ["species"]}),
     ],
 )
 def test_everyday_requests_map_to_the_right_tool(request_text: str, tool: str, args: dict) -> None:
-    plan = plan_call(parse_request(request_text), catalogue())
+    plan = decide(request_text, PENGUINS)
     assert plan.tool == tool, plan
-    assert plan.args["dataset_id"] == "ds_0123456789abcdef"
+    assert plan.args["dataset_id"] == DATA
     for key, value in args.items():
         assert plan.args[key] == value
 
 
 def test_a_missing_target_is_asked_for_not_guessed() -> None:
-    plan = plan_call(parse_request("train a model"), catalogue())
-    assert plan.tool is None and "Which column" in (plan.text or "")
+    plan = decide("train a model", PENGUINS)
+    assert plan.tool is None and plan.reply == "question"
+    assert "Which column" in (plan.text or "") and "species" in (plan.text or "")
 
 
 def test_no_data_yet_asks_for_an_upload() -> None:
-    plan = plan_call(parse_request("describe the data"), {"datasets": [], "models": []})
+    plan = decide("describe the data", {"datasets": [], "models": []})
     assert plan.tool is None and "Upload" in (plan.text or "")
 
 
-def test_column_mentions_tolerate_case_spaces_and_typos() -> None:
-    text = parse_request("scatter of Flipper Length vs body-mass").text
-    assert mentioned_columns(text, PENGUIN_COLUMNS) == ["flipper_length_mm", "body_mass_g"]
+def test_column_mentions_tolerate_case_spaces_typos_and_synonyms() -> None:
+    words = read("scatter of Flipper Lenght vs body-mass by gender and weight").words
+    found = [mention.column for mention in find_mentions(words, PENGUIN_COLUMNS)[0]]
+    assert found == ["flipper_length_mm", "body_mass_g", "sex"]
+    assert decide("can you predict the penguin's weight?", PENGUINS).args["target"] == "body_mass_g"
+
+
+def test_a_word_shared_by_several_columns_is_asked_about_not_guessed() -> None:
+    plan = decide("plot length", PENGUINS)
+    assert plan.tool is None
+    assert "bill_length_mm" in (plan.text or "") and "flipper_length_mm" in (plan.text or "")
+
+
+def test_command_word_typos_are_corrected_but_column_words_never_are() -> None:
+    assert read("histogarm modle forcast plto").corrected == [
+        "histogram",
+        "model",
+        "forecast",
+        "plot",
+    ]
+    assert read("average sales", frozenset({"sales"})).corrected == ["average", "sales"]
+    assert read("create variables").corrected == ["create", "variables"]  # no "correlate"
+
+
+def test_plot_it_without_a_previous_step_asks_which_column() -> None:
+    plan = decide("plot it", PENGUINS)
+    assert plan.tool is None and plan.reply == "question"
+    assert "body_mass_g" in (plan.text or "")
+
+
+def test_follow_ups_revise_the_previous_step() -> None:
+    clustered = History([Exchange("cluster into 3 groups", [Call("cluster", {"n_clusters": 3})])])
+    assert decide("use 5 clusters instead", PENGUINS, clustered).args["n_clusters"] == 5
+    trained = History([Exchange("train", [Call("train", {"dataset_id": DATA, "target": "sex"})])])
+    plan = decide("what about random forest?", PENGUINS, trained)
+    assert (plan.tool, plan.args["target"], plan.args["model"]) == ("train", "sex", "random_forest")
+    counted = History([Exchange("count", [Call("value_counts", {"column": "island"})])])
+    plan = decide("now plot it", PENGUINS, counted)
+    assert (plan.tool, plan.args["kind"], plan.args["x"]) == ("plot", "bar", "island")
+
+
+def test_a_short_answer_completes_the_question_it_answers() -> None:
+    asked = History([Exchange("train a model", [], asked=True)])
+    plan = decide("species", PENGUINS, asked)
+    assert (plan.tool, plan.args["target"]) == ("train", "species")
+    question = decide("flipper length", PENGUINS)
+    assert question.reply == "question" and "flipper_length_mm" in (question.text or "")
+    asked = History([Exchange("flipper length", [], asked=True)])
+    plan = decide("plot it", PENGUINS, asked)
+    assert (plan.tool, plan.args["x"]) == ("plot", "flipper_length_mm")
+
+
+def test_a_cleaning_step_makes_the_cleaned_data_the_one_to_work_on() -> None:
+    cleaned = {**PENGUINS["datasets"][0], "id": "ds_00000000000000c1", "derived_from": DATA}
+    session = {**PENGUINS, "datasets": [PENGUINS["datasets"][0], cleaned]}
+    step = Call("impute_missing", {"dataset_id": DATA}, {"dataset_id": cleaned["id"]})
+    plan = decide("train a model to predict species", session, History([Exchange("fill", [step])]))
+    assert plan.args["dataset_id"] == cleaned["id"]
+
+
+def test_rows_are_never_dropped_as_a_column_by_mistake() -> None:
+    plan = decide("drop rows where sex is missing", PENGUINS)
+    assert plan.tool is None and plan.reply == "question"
+
+
+@pytest.mark.parametrize(
+    ("request_text", "tool", "args"),
+    [
+        ("download the data as Excel", "export_dataset", {"file_format": "xlsx"}),
+        ("export it as csv", "export_dataset", {"file_format": "csv"}),
+        ("download the model", "export_model", {"model_id": "mdl_0123456789abcdef"}),
+    ],
+)
+def test_download_requests_export_the_latest_result(
+    request_text: str, tool: str, args: dict
+) -> None:
+    plan = decide(request_text, with_model())
+    assert plan.tool == tool, plan
+    for key, value in args.items():
+        assert plan.args[key] == value
+
+
+def test_every_tool_has_a_plain_language_reply() -> None:
+    assert set(RENDERERS) == {tool.__name__ for tool in ALL_TOOLS}
+
+
+def test_replies_explain_errors_and_survive_unexpected_results() -> None:
+    error = {"status": "error", "error": "unknown_column", "message": "No column 'x'."}
+    assert render_result("train", error) == "That did not work: No column 'x'."
+    assert "unexpected shape" in render_result("train", {"status": "ok"})
+
+
+def test_the_rules_load_well_under_a_second_and_answer_in_milliseconds() -> None:
+    code = (
+        "import time; start = time.perf_counter(); import data_science.models.intents; "
+        "print(time.perf_counter() - start)"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    )
+    assert float(output.stdout) < 0.5
+    started = time.perf_counter()
+    for _ in range(50):
+        decide("scatter flipper length vs body mass colored by species", PENGUINS)
+    assert (time.perf_counter() - started) / 50 < 0.02
+
+
+def test_history_is_read_back_from_the_conversation_adk_sends() -> None:
+    call = types.FunctionCall(id="c1", name="cluster", args={"n_clusters": 3})
+    response = types.FunctionResponse(id="c1", name="cluster", response={"dataset_id": "ds_1"})
+    contents = [
+        types.Content(role="user", parts=[types.Part(text="cluster into 3 groups")]),
+        types.Content(role="model", parts=[types.Part(function_call=call)]),
+        types.Content(role="user", parts=[types.Part(function_response=response)]),
+        types.Content(role="model", parts=[types.Part(text="I found 3 clusters.")]),
+        types.Content(role="user", parts=[types.Part(text="try 4")]),
+    ]
+    earlier, current = read_turns(contents)
+    assert earlier.exchange() == Exchange(
+        "cluster into 3 groups", [Call("cluster", {"n_clusters": 3}, {"dataset_id": "ds_1"})]
+    )
+    assert current.text == "try 4" and not current.calls
 
 
 def test_no_key_means_the_offline_model(settings: Settings) -> None:
@@ -95,69 +209,83 @@ def test_hosted_model_choice_follows_the_settings(settings: Settings, monkeypatc
     assert build_model(settings).model == "ollama_chat/qwen2.5"
 
 
-async def run_turn(runner: Runner, session_id: str, text: str) -> list:
-    message = types.Content(role="user", parts=[types.Part(text=text)])
-    return [
-        event
-        async for event in runner.run_async(
-            user_id="alice", session_id=session_id, new_message=message
-        )
-    ]
-
-
-async def test_a_whole_turn_trains_and_reports_test_metrics(
-    settings: Settings, penguins: pd.DataFrame
-) -> None:
-    sessions = InMemorySessionService()
-    runner = Runner(
-        app=build_app(settings),
-        session_service=sessions,
-        artifact_service=InMemoryArtifactService(),
-    )
-    session = await sessions.create_session(app_name="data_science", user_id="alice")
-    Workspace(settings, "alice", session.id).save_frame(penguins, name="penguins.csv")
-    events = await run_turn(runner, session.id, "train a model to predict species")
-    calls = [call.name for event in events for call in event.get_function_calls()]
-    assert calls == ["list_data_files", "train"]
-    reply = events[-1].content.parts[0].text
-    assert "Accuracy" in reply and "69 held-out rows" in reply
-
-
-async def test_unknown_requests_get_the_capabilities_and_how_to_switch_models(
-    settings: Settings,
-) -> None:
-    sessions = InMemorySessionService()
-    runner = Runner(app=build_app(settings), session_service=sessions)
-    session = await sessions.create_session(app_name="data_science", user_id="alice")
-    events = await run_turn(runner, session.id, "what is the meaning of life?")
-    reply = events[-1].content.parts[0].text
-    assert "offline assistant" in reply and "OPENAI_API_KEY" in reply
-    assert not [call for event in events for call in event.get_function_calls()]
-
-
 def test_the_catalogue_view_never_carries_stored_names(settings: Settings) -> None:
     record = Workspace(settings, "alice", "s").save_frame(pd.DataFrame({"a": [1]}), name="x")
     assert "stored_name" not in str(describe_catalogue([record]))
 
 
-@pytest.mark.parametrize(
-    ("request_text", "tool", "args"),
-    [
-        ("download the data as Excel", "export_dataset", {"file_format": "xlsx"}),
-        ("export it as csv", "export_dataset", {"file_format": "csv"}),
-        ("download the model", "export_model", {"model_id": "mdl_0123456789abcdef"}),
-    ],
-)
-def test_download_requests_export_the_latest_result(
-    request_text: str, tool: str, args: dict
+class Chat:
+    """A real ADK Runner session with the offline model and the real tools."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.sessions = InMemorySessionService()
+        self.runner = Runner(
+            app=build_app(settings),
+            session_service=self.sessions,
+            artifact_service=InMemoryArtifactService(),
+        )
+        self.session_id = ""
+
+    async def start(self, settings: Settings, frame: pd.DataFrame | None = None) -> "Chat":
+        session = await self.sessions.create_session(app_name="data_science", user_id="alice")
+        self.session_id = session.id
+        if frame is not None:
+            Workspace(settings, "alice", session.id).save_frame(frame, name="penguins.csv")
+        return self
+
+    async def say(self, text: str) -> tuple[list[tuple[str, dict]], str]:
+        """The tool calls the message caused, and the final answer."""
+        message = types.Content(role="user", parts=[types.Part(text=text)])
+        events = [
+            event
+            async for event in self.runner.run_async(
+                user_id="alice", session_id=self.session_id, new_message=message
+            )
+        ]
+        calls = [
+            (call.name or "", call.args or {}) for e in events for call in e.get_function_calls()
+        ]
+        return calls, events[-1].content.parts[0].text or ""
+
+
+async def test_a_whole_turn_trains_and_reports_test_metrics(
+    settings: Settings, penguins: pd.DataFrame
 ) -> None:
-    catalogue_with_model = {
-        **catalogue(),
-        "models": [
-            {"id": "mdl_0123456789abcdef", "kind": "model", "name": "m", "target": "species"}
-        ],
-    }
-    plan = plan_call(parse_request(request_text), catalogue_with_model)
-    assert plan.tool == tool, plan
-    for key, value in args.items():
-        assert plan.args[key] == value
+    chat = await Chat(settings).start(settings, penguins)
+    calls, reply = await chat.say("train a model to predict species")
+    assert [name for name, _ in calls] == ["list_data_files", "train"]
+    assert "Accuracy" in reply and "69 held-out rows" in reply
+
+
+async def test_follow_ups_in_a_real_session_refer_to_the_previous_step(
+    settings: Settings, penguins: pd.DataFrame
+) -> None:
+    chat = await Chat(settings).start(settings, penguins)
+    await chat.say("plot a histogram of body mass")
+    calls, _ = await chat.say("do the same for flipper length")
+    assert calls[-1][1]["x"] == "flipper_length_mm" and calls[-1][1]["kind"] == "histogram"
+    calls, reply = await chat.say("by sex")
+    assert calls[-1][1]["color_by"] == "sex" and "flipper_length_mm by sex" in reply
+    calls, reply = await chat.say("what is the best way to make a trainee happy?")
+    assert [name for name, _ in calls] == ["list_data_files"] and "offline assistant" in reply
+
+
+async def test_a_question_and_its_answer_make_one_request_in_a_real_session(
+    settings: Settings, penguins: pd.DataFrame
+) -> None:
+    chat = await Chat(settings).start(settings, penguins)
+    calls, reply = await chat.say("train a model")
+    assert [name for name, _ in calls] == ["list_data_files"]
+    assert reply.startswith("Which column should the model predict?")
+    calls, reply = await chat.say("species")
+    assert calls[-1] == ("train", {"dataset_id": calls[-1][1]["dataset_id"], "target": "species"})
+    assert "Accuracy" in reply
+
+
+async def test_unknown_requests_get_the_capabilities_and_how_to_switch_models(
+    settings: Settings,
+) -> None:
+    chat = await Chat(settings).start(settings)
+    calls, reply = await chat.say("what is the meaning of life?")
+    assert "offline assistant" in reply and "OPENAI_API_KEY" in reply
+    assert [name for name, _ in calls] == ["list_data_files"]  # looked for data, called nothing

@@ -2,8 +2,10 @@
 
 It drives the same tools a hosted model would, in the same loop: on a new request it first
 calls `list_data_files` to learn the session's datasets and columns, then calls the one tool
-the request asks for with arguments taken from that catalogue, then explains the tool's result
-in plain words. Requests it does not understand get a short description of what it can do.
+the request asks for with arguments taken from that catalogue (or asks a short question when
+something is missing or ambiguous), then explains the tool's result in plain words. Earlier
+turns of the session — ADK sends them all in `LlmRequest.contents` — are read back into a
+`History`, so "now plot it" or "use 5 clusters instead" refer to the previous step.
 """
 
 from __future__ import annotations
@@ -17,12 +19,17 @@ from google.adk.models.llm_request import LlmRequest
 from google.adk.models.llm_response import LlmResponse
 from google.genai import types
 
-from data_science.models.intents import HELP_TEXT, parse_request, plan_call
+from data_science.models.intents import Call, Exchange, History, decide
+from data_science.models.intents.families import classify
+from data_science.models.intents.files import help_plan
+from data_science.models.intents.history import CATALOGUE_TOOL
+from data_science.models.intents.text import read
 from data_science.models.replies import render_result
 from data_science.plugins.attachments import ATTACHMENT_MARKER
+from data_science.tools.base import run_blocking
 
 OFFLINE_MODEL_NAME = "offline"
-CATALOGUE_TOOL = "list_data_files"
+NO_CATALOGUE_NEEDED = "describe_model_families"
 ATTACHMENT_FOLLOW_UP = (
     'What would you like to know? For example: "describe the data", "plot a histogram of '
     '<column>" or "train a model to predict <column>".'
@@ -37,65 +44,86 @@ class OfflineModel(BaseLlm):
     async def generate_content_async(
         self, llm_request: LlmRequest, stream: bool = False
     ) -> AsyncGenerator[LlmResponse, None]:
-        content = next_step(llm_request.contents)
+        # About a millisecond usually, but matching a 10,000-column table takes longer.
+        content = await run_blocking(next_step, llm_request.contents)
         yield LlmResponse(content=content, turn_complete=True)
+
+
+@dataclass
+class Turn:
+    """One message of the person, and what the model did about it."""
+
+    text: str = ""
+    attachments: list[str] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+    reply: str = ""
+
+    def exchange(self) -> Exchange:
+        """The turn as history; it asked a question when it ended in one without using a tool."""
+        used_tools = any(call.name != CATALOGUE_TOOL for call in self.calls)
+        first_line = self.reply.strip().split("\n", 1)[0]
+        return Exchange(self.text, self.calls, asked="?" in first_line and not used_tools)
 
 
 def next_step(contents: list[types.Content]) -> types.Content:
     """Decide the model's next message from the conversation so far."""
-    request = _current_turn(contents)
-    if not request.responses:
-        return _first_step(request)
-    last = request.responses[-1].function_response
-    if last is None:
-        return _text(HELP_TEXT)
-    response: dict[str, Any] = dict(last.response or {})
-    if last.name == CATALOGUE_TOOL and len(request.responses) == 1:
-        plan = plan_call(parse_request(request.text), response)
+    turns = read_turns(contents)
+    current = turns[-1] if turns else Turn()
+    history = History([turn.exchange() for turn in turns[:-1]])
+    if not current.calls:
+        return _first_step(current)
+    last = current.calls[-1]
+    if last.name == CATALOGUE_TOOL and len(current.calls) == 1:
+        plan = decide(current.text, last.result, history)
         if plan.tool is None:
-            return _text(plan.text or HELP_TEXT)
+            return _text(plan.text or help_plan().text or "")
         return _call(plan.tool, plan.args)
-    return _text(render_result(last.name or "", response))
+    return _text(render_result(last.name, last.result))
 
 
-def _first_step(request: Request) -> types.Content:
+def _first_step(request: Turn) -> types.Content:
     if not request.text and request.attachments:
         notes = "\n".join(
             note.removeprefix(ATTACHMENT_MARKER).strip() for note in request.attachments
         )
         return _text(f"{notes}\n\n{ATTACHMENT_FOLLOW_UP}")
-    intent = parse_request(request.text)
-    if intent.family in {"help", "unknown"}:
-        return _text(HELP_TEXT)
-    if intent.family == "greeting":
-        return _text(
-            f"Hello! Upload a data file and tell me what you would like to know.\n\n{HELP_TEXT}"
-        )
+    family = classify(read(request.text))
+    if family in {"help", "greeting"}:
+        return _text(help_plan(greeting=family == "greeting").text or "")
+    if family == NO_CATALOGUE_NEEDED:
+        return _call(NO_CATALOGUE_NEEDED, {})
     return _call(CATALOGUE_TOOL, {})
 
 
-@dataclass
-class Request:
-    """The person's latest message (its words and attachment notes) and the tool results since."""
-
-    text: str = ""
-    attachments: list[str] = field(default_factory=list)
-    responses: list[types.Part] = field(default_factory=list)
-
-
-def _current_turn(contents: list[types.Content]) -> Request:
-    responses: list[types.Part] = []
-    for content in reversed(contents):
+def read_turns(contents: list[types.Content]) -> list[Turn]:
+    """The conversation as turns: each message of the person with the calls it caused (and
+    their results, matched by call id) and the model's last words."""
+    turns: list[Turn] = []
+    pending: dict[str, Call] = {}
+    for content in contents:
         parts = content.parts or []
-        if content.role != "user":
-            continue
-        texts = [part.text for part in parts if part.text]
-        if texts:
+        texts = [part.text for part in parts if part.text and not part.thought]
+        if content.role == "user" and texts:
             words = [text for text in texts if not text.startswith(ATTACHMENT_MARKER)]
             notes = [text for text in texts if text.startswith(ATTACHMENT_MARKER)]
-            return Request(" ".join(words), notes, list(reversed(responses)))
-        responses.extend(part for part in reversed(parts) if part.function_response)
-    return Request(responses=list(reversed(responses)))
+            turns.append(Turn(" ".join(words), notes))
+            continue
+        if not turns:
+            turns.append(Turn())
+        turn = turns[-1]
+        for part in parts:
+            if part.function_call and part.function_call.name:
+                call = Call(part.function_call.name, dict(part.function_call.args or {}))
+                turn.calls.append(call)
+                pending[part.function_call.id or call.name] = call
+            elif part.function_response:
+                response = part.function_response
+                answered = pending.pop(response.id or response.name or "", None)
+                if answered is not None:
+                    answered.result = dict(response.response or {})
+        if content.role == "model" and texts:
+            turn.reply = texts[-1]
+    return turns
 
 
 def _text(text: str) -> types.Content:

@@ -16,6 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+import numpy as np
+import pandas as pd
 from google.adk.artifacts.in_memory_artifact_service import InMemoryArtifactService
 from google.adk.evaluation.eval_case import EvalCase, IntermediateData, Invocation, SessionInput
 from google.adk.evaluation.eval_set import EvalSet
@@ -32,9 +34,21 @@ USER = "eval-user"
 HTML = b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>"
 
 
+def monthly_sales() -> bytes:
+    """Four years of monthly sales: a trend, a yearly season and seeded noise."""
+    months = pd.date_range("2020-01-01", periods=48, freq="MS")
+    season = 20 * np.sin(np.arange(48) * 2 * np.pi / 12)
+    noise = np.random.default_rng(42).normal(0, 3, 48)
+    sales = (100 + season + np.arange(48) + noise).round(2)
+    frame = pd.DataFrame({"month": months.date, "sales": sales})
+    return frame.to_csv(index=False).encode()
+
+
 def attachment_bytes(name: str) -> tuple[bytes, str]:
     if name == "penguins.csv":
         return load_penguins().to_csv(index=False).encode(), "text/csv"
+    if name == "sales.csv":
+        return monthly_sales(), "text/csv"
     if name == "page.csv":
         return HTML, "text/csv"
     raise ValueError(f"unknown attachment {name}")

@@ -1,0 +1,214 @@
+"""Scores the offline model's decision function on the evaluation requests.
+
+A case names a dataset (its catalogue comes from `datasets.py`), optional earlier turns
+(`before`, decided by the same function, each call's output added to the catalogue as the real
+tool would add it: a model, or a derived dataset), the request (`say`) and what must happen:
+`{"tool": name, "args": {...}}` or `{"reply": "question" | "help" | "list"}`. Optional `also`
+lists other answers that are equally right (a scatter of "A and B" with either on x).
+
+A call passes when the tool is the expected one and its arguments equal the expected ones, after
+leaving out arguments that equal the tool's own defaults; ids are checked when the case states
+them (`$data`, `$derived`, `$model`, `$<file name>`), and otherwise must name an existing item.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from data_science.models.intents import Call, Exchange, History, Plan, decide
+from data_science.models.intents.history import PREPARING
+from data_science.tools import ALL_TOOLS
+from tests.offline_eval.datasets import catalogue
+
+HERE = Path(__file__).parent
+ID_ARGS = ("dataset_id", "model_id", "left_dataset_id", "right_dataset_id")
+UNORDERED = ("columns", "group_columns", "value_columns", "aggregations", "models", "y")
+MAKES_MODEL = frozenset(
+    {"train", "tune_model", "train_ensemble", "search_models", "automl", "analyze_and_model"}
+)
+MAKES_DATASET = PREPARING | {"predict", "cluster", "find_anomalies", "forecast"}
+DEFAULTS: dict[str, dict[str, Any]] = {
+    function.__name__: {
+        name: parameter.default
+        for name, parameter in inspect.signature(function).parameters.items()
+        if parameter.default is not inspect.Parameter.empty
+    }
+    for function in ALL_TOOLS
+}
+FAMILIES = {
+    "profile and rows": {"analyze_dataset", "preview_rows"},
+    "analysis": {"describe_distribution", "correlations", "group_by", "value_counts",
+                 "hypothesis_test"},
+    "charts": {"plot", "auto_charts"},
+    "model charts": {"plot_model"},
+    "cleaning": {"impute_missing", "drop_columns", "rename_columns", "cast_column",
+                 "remove_duplicates", "handle_outliers"},
+    "features": {"scale_columns", "encode_columns", "expand_dates", "text_to_tfidf",
+                 "select_features"},
+    "models": {"train", "predict", "cross_validate", "tune_model", "train_ensemble",
+               "search_models", "automl", "analyze_and_model", "export_model"},
+    "clusters and anomalies": {"cluster", "choose_k", "find_anomalies"},
+    "time series": {"forecast", "decompose_series"},
+    "files": {"export_dataset", "merge_datasets", "load_sheet", "list"},
+    "help": {"describe_model_families", "suggest_next_steps", "help"},
+    "questions and notes": {"question", "info"},
+}  # fmt: skip
+
+
+@dataclass
+class Case:
+    id: str
+    data: str
+    say: str
+    expect: dict[str, Any]
+    before: list[str] = field(default_factory=list)
+    also: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def family(self) -> str:
+        key = self.expect.get("tool") or self.expect.get("reply")
+        return next(name for name, members in FAMILIES.items() if key in members)
+
+
+@dataclass
+class Outcome:
+    case: Case
+    passed: bool
+    got: str
+
+
+def load(name: str) -> list[Case]:
+    lines = (HERE / name).read_text().splitlines()
+    return [Case(**json.loads(line)) for line in lines if line.strip()]
+
+
+class Session:
+    """A catalogue and a history that grow as the tools would make them grow."""
+
+    def __init__(self, data: str) -> None:
+        self.catalogue = catalogue(data)
+        self.history = History()
+        self.primary = self.catalogue["datasets"][0]["id"]
+
+    def turn(self, text: str) -> Plan:
+        plan = decide(text, self.catalogue, self.history)
+        calls = [self._run(plan.tool, plan.args)] if plan.tool else []
+        self.history.exchanges.append(Exchange(text, calls, asked=plan.reply == "question"))
+        return plan
+
+    def _run(self, tool: str, args: dict[str, Any]) -> Call:
+        result: dict[str, Any] = {"status": "ok", "dataset_id": args.get("dataset_id")}
+        items = self.catalogue
+        if tool in MAKES_MODEL:
+            model = f"mdl_{len(items['models']):016x}"
+            target = args.get("target")
+            items["models"].append(
+                {"id": model, "kind": "model", "name": f"{tool} of {target}", "target": target}
+            )
+            result["model_id"] = model
+        elif tool in MAKES_DATASET:
+            source_id = args.get("dataset_id") or args.get("left_dataset_id")
+            source = next(item for item in items["datasets"] if item["id"] == source_id)
+            made = f"ds_{len(items['datasets']):016x}"
+            items["datasets"].append(
+                {**source, "id": made, "name": f"{tool} of {source['name']}",
+                 "derived_from": source_id}
+            )  # fmt: skip
+            result["dataset_id"] = made
+        return Call(tool, dict(args), result)
+
+    def symbol(self, value: str) -> str:
+        if value == "$data":
+            return self.primary
+        if value == "$model":
+            return str(self.catalogue["models"][-1]["id"]) if self.catalogue["models"] else ""
+        if value == "$derived":
+            derived = [item for item in self.catalogue["datasets"] if "derived_from" in item]
+            return str(derived[-1]["id"]) if derived else ""
+        named = value.removeprefix("$")
+        return next(
+            (item["id"] for item in self.catalogue["datasets"] if item["name"] == named), ""
+        )
+
+
+def run(case: Case) -> Outcome:
+    session = Session(case.data)
+    for text in case.before:
+        session.turn(text)
+    plan = decide(case.say, session.catalogue, session.history)
+    got = f"{plan.tool}({json.dumps(plan.args, sort_keys=True)})" if plan.tool else str(plan.reply)
+    expectations = [case.expect, *case.also]
+    return Outcome(case, any(_matches(plan, want, session) for want in expectations), got)
+
+
+def _matches(plan: Plan, want: dict[str, Any], session: Session) -> bool:
+    if "reply" in want:
+        return plan.tool is None and plan.reply == want["reply"]
+    if plan.tool != want["tool"]:
+        return False
+    defaults = DEFAULTS.get(plan.tool, {})
+    expected = dict(want.get("args") or {})
+    for key in ID_ARGS:
+        if key in expected:
+            expected[key] = session.symbol(expected[key])
+        elif key in plan.args and not _exists(plan.args[key], session):
+            return False
+    actual = {k: v for k, v in plan.args.items() if k in expected or k not in ID_ARGS}
+    return _meaningful(actual, defaults) == _meaningful(expected, defaults)
+
+
+def _exists(item_id: Any, session: Session) -> bool:
+    items = session.catalogue["datasets"] + session.catalogue["models"]
+    return any(item["id"] == item_id for item in items)
+
+
+def _meaningful(args: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """Arguments without the ones equal to the tool's defaults, numbers and lists comparable."""
+    kept: dict[str, Any] = {}
+    for key, value in args.items():
+        if key in defaults and _same(value, defaults[key]):
+            continue
+        if key in UNORDERED and isinstance(value, list):
+            value = sorted(value)
+        kept[key] = (
+            float(value)
+            if isinstance(value, int | float) and not isinstance(value, bool)
+            else value
+        )
+    return kept
+
+
+def _same(value: Any, default: Any) -> bool:
+    if isinstance(value, int | float) and isinstance(default, int | float):
+        return float(value) == float(default)
+    return bool(value == default)
+
+
+@dataclass
+class Report:
+    outcomes: list[Outcome]
+
+    @property
+    def accuracy(self) -> float:
+        return sum(o.passed for o in self.outcomes) / len(self.outcomes)
+
+    def by_family(self) -> dict[str, tuple[int, int]]:
+        totals, passed = Counter[str](), Counter[str]()
+        for outcome in self.outcomes:
+            families = [outcome.case.family] + (["multi-turn"] if outcome.case.before else [])
+            for family in families:
+                totals[family] += 1
+                passed[family] += outcome.passed
+        return {family: (passed[family], totals[family]) for family in sorted(totals)}
+
+    def failures(self) -> list[Outcome]:
+        return [outcome for outcome in self.outcomes if not outcome.passed]
+
+
+def evaluate(name: str) -> Report:
+    return Report([run(case) for case in load(name)])
