@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sys
 
-import uvicorn
-
 from data_science.config import ConfigError, load_settings
+from data_science.observability import configure_logging
 
 
 def main() -> None:
@@ -14,9 +13,12 @@ def main() -> None:
         settings = load_settings()
     except ConfigError as error:
         sys.exit(str(error))
+    # Before importing the app, so that what its libraries log on import is formatted too.
+    configure_logging(settings)
     from data_science.server.app import create_app
+    from data_science.server.shutdown import serve
 
-    uvicorn.run(create_app(settings), host=settings.HOST, port=settings.PORT, log_config=None)
+    serve(create_app(settings), settings)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from data_science.audit import AuditLog
 from data_science.config import Settings
 from data_science.images import reencode_image, thumbnail_name
-from data_science.observability import AuditLog, get_logger, hash_user_id, timed_operation
+from data_science.metrics import UPLOAD_BYTES, UPLOADS
+from data_science.observability import get_logger, timed_operation
 from data_science.tables import TableReadError, summarize_file
 from data_science.validators import (
     SkippedMember,
@@ -108,9 +110,14 @@ class UploadPipeline:
         name = display_name(original_name)
         workspace = Workspace(self.settings, user_id, session_id)
         try:
-            with timed_operation("upload.accept", user=hash_user_id(user_id)):
+            with timed_operation("upload.accept") as timing:
                 received.close()
-                accepted = self._store_upload(workspace, received, name)
+                try:
+                    accepted = self._store_upload(workspace, received, name)
+                except UploadRejected as rejection:
+                    timing.outcome = "rejected"
+                    timing.fields["reason"] = rejection.code
+                    raise
         except UploadRejected as rejection:
             sniffed = sniff_mime(received.path) if received.path.exists() else None
             self.record_rejection(rejection, name, user_id, received.size, received.sha256, sniffed)
@@ -129,6 +136,8 @@ class UploadPipeline:
             sha256=accepted.sha256,
             sniffed_type=accepted.summary.get("content_type"),
         )
+        UPLOADS.labels(outcome="accepted", reason="none").inc()
+        UPLOAD_BYTES.labels(outcome="accepted").inc(accepted.size_bytes)
         return accepted
 
     def accept_bytes(
@@ -156,8 +165,14 @@ class UploadPipeline:
         size: int,
         sha256: str | None = None,
         sniffed_type: str | None = None,
+        *,
+        received: bool = True,
     ) -> None:
-        log.info("upload.rejected", code=rejection.code, user=hash_user_id(user_id))
+        """Audit, log and count a refused upload; `received` is False when its bytes never came."""
+        log.info("upload.rejected", code=rejection.code)
+        UPLOADS.labels(outcome="rejected", reason=rejection.code).inc()
+        if received:
+            UPLOAD_BYTES.labels(outcome="rejected").inc(size)
         self.audit.record(
             "upload",
             user_id=user_id,
