@@ -14,6 +14,7 @@ from dataclasses import asdict
 
 from data_science.checks import (
     Check,
+    auth_check,
     data_dir_checks,
     exposure_check,
     free_disk_check,
@@ -41,17 +42,22 @@ def model_check(settings: Settings) -> Check:
 
 
 async def run_checks(settings: Settings) -> list[Check]:
-    from google.adk.sessions.database_session_service import DatabaseSessionService
+    from data_science.session_store import open_session_store
 
     checks = [Check("config", "ok", "all variables valid")]
     checks += data_dir_checks(settings)
     checks += [free_disk_check(settings), libmagic_check()]
-    service = DatabaseSessionService(settings.session_db_uri)
+    service = open_session_store(settings)
     try:
         checks.append(await session_store_check(service))
     finally:
         await service.close()
-    checks += [model_check(settings), limits_check(settings), exposure_check(settings)]
+    checks += [
+        model_check(settings),
+        limits_check(settings),
+        auth_check(settings),
+        exposure_check(settings),
+    ]
     return checks
 
 

@@ -5,7 +5,7 @@ Each check returns a `Check`: a name, a status (ok, warn or fail) and a sentence
 
 from __future__ import annotations
 
-import ipaddress
+import asyncio
 import stat
 import tempfile
 from dataclasses import dataclass
@@ -15,9 +15,11 @@ from typing import Literal
 import magic
 from google.adk.sessions.base_session_service import BaseSessionService
 
-from data_science.config import APP_NAME, Settings
+from data_science.config import APP_NAME, Settings, is_loopback_host
 
 Status = Literal["ok", "warn", "fail"]
+# A database host that drops packets would otherwise hold a probe for minutes.
+SESSION_STORE_TIMEOUT_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -75,8 +77,18 @@ def libmagic_check() -> Check:
 
 
 async def session_store_check(service: BaseSessionService) -> Check:
+    """The store answers a query within SESSION_STORE_TIMEOUT_SECONDS."""
     try:
-        await service.list_sessions(app_name=APP_NAME, user_id="readiness-probe")
+        await asyncio.wait_for(
+            service.list_sessions(app_name=APP_NAME, user_id="readiness-probe"),
+            SESSION_STORE_TIMEOUT_SECONDS,
+        )
+    except TimeoutError:
+        return Check(
+            "session_store",
+            "fail",
+            f"no answer within {SESSION_STORE_TIMEOUT_SECONDS} s (is the database host reachable?)",
+        )
     except Exception as error:  # any failure means the store is unusable; report which
         return Check("session_store", "fail", f"{type(error).__name__}: {error}"[:300])
     return Check("session_store", "ok", "reachable")
@@ -99,20 +111,36 @@ def limits_check(settings: Settings) -> Check:
 
 
 def exposure_check(settings: Settings) -> Check:
-    if is_loopback(settings.HOST):
+    """Who can reach the app, and whether it asks them who they are."""
+    if problem := settings.exposure_problem():
+        return Check("exposure", "fail", problem)
+    if is_loopback_host(settings.HOST):
         return Check("exposure", "ok", f"bound to {settings.HOST} (this machine only)")
-    return Check(
-        "exposure",
-        "fail",
-        f"HOST={settings.HOST} exposes the app to the network, and this version has no "
-        "authentication; bind 127.0.0.1 behind an authenticating reverse proxy",
-    )
+    if settings.AUTH_MODE == "none":
+        return Check(
+            "exposure",
+            "warn",
+            f"HOST={settings.HOST} without authentication (ALLOW_UNAUTHENTICATED_NETWORK=true): "
+            "everyone who reaches it can use every user's data",
+        )
+    if settings.AUTH_MODE == "header":
+        return Check(
+            "exposure",
+            "warn",
+            f"HOST={settings.HOST} trusts the {settings.AUTH_HEADER} header: make sure only "
+            "the authenticating proxy can reach this address",
+        )
+    return Check("exposure", "ok", f"HOST={settings.HOST} with bearer-token authentication")
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def auth_check(settings: Settings) -> Check:
+    """The credentials the chosen AUTH_MODE needs are there (never shows a token)."""
+    if settings.AUTH_MODE == "token":
+        try:
+            users = set(settings.auth_users_by_token().values())
+        except ValueError as error:
+            return Check("auth", "fail", str(error))
+        return Check("auth", "ok", f"bearer tokens for {len(users)} user(s)")
+    if settings.AUTH_MODE == "header":
+        return Check("auth", "ok", f"user id from the {settings.AUTH_HEADER} header")
+    return Check("auth", "ok", "none: one local user (AUTH_MODE=none)")

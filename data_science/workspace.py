@@ -8,12 +8,14 @@ inside its own session directory: an id from another user or session simply does
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import secrets
 import shutil
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -98,7 +100,8 @@ class Workspace:
         return [record for record in records if kind is None or record.kind == kind]
 
     def get(self, item_id: str, kind: ItemKind | None = None) -> ItemRecord:
-        meta_path = self._item_dir(item_id) / META_FILE if ITEM_ID.match(item_id or "") else None
+        is_id = isinstance(item_id, str) and ITEM_ID.fullmatch(item_id)
+        meta_path = self._item_dir(item_id) / META_FILE if is_id else None
         if meta_path is None or not meta_path.is_file():
             raise UnknownItem(self._unknown_message(item_id, kind))
         record = ItemRecord.model_validate_json(meta_path.read_text("utf-8"))
@@ -166,7 +169,12 @@ class Workspace:
         return Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.root))
 
     def staging_path(self, stored_name: str) -> Path:
-        """A fresh private file path for a worker to write a new item into, before `adopt_file`."""
+        """A fresh private file path for a worker to write a new item into, before `adopt_file`.
+
+        `stored_name` must be a plain file name: nothing a caller passes can lead elsewhere.
+        """
+        if stored_name in {"", ".", ".."} or Path(stored_name).name != stored_name:
+            raise ValueError(f"not a plain file name: {stored_name!r}")
         return self.staging_dir() / stored_name
 
     def discard_staging(self, path: Path) -> None:
@@ -176,10 +184,23 @@ class Workspace:
                 shutil.rmtree(candidate, ignore_errors=True)
                 return
 
-    def delete(self, item_id: str) -> None:
-        """Remove one item and its files."""
+    def delete(self, item_id: str) -> ItemRecord:
+        """Remove one item and its files; return what it was."""
         record = self.get(item_id)
         shutil.rmtree(self._item_dir(record.id))
+        return record
+
+    def remove_all(self) -> int:
+        """Remove this session's directory: every item and any work in progress.
+
+        Returns how many items there were.
+        """
+        if not self.root.is_dir():
+            return 0
+        count = len(self.items())
+        shutil.rmtree(self.root)
+        _remove_if_empty(self.root.parent)
+        return count
 
     def save_frame(
         self,
@@ -269,6 +290,101 @@ def _size_of(path: Path) -> int:
     if path.is_dir():
         return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
     return path.stat().st_size
+
+
+def _remove_if_empty(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        directory.rmdir()  # refuses (OSError) while anything is left inside
+
+
+def remove_user_files(settings: Settings, user_id: str) -> int:
+    """Remove every session directory of `user_id`; return how many items there were."""
+    user_root = settings.ready_dir / directory_key(user_id)
+    if not user_root.is_dir():
+        return 0
+    count = sum(1 for meta in user_root.glob(f"*/*/{META_FILE}") if ITEM_ID.match(meta.parent.name))
+    shutil.rmtree(user_root)
+    return count
+
+
+def artifact_user_dir(settings: Settings, app_name: str, user_id: str) -> Path:
+    """Where ADK's FileArtifactService keeps a user's artifacts (its layout, google-adk 2.13)."""
+    return settings.artifacts_dir / "apps" / app_name / "users" / user_id
+
+
+def prune_empty_dirs(root: Path) -> None:
+    """Remove `root` and the directories below it that hold no file (deepest first)."""
+    if not root.is_dir():
+        return
+    for directory in sorted((p for p in root.rglob("*") if p.is_dir()), reverse=True):
+        _remove_if_empty(directory)
+    _remove_if_empty(root)
+
+
+@dataclass(frozen=True)
+class ExpiredItem:
+    """An item removed by the retention sweep, with the keys of the session it was in."""
+
+    user_key: str
+    session_key: str
+    item_id: str
+    kind: str
+
+
+def remove_expired_items(settings: Settings, cutoff: float) -> list[ExpiredItem]:
+    """Remove every item, in every session, stored before `cutoff` (epoch seconds).
+
+    An item's age is its `meta.json`'s modification time: written once, when it was stored.
+    Session directories left empty are removed too.
+    """
+    removed = []
+    for meta in settings.ready_dir.glob(f"*/*/*/{META_FILE}"):
+        item_dir = meta.parent
+        if not ITEM_ID.match(item_dir.name) or _mtime(meta) >= cutoff:
+            continue
+        shutil.rmtree(item_dir, ignore_errors=True)
+        session_dir = item_dir.parent
+        removed.append(
+            ExpiredItem(
+                session_dir.parent.name,
+                session_dir.name,
+                item_dir.name,
+                item_dir.name.partition("_")[0],
+            )
+        )
+        _remove_if_empty(session_dir)
+        _remove_if_empty(session_dir.parent)
+    return removed
+
+
+def remove_stale_work(settings: Settings, cutoff: float) -> int:
+    """Remove work a crash left behind: staging dirs and quarantine files untouched since `cutoff`.
+
+    A staging dir counts as touched when anything inside it changed, so a long AutoML run that
+    keeps writing is never taken for debris. Returns how many were removed.
+    """
+    removed = 0
+    leftovers = [
+        *settings.ready_dir.glob(f"*/*/{STAGING_PREFIX}*"),
+        *settings.quarantine_dir.glob("*"),
+    ]
+    for path in leftovers:
+        newest = max([_mtime(path), *(_mtime(inner) for inner in path.rglob("*"))])
+        if newest >= cutoff:
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return float("inf")  # already gone: never "older" than anything
 
 
 def describe_catalogue(records: list[ItemRecord]) -> list[dict[str, Any]]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -27,13 +29,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     """Settings whose DATA_DIR is a fresh temporary directory, as every module sees them."""
-    for name in (
-        "LLM_MODEL",
-        "OPENAI_API_KEY",
-        "USE_GEMINI",
-        "GOOGLE_API_KEY",
-        "SESSION_SERVICE_URI",
-    ):
+    for name in Settings.model_fields:  # nothing from the developer's shell leaks in
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     monkeypatch.chdir(tmp_path)  # no stray .env file from the working copy
@@ -98,6 +94,8 @@ class LiveServer:
             "DATA_DIR": str(data_dir),
             "PORT": str(self.port),
             "HOST": "127.0.0.1",
+            # Tests stop servers with SIGTERM; no load balancer needs the readiness drain here.
+            "SHUTDOWN_DRAIN_SECONDS": "0",
             **(extra_env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None
@@ -145,3 +143,51 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
         yield http
+
+
+TEST_POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+asyncpg://dsagent:dsagent@127.0.0.1:5432/dsagent_test"
+)
+
+
+@asynccontextmanager
+async def fresh_postgres_database() -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database for one test, dropped afterwards; yields its URL.
+
+    Fails (never skips) when the server is down: `.ci/start-postgres` starts it.
+    """
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(TEST_POSTGRES_URL)
+    try:
+        admin = await asyncpg.connect(
+            host=url.host,
+            port=url.port,
+            user=url.username,
+            password=url.password,
+            database=url.database,
+            timeout=10,
+        )
+    except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+        pytest.fail(
+            f"PostgreSQL at {url.host}:{url.port} is not reachable ({error}). Run "
+            "`.ci/start-postgres` (as root) to start it, or set TEST_POSTGRES_URL."
+        )
+    name = f"dsagent_t_{secrets.token_hex(6)}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def session_store_env(request: pytest.FixtureRequest) -> AsyncIterator[dict[str, str]]:
+    """Environment choosing the session store: the SQLite default, or a fresh PostgreSQL DB."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    async with fresh_postgres_database() as url:
+        yield {"SESSION_SERVICE_URI": url}

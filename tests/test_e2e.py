@@ -50,9 +50,12 @@ async def upload(url: str, session_id: str, path: Path, user: str = "alice") -> 
     return dict(response.json())
 
 
-async def test_upload_train_restart_and_resume(tmp_path: Path, penguins_csv: Path) -> None:
+async def test_upload_train_restart_and_resume(
+    tmp_path: Path, penguins_csv: Path, session_store_env: dict[str, str]
+) -> None:
+    """Runs on each session store: the SQLite default and PostgreSQL."""
     data_dir = tmp_path / "data"
-    server = LiveServer(data_dir).start()
+    server = LiveServer(data_dir, session_store_env).start()
     try:
         async with AdkWebServerClient(base_url=server.url, timeout=120) as client:
             session = await client.create_session(app_name=APP, user_id="alice")
@@ -78,7 +81,7 @@ async def test_upload_train_restart_and_resume(tmp_path: Path, penguins_csv: Pat
     finally:
         server.stop()
 
-    restarted = LiveServer(data_dir).start()
+    restarted = LiveServer(data_dir, session_store_env).start()
     try:
         async with AdkWebServerClient(base_url=restarted.url, timeout=120) as client:
             again = await client.get_session(app_name=APP, user_id="alice", session_id=session.id)

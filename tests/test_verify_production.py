@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import fresh_postgres_database
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PII_SECRET = "p" * 40
+TOKEN_DEPLOY = {
+    "HOST": "0.0.0.0",
+    "AUTH_MODE": "token",
+    "AUTH_TOKENS": "alice:alice-secret-token-0123,bob:bob-secret-token-01234",
+    "PII_HASH_SECRET": PII_SECRET,
+}
 
 
 def verify(tmp_path: Path, *args: str, **env: str) -> tuple[int, dict]:
@@ -56,8 +65,68 @@ def test_an_unreachable_session_store_fails(tmp_path: Path) -> None:
 
 
 def test_exposing_the_app_without_auth_fails(tmp_path: Path) -> None:
-    code, checks = verify(tmp_path, "--create-dirs", HOST="0.0.0.0")
-    assert code == 1 and checks["exposure"]["status"] == "fail"
+    code, checks = verify(tmp_path, "--create-dirs", HOST="0.0.0.0", PII_HASH_SECRET=PII_SECRET)
+    assert code == 1 and checks["config"]["status"] == "fail"
+    assert "ALLOW_UNAUTHENTICATED_NETWORK" in checks["config"]["detail"]
+
+
+def test_a_network_deploy_with_tokens_passes(tmp_path: Path) -> None:
+    code, checks = verify(tmp_path, "--create-dirs", **TOKEN_DEPLOY)
+    assert code == 0, checks
+    assert checks["auth"] == {
+        "name": "auth",
+        "status": "ok",
+        "detail": "bearer tokens for 2 user(s)",
+    }
+    assert checks["exposure"]["status"] == "ok"
+    assert TOKEN_DEPLOY["AUTH_TOKENS"].split(":")[1] not in json.dumps(checks)
+
+
+@pytest.mark.parametrize(
+    ("broken", "named"),
+    [
+        ({"AUTH_TOKENS": ""}, "AUTH_TOKENS"),
+        ({"AUTH_TOKENS": "alice:too-short"}, "at least 16"),
+        ({"PII_HASH_SECRET": ""}, "PII_HASH_SECRET"),
+    ],
+    ids=["no tokens", "weak token", "no PII secret"],
+)
+def test_a_network_deploy_with_a_missing_secret_fails(
+    tmp_path: Path, broken: dict[str, str], named: str
+) -> None:
+    environment = {**TOKEN_DEPLOY, **broken}
+    if not environment["PII_HASH_SECRET"]:
+        del environment["PII_HASH_SECRET"]
+    code, checks = verify(tmp_path, "--create-dirs", **environment)
+    assert code == 1 and checks["config"]["status"] == "fail"
+    assert named in checks["config"]["detail"]
+    assert "too-short" not in checks["config"]["detail"]
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"AUTH_MODE": "header", "HOST": "0.0.0.0", "PII_HASH_SECRET": "p" * 40},
+        {"ALLOW_UNAUTHENTICATED_NETWORK": "true", "HOST": "0.0.0.0", "PII_HASH_SECRET": "p" * 40},
+    ],
+    ids=["proxy header", "explicit override"],
+)
+def test_trusting_the_network_or_a_proxy_passes_with_a_warning(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    code, checks = verify(tmp_path, "--create-dirs", **env)
+    assert code == 0 and checks["exposure"]["status"] == "warn"
+
+
+async def test_a_postgresql_session_store_is_checked_for_real(tmp_path: Path) -> None:
+    async with fresh_postgres_database() as url:
+        code, checks = verify(tmp_path, "--create-dirs", SESSION_SERVICE_URI=url)
+    assert code == 0 and checks["session_store"]["status"] == "ok"
+    down = url.replace(":5432/", ":9/")
+    code, checks = verify(tmp_path, SESSION_SERVICE_URI=down)
+    assert code == 1 and checks["session_store"]["status"] == "fail"
+    assert "refused" in checks["session_store"]["detail"].lower()
+    assert "dsagent:dsagent" not in checks["session_store"]["detail"]  # no password shown
 
 
 @pytest.mark.parametrize(

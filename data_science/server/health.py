@@ -27,7 +27,13 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """Ready to serve: session store answers, data dirs writable, enough disk, libmagic works."""
+    """Ready to serve: not shutting down, session store answers, data dirs writable, enough disk,
+    libmagic works."""
+    if request.app.state.shutdown.draining:
+        return JSONResponse(
+            {"status": "shutting down", "checks": {"shutdown": "the server is stopping"}},
+            status_code=503,
+        )
     settings: Settings = request.app.state.settings
     checks = [await session_store_check(request.app.state.session_service)]
     checks += await asyncio.to_thread(_local_checks, settings)

@@ -17,7 +17,9 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from data_science.config import APP_NAME
+from data_science.observability import bind_request_context
 from data_science.production_file_handler import QuarantineFile, UploadPipeline
+from data_science.server.auth import request_user
 from data_science.validators import UploadRejected
 
 router = APIRouter()
@@ -39,11 +41,17 @@ class _Part:
 
 
 class StreamingForm:
-    """Collects small text fields in memory and streams the one file part to quarantine."""
+    """Collects small text fields in memory and streams the one file part to quarantine.
 
-    def __init__(self, pipeline: UploadPipeline, boundary: bytes) -> None:
+    With authentication on, `user_id` is the credential's user and the form's field is ignored.
+    """
+
+    def __init__(
+        self, pipeline: UploadPipeline, boundary: bytes, authenticated_user: str | None = None
+    ) -> None:
         self.pipeline = pipeline
-        self.fields: dict[str, str] = {}
+        self.authenticated_user = authenticated_user
+        self.fields: dict[str, str] = {"user_id": authenticated_user} if authenticated_user else {}
         self.filename: str | None = None
         self.file: QuarantineFile | None = None
         self._part = _Part()
@@ -102,6 +110,8 @@ class StreamingForm:
             )
 
     def _on_part_end(self) -> None:
+        if self._part.name == "user_id" and self.authenticated_user:
+            return
         if self._part.filename is None:
             self.fields[self._part.name] = self._part.value.decode("utf-8", "replace").strip()
 
@@ -143,10 +153,17 @@ async def upload(request: Request) -> JSONResponse:
             f"The upload is larger than the limit of {settings.MAX_UPLOAD_BYTES:,} bytes "
             "(MAX_UPLOAD_BYTES).",
         )
-        pipeline.record_rejection(rejection, "(not received)", "(unknown)", int(declared))
+        await asyncio.to_thread(
+            pipeline.record_rejection,
+            rejection,
+            "(not received)",
+            "(unknown)",
+            int(declared),
+            received=False,
+        )
         return error_response(rejection.status, rejection.code, rejection.message)
 
-    form = StreamingForm(pipeline, options[b"boundary"])
+    form = StreamingForm(pipeline, options[b"boundary"], request_user(request))
     chunks = request.stream()
     try:
         async for chunk in chunks:
@@ -155,8 +172,15 @@ async def upload(request: Request) -> JSONResponse:
     except UploadRejected as rejection:
         size = form.file.size if form.file else 0
         form.discard()
-        pipeline.record_rejection(
-            rejection, form.filename or "(no name)", form.fields.get("user_id", "(unknown)"), size
+        bind_request_context(
+            user_id=form.fields.get("user_id"), session_id=form.fields.get("session_id")
+        )
+        await asyncio.to_thread(
+            pipeline.record_rejection,
+            rejection,
+            form.filename or "(no name)",
+            form.fields.get("user_id", "(unknown)"),
+            size,
         )
         await _drain(chunks, settings.MAX_UPLOAD_BYTES)
         return error_response(rejection.status, rejection.code, rejection.message)
@@ -176,6 +200,7 @@ async def upload(request: Request) -> JSONResponse:
 
 async def _finish(request: Request, pipeline: UploadPipeline, form: StreamingForm) -> JSONResponse:
     user_id, session_id = form.fields.get("user_id"), form.fields.get("session_id")
+    bind_request_context(user_id=user_id, session_id=session_id)
     if form.file is None or not form.filename:
         form.discard()
         return error_response(400, "missing_file", "The form has no file part named 'file'.")

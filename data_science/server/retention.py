@@ -1,0 +1,99 @@
+"""The retention sweep: a background task that removes what is older than DATA_RETENTION_DAYS.
+
+Started with the app and run at once, then every RETENTION_SWEEP_SECONDS. Each run removes
+work a crash left behind (staging directories, quarantine files) and, when DATA_RETENTION_DAYS
+is above 0, every session not updated within that many days (files, artifacts and history,
+through `deletion.delete_session_data`) and every file stored before then. Each removal is
+audited. Disk work runs in threads, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from data_science.config import APP_NAME
+from data_science.observability import get_logger
+from data_science.server.deletion import DataStores, delete_session_data
+from data_science.workspace import directory_key, remove_expired_items, remove_stale_work
+
+log = get_logger(__name__)
+DAY_SECONDS = 86_400
+# Untouched this long, a staging directory or quarantine file belongs to no running request.
+STALE_WORK_SECONDS = 600
+
+
+@dataclass
+class SweepReport:
+    """What one sweep removed."""
+
+    stale_work: int = 0
+    sessions: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+
+async def sweep(stores: DataStores, now: float | None = None) -> SweepReport:
+    """Run one retention pass (see the module docstring) and say what went."""
+    now = time.time() if now is None else now
+    settings = stores.settings
+    report = SweepReport()
+    report.stale_work = await asyncio.to_thread(
+        remove_stale_work, settings, now - STALE_WORK_SECONDS
+    )
+    if not settings.DATA_RETENTION_DAYS:
+        return report
+    cutoff = now - settings.DATA_RETENTION_DAYS * DAY_SECONDS
+    listed = await stores.sessions.list_sessions(app_name=APP_NAME)
+    owners: dict[tuple[str, str], str] = {}
+    for session in listed.sessions:
+        if session.last_update_time < cutoff:
+            await delete_session_data(stores, session.user_id, session.id, reason="retention")
+            report.sessions.append(session.id)
+        else:
+            owners[directory_key(session.user_id), directory_key(session.id)] = session.user_id
+    expired = await asyncio.to_thread(remove_expired_items, settings, cutoff)
+    for item in expired:
+        # A file whose session is gone (deleted through ADK's own route) has no known owner.
+        user_id = owners.get((item.user_key, item.session_key))
+        await asyncio.to_thread(
+            stores.audit.record,
+            "deletion",
+            user_id=user_id,
+            scope="file",
+            reason="retention",
+            item_id=item.item_id,
+            kind=item.kind,
+            **({} if user_id else {"user_key": item.user_key}),
+        )
+        report.files.append(item.item_id)
+    return report
+
+
+async def _sweep_forever(stores: DataStores) -> None:
+    while True:
+        try:
+            report = await sweep(stores)
+        except Exception:  # a failed pass must not end the schedule; the next one retries
+            log.exception("retention.failed")
+        else:
+            log.info(
+                "retention.swept",
+                stale_work=report.stale_work,
+                sessions=len(report.sessions),
+                files=len(report.files),
+            )
+        await asyncio.sleep(stores.settings.RETENTION_SWEEP_SECONDS)
+
+
+@asynccontextmanager
+async def retention_sweeps(stores: DataStores) -> AsyncIterator[None]:
+    """Run the sweep in the background for the lifetime of the `async with` block."""
+    task = asyncio.create_task(_sweep_forever(stores), name="retention-sweep")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
