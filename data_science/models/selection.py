@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from google.adk.models.base_llm import BaseLlm
-from google.adk.models.lite_llm import LiteLlm
 
 from data_science.config import Settings
 from data_science.models.offline import OfflineModel
+from data_science.models.resilient import ResilientLiteLlm, RetryPolicy
 
 
 def model_name(settings: Settings) -> str:
@@ -24,7 +24,8 @@ def build_model(settings: Settings) -> BaseLlm:
     """LLM_MODEL wins; then USE_GEMINI; then OPENAI_API_KEY; with none, the offline model.
 
     Every hosted model goes through LiteLLM, so temperature and max tokens (set on the agent's
-    generation config) reach any provider the same way.
+    generation config) reach any provider the same way; `ResilientLiteLlm` adds retries, a
+    deadline and a plain reply when the provider cannot answer.
     """
     name = model_name(settings)
     if name == OfflineModel().model:
@@ -33,4 +34,6 @@ def build_model(settings: Settings) -> BaseLlm:
     api_key = next((key for prefix, key in keys.items() if name.startswith(prefix)), None)
     # Other providers read their own variables (ANTHROPIC_API_KEY, …) inside LiteLLM.
     extra = {"api_key": api_key} if api_key else {}
-    return LiteLlm(model=name, **extra)
+    if settings.LLM_API_BASE:
+        extra["api_base"] = settings.LLM_API_BASE
+    return ResilientLiteLlm(name, policy=RetryPolicy.from_settings(settings), **extra)
