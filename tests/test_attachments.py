@@ -127,10 +127,10 @@ async def test_a_zip_of_csvs_and_a_gps_jpeg_are_taken_in_like_uploads(
             attachment(photo, "trip.jpg", "image/jpeg"),
         )
         notes = " ".join(texts(events))
-        assert "'sales.zip' was received as archive zip_" in notes
-        assert "'jan.csv' as dataset ds_" in notes and "'feb.csv' as dataset ds_" in notes
+        assert '"sales.zip" was received as archive zip_' in notes
+        assert '"jan.csv" as dataset ds_' in notes and '"feb.csv" as dataset ds_' in notes
         assert (
-            "'trip.jpg' was received as image img_" in notes and "768x1024" in notes
+            '"trip.jpg" was received as image img_' in notes and "768x1024" in notes
         )  # orientation applied
         listed = await run(client, session.id, types.Part(text="list my files"))
     reply = texts(listed)[-1]

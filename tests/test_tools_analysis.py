@@ -58,8 +58,8 @@ async def test_preview_rows_shows_the_first_and_last_rows_with_their_numbers(
     }
 
 
-async def test_preview_rows_random_sample_is_reproducible_and_capped_at_50(
-    tool_context: ToolContext, penguins: pd.DataFrame, penguins_id: str
+async def test_preview_rows_random_sample_is_reproducible_and_capped_at_max_sample_rows(
+    tool_context: ToolContext, penguins: pd.DataFrame, penguins_id: str, settings: Settings
 ) -> None:
     first = await preview_rows(
         dataset_id=penguins_id, tool_context=tool_context, n=80, position="random"
@@ -67,9 +67,10 @@ async def test_preview_rows_random_sample_is_reproducible_and_capped_at_50(
     second = await preview_rows(
         dataset_id=penguins_id, tool_context=tool_context, n=80, position="random"
     )
-    assert first["rows_shown"] == 50 and "At most 50" in first["note"]
+    cap = settings.MAX_SAMPLE_ROWS
+    assert first["rows_shown"] == cap and f"At most {cap}" in first["note"]
     numbers = [row["row"] for row in first["rows"]]
-    assert numbers == sorted(set(numbers)) and numbers != list(range(50))
+    assert numbers == sorted(set(numbers)) and numbers != list(range(cap))
     assert first["rows"] == second["rows"]
     for row in first["rows"]:
         assert row["values"]["island"] == penguins.loc[row["row"], "island"]
@@ -96,7 +97,7 @@ async def test_preview_rows_is_refused_in_summary_mode(
     assert "Adelie" not in str(result)
 
 
-async def test_value_counts_of_a_text_column_is_refused_in_summary_mode(
+async def test_value_counts_shows_placeholders_for_text_and_refuses_numbers_in_summary_mode(
     tool_context: ToolContext,
     penguins_id: str,
     settings: Settings,
@@ -105,9 +106,14 @@ async def test_value_counts_of_a_text_column_is_refused_in_summary_mode(
     monkeypatch.setattr(settings, "SUMMARY_MODE_ONLY", True)
     text = await value_counts(dataset_id=penguins_id, column="species", tool_context=tool_context)
     number = await value_counts(dataset_id=penguins_id, column="year", tool_context=tool_context)
-    assert text["status"] == "error" and text["error"] == "summary_mode"
-    assert "Adelie" not in str(text)
-    assert number["status"] == "ok" and number["distinct"] == 3
+    assert text["status"] == "ok" and "Adelie" not in str(text)
+    assert [(row["value"], row["count"]) for row in text["values"]] == [
+        ("category_1", 152),
+        ("category_2", 124),
+        ("category_3", 68),
+    ]
+    assert number["status"] == "error" and number["error"] == "summary_mode"
+    assert "2007" not in str(number)
 
 
 # describe_distribution -------------------------------------------------------------------------

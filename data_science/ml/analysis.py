@@ -46,17 +46,22 @@ TEST_NAMES = {
 
 # Rows --------------------------------------------------------------------------------------------
 def preview_rows(
-    table: TableFile, n: int, position: str, columns: list[str] | None
+    table: TableFile,
+    n: int,
+    position: str,
+    columns: list[str] | None,
+    limit: int = MAX_PREVIEW_ROWS,
 ) -> dict[str, Any]:
-    """The first, last or a random sample (seed 42) of `n` rows, cells clipped to 80 characters."""
+    """The first, last or a random sample (seed 42) of `n` rows (at most `limit`), cells clipped
+    to 80 characters."""
     if n < 1:
-        raise ToolError("`n` must be at least 1 (at most 50 rows are shown).", "bad_argument")
+        raise ToolError(f"`n` must be at least 1 (at most {limit} rows are shown).", "bad_argument")
     frame = table.load()
     total = len(frame)
     notes = []
-    if n > MAX_PREVIEW_ROWS:
-        notes.append(f"At most {MAX_PREVIEW_ROWS} rows are shown; asked for {n}.")
-        n = MAX_PREVIEW_ROWS
+    if n > limit:
+        notes.append(f"At most {limit} rows are shown; asked for {n}.")
+        n = limit
     chosen = _unique(columns) if columns else [str(name) for name in frame.columns]
     if len(chosen) > MAX_PREVIEW_COLUMNS:
         notes.append(

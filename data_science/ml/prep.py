@@ -211,12 +211,8 @@ def impute_to_file(
         values = {c: _simple_fill_value(frame[c], strategy, fill_value) for c in targets}
         for column, value in values.items():
             result[column] = _fill(frame[column], value)
-        details["fill_values"] = _first(
-            {
-                c: "(hidden in summary mode)" if summary_only and not is_numeric(frame[c]) else v
-                for c, v in values.items()
-            }
-        )
+        # Text fill values reach the model as placeholders in summary mode (model_view).
+        details["fill_values"] = _first(values)
     else:
         details.update(_model_impute(frame, result, targets, strategy))
     still = {c: int(result[c].isna().sum()) for c in targets}
@@ -719,7 +715,10 @@ def encode_to_file(
             mappings[column] = dict(list(mapping.items())[:ORDINAL_MAPPING_SHOWN])
             if len(mapping) > ORDINAL_MAPPING_SHOWN:
                 mappings[column]["…"] = f"{len(mapping)} categories in all"
-        details["codes"] = None if summary_only else _first(mappings)
+        # Text categories reach the model as placeholders in summary mode (model_view); the
+        # values of a numeric column are never listed there.
+        shown = {c: m for c, m in mappings.items() if not (summary_only and is_numeric(frame[c]))}
+        details["codes"] = _first(shown) or None
         details["rule"] = (
             "categories sorted, coded 0..n-1 (as OrdinalEncoder); missing stays missing"
         )
@@ -905,7 +904,8 @@ def tfidf_to_file(
             code="empty_vocabulary",
         ) from None
     terms = [str(t) for t in vectorizer.get_feature_names_out()]
-    names = [f"tfidf_{term}" for term in terms]
+    # Terms are words of the cells, so summary mode numbers the columns instead of naming them.
+    names = [f"tfidf_{i}" if summary_only else f"tfidf_{t}" for i, t in enumerate(terms, 1)]
     clashes = [n for n in names if n in frame.columns]
     if clashes:
         raise ToolError(

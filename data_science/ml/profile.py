@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from data_science.tables import TableFile
+from data_science.tables import TableFile, column_kind
 
 SAMPLE_ROWS = 5
 MAX_CELL_CHARACTERS = 80
@@ -61,7 +61,8 @@ def _profile_column(series: pd.Series, summary_only: bool) -> dict[str, Any]:
                 q3=quartiles[2],
                 max=values.max(),
             )
-    elif not summary_only:
+    elif not summary_only or column_kind(series) == "text":
+        # Summary mode shows text values as placeholders (data_science.model_view).
         counts = series.astype("string").value_counts(dropna=True).head(5)
         entry["top_values"] = {_clip(key): int(count) for key, count in counts.items()}
     return entry
@@ -72,3 +73,19 @@ def _clip(value: Any) -> Any:
     if isinstance(value, str) and len(value) > MAX_CELL_CHARACTERS:
         return value[:MAX_CELL_CHARACTERS] + "…"
     return value
+
+
+def text_labels(table: TableFile) -> list[str]:
+    """Every distinct value of the table's text columns, column by column, most frequent first.
+
+    Summary mode numbers these as placeholders (run in a worker process).
+    """
+    frame = table.load()
+    labels: list[str] = []
+    for name in frame.columns:
+        if column_kind(frame[name]) == "text":
+            values = frame[name].dropna().map(str)
+            # Ties keep their first appearance, so the numbering is the same in every process.
+            counts = values.value_counts(sort=False).sort_values(ascending=False, kind="stable")
+            labels += [str(label) for label in counts.index]
+    return labels

@@ -17,13 +17,15 @@ from google.adk.agents.invocation_context import InvocationContext
 from google.adk.plugins.base_plugin import BasePlugin
 from google.genai import types
 
+from data_science.audit import audit_log
 from data_science.config import get_settings
-from data_science.observability import audit_log
+from data_science.model_view import clean_text, quote
 from data_science.production_file_handler import AcceptedUpload, UploadPipeline
 from data_science.validators import UploadRejected
 
 ATTACHMENT_MARKER = "[attachment]"
 DEFAULT_NAME = "attachment"
+MAX_REASON_CHARACTERS = 300
 
 
 class AttachmentIntakePlugin(BasePlugin):
@@ -90,22 +92,29 @@ def acceptance(upload: AcceptedUpload) -> str:
     summary = upload.summary
     if upload.kind == "archive":
         parts = [
-            f"{member['filename']!r} as {_describe(member)}" for member in summary["extracted"]
+            f"{quote(member['filename'])} as {_describe(member)}" for member in summary["extracted"]
         ]
-        skipped = [f"{item['name']!r} ({item['reason']})" for item in summary["skipped"]]
+        skipped = [
+            f"{quote(item['name'])} ({clean_text(item['reason'], MAX_REASON_CHARACTERS)})"
+            for item in summary["skipped"]
+        ]
         text = f"was received as archive {upload.file_id}; extracted {', '.join(parts)}"
         text += f"; skipped {', '.join(skipped)}." if skipped else "."
     else:
         text = f"was received as {_describe({'file_id': upload.file_id, **summary})}."
-    return f"{ATTACHMENT_MARKER} The file {upload.filename!r} {text}"
+    return f"{ATTACHMENT_MARKER} The file {quote(upload.filename)} {text}"
 
 
 def _describe(item: dict[str, Any]) -> str:
+    """A stored item's id and shape; names are quoted, as they are data, not instructions."""
     if "rows" in item:
-        columns = ", ".join(f"{c['name']} ({c['type']})" for c in item.get("columns", []))
+        columns = ", ".join(f"{quote(c['name'])} ({c['type']})" for c in item.get("columns", []))
         return f"dataset {item['file_id']} ({item['rows']} rows; columns: {columns})"
     return f"image {item['file_id']} ({item['width']}x{item['height']} thumbnail)"
 
 
 def refusal(name: str, reason: str) -> str:
-    return f"{ATTACHMENT_MARKER} The file {name!r} was refused: {reason}"
+    return (
+        f"{ATTACHMENT_MARKER} The file {quote(name)} was refused: "
+        f"{clean_text(reason, MAX_REASON_CHARACTERS)}"
+    )

@@ -11,6 +11,7 @@ from google.adk.tools.tool_context import ToolContext
 
 from data_science.config import get_settings
 from data_science.ml import analysis
+from data_science.model_view import check_listable, rows_for_model
 from data_science.tables import TableFile
 from data_science.tools.base import (
     ToolError,
@@ -24,7 +25,6 @@ from data_science.workers import run_cpu
 from data_science.workspace import ItemRecord
 
 Aggregation = Literal["count", "mean", "median", "sum", "min", "max", "std"]
-NUMBER_TYPES = frozenset({"integer", "number"})
 
 
 @tool
@@ -38,12 +38,14 @@ async def preview_rows(
     """Show actual rows of a dataset: the first, the last, or a random sample of them.
 
     Use it when the person wants to see the data itself or specific rows (analyze_dataset
-    already summarises every column). `n`: how many rows (default 10, at most 50).
+    already summarises every column). `n`: how many rows (default 10; at most
+    MAX_SAMPLE_ROWS, 10 unless configured).
     `position`: "head" (first rows), "tail" (last rows) or "random" (a reproducible sample).
     `columns`: optionally only these columns. Returns each row with its row number (counting
     from 0) and its values; long text is cut to 80 characters.
     """
-    if get_settings().SUMMARY_MODE_ONLY:
+    settings = get_settings()
+    if settings.SUMMARY_MODE_ONLY:
         raise ToolError(
             "Rows cannot be shown: this deployment runs in summary mode, which never shows "
             "cell values. Use analyze_dataset for a summary of each column instead.",
@@ -51,7 +53,9 @@ async def preview_rows(
         )
     record, table = await _dataset(tool_context, dataset_id)
     chosen = _columns(record, columns, "column") if columns else None
-    result = await run_cpu(analysis.preview_rows, table, n, position, chosen)
+    result = await run_cpu(
+        analysis.preview_rows, table, n, position, chosen, settings.MAX_SAMPLE_ROWS
+    )
     return {"dataset_id": dataset_id, **result}
 
 
@@ -77,6 +81,10 @@ async def describe_distribution(
     if column is not None:
         column = resolve_column(column_names(record), column)
     result = await run_cpu(analysis.describe_distribution, table, column, z_threshold)
+    for entry in result["columns"]:
+        for outliers in (entry.get("iqr_outliers"), entry.get("z_outliers")):
+            if outliers and "examples" in outliers:
+                outliers["examples"] = rows_for_model(outliers["examples"], keep=("row", "z"))
     return {"dataset_id": dataset_id, **result}
 
 
@@ -129,6 +137,8 @@ async def group_by(
             code="missing_argument",
         )
     groups = _columns(record, group_columns, "group column")
+    for group in groups:
+        check_listable(group, _column_type(record, group))
     values = _columns(record, value_columns, "value column") if value_columns else []
     result = await run_cpu(
         analysis.group_by, table, groups, values, list(aggregations or ["count", "mean"])
@@ -152,13 +162,7 @@ async def value_counts(
     """
     record, table = await _dataset(tool_context, dataset_id)
     column = resolve_column(column_names(record), column)
-    if get_settings().SUMMARY_MODE_ONLY and _column_type(record, column) not in NUMBER_TYPES:
-        raise ToolError(
-            f"The values of '{column}' cannot be shown: this deployment runs in summary mode, "
-            "which never shows text cell values. analyze_dataset gives its missing and "
-            "distinct counts.",
-            code="summary_mode",
-        )
+    check_listable(column, _column_type(record, column))
     result = await run_cpu(analysis.value_counts, table, column, top_k)
     return {"dataset_id": dataset_id, **result}
 
@@ -188,6 +192,9 @@ async def hypothesis_test(
     columns = column_names(record)
     column = resolve_column(columns, column)
     group_column = resolve_column(columns, group_column, "group column")
+    check_listable(group_column, _column_type(record, group_column))
+    if test == "chi_square":
+        check_listable(column, _column_type(record, column))
     result = await run_cpu(analysis.hypothesis_test, table, test, column, group_column, groups)
     return {"dataset_id": dataset_id, **result}
 

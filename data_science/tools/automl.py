@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
 
 from google.adk.tools.tool_context import ToolContext
 
 from data_science.config import get_settings
+from data_science.metrics import AUTOML_DURATION
 from data_science.ml.automl import run_autogluon
 from data_science.ml.search import run_flaml
+from data_science.observability import TimedOperation, timed_operation
 from data_science.tools.base import (
     ToolError,
     long_job,
@@ -18,13 +22,35 @@ from data_science.tools.base import (
     staged_file,
     tool,
 )
-from data_science.workers import DeadlineExceeded, run_with_deadline
+from data_science.workers import DeadlineExceeded, JobCancelled, run_with_deadline
 
 PREDICTOR_DIR = "autogluon"
 # The call returns within budget + 10 %, whatever AutoGluon does.
 DEADLINE_MARGIN = 1.1
 # A fresh process needs a few seconds to import pandas and scikit-learn before it can start.
 WORKER_START_SECONDS = 5
+
+
+@contextmanager
+def automl_run(engine: Literal["autogluon", "flaml"]) -> Iterator[TimedOperation]:
+    """Time one search: a log line, and AUTOML_DURATION by engine and outcome.
+
+    Outcomes: ok, budget_exceeded, cancelled or error.
+    """
+    timing = timed_operation("automl", engine=engine)
+    try:
+        with timing:
+            try:
+                yield timing
+            except DeadlineExceeded:
+                timing.outcome = "budget_exceeded"
+                raise
+            except JobCancelled:
+                timing.outcome = "cancelled"
+                raise
+    finally:
+        outcome = timing.outcome or "error"
+        AUTOML_DURATION.labels(engine=engine, outcome=outcome).observe(timing.seconds)
 
 
 @tool
@@ -57,7 +83,7 @@ async def automl(
     label = f"AutoML predicting {target}"
     async with staged_file(workspace, PREDICTOR_DIR) as predictor_dir:
         try:
-            with long_job(tool_context, "automl", label, budget) as job:
+            with long_job(tool_context, "automl", label, budget) as job, automl_run("autogluon"):
                 report = await run_with_deadline(
                     run_autogluon,
                     table,
@@ -115,7 +141,10 @@ async def search_models(
     label = f"Model search for {target}"
     async with staged_file(workspace, "model.joblib") as model_path:
         try:
-            with long_job(tool_context, "search_models", label, time_budget_seconds) as job:
+            with (
+                long_job(tool_context, "search_models", label, time_budget_seconds) as job,
+                automl_run("flaml"),
+            ):
                 report = await run_with_deadline(
                     run_flaml,
                     table,

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import difflib
 import functools
+import inspect
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -20,17 +22,21 @@ from typing import Any, ParamSpec, TypeVar
 
 from google.adk.tools.tool_context import ToolContext
 
+from data_science.audit import audit_log
 from data_science.config import get_settings
 from data_science.errors import ToolError
 from data_science.jobs import Job, jobs
 from data_science.jsonsafe import to_jsonable
-from data_science.observability import get_logger, hash_user_id, timed_operation
+from data_science.metrics import TOOL_CALLS, TOOL_DURATION
+from data_science.model_view import clean_text, for_model, summary_redactor
+from data_science.observability import get_logger, timed_operation
 from data_science.tables import TableFile
 from data_science.workers import JobCancelled
-from data_science.workspace import ItemRecord, UnknownItem, Workspace
+from data_science.workspace import ITEM_ID, ItemRecord, UnknownItem, Workspace
 
 __all__ = [
     "ToolError",
+    "artifact_filename",
     "column_names",
     "derive_table",
     "error_result",
@@ -48,6 +54,8 @@ log = get_logger(__name__)
 P = ParamSpec("P")
 TABLE_FILE = "data.parquet"
 MODEL_FILE = "model.joblib"
+ARTIFACT_UNSAFE = re.compile(r"[^A-Za-z0-9 ._()\-]+")
+MAX_ARTIFACT_STEM = 100
 R = TypeVar("R")
 
 
@@ -58,38 +66,165 @@ def error_result(code: str, message: str) -> dict[str, Any]:
 def tool(
     function: Callable[P, Awaitable[dict[str, Any]]],
 ) -> Callable[P, Awaitable[dict[str, Any]]]:
-    """Give a tool the shared result shape, error handling and timing.
+    """Give a tool the shared result shape, error handling, timing, metrics and audit record.
 
-    `functools.wraps` keeps the signature and docstring, which ADK reads to describe the tool
-    to the model.
+    Every call is logged and timed, counted in TOOL_CALLS (outcome "ok" or the error code) and
+    TOOL_DURATION, and audited with a summary of its arguments. `functools.wraps` keeps the
+    signature and docstring, which ADK reads to describe the tool to the model.
     """
+    name = function.__name__
+    signature = inspect.signature(function)
 
     @functools.wraps(function)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> dict[str, Any]:
-        context = kwargs.get("tool_context")
-        user = hash_user_id(context.user_id) if isinstance(context, ToolContext) else None
+        timing = timed_operation("tool", tool=name)
+        outcome = "cancelled"  # unless the call returns: a cancelled task never does
         try:
-            with timed_operation("tool", tool=function.__name__, user=user):
-                findings = await function(*args, **kwargs)
-        except ToolError as error:
-            return error_result(error.code, error.message)
-        except UnknownItem as error:
-            return error_result("unknown_id", str(error))
-        except JobCancelled:
-            return error_result(
-                "cancelled",
-                f"{function.__name__} was cancelled before it finished; nothing was saved.",
-            )
-        except Exception as error:  # a bug must not crash the turn; the log keeps the trace
-            log.exception("tool.failed", tool=function.__name__)
-            return error_result(
-                "internal_error",
-                f"{function.__name__} failed unexpectedly ({type(error).__name__}). "
-                "Try different arguments or another tool.",
-            )
-        return {"status": "ok", **to_jsonable(findings)}
+            with timing:
+                result = await _shown_to_model(function, *args, **kwargs)
+                outcome = "ok" if result["status"] == "ok" else str(result["error"])
+                if outcome != "ok":
+                    timing.outcome = "error"
+                    timing.fields["error"] = outcome
+        finally:
+            TOOL_CALLS.labels(tool=name, outcome=outcome).inc()
+            TOOL_DURATION.labels(tool=name).observe(timing.seconds)
+            arguments = _arguments(signature, args, kwargs)
+            await run_blocking(_audit_call, name, arguments, timing.seconds, outcome)
+        return result
 
     return wrapper
+
+
+async def _result_of(
+    function: Callable[P, Awaitable[dict[str, Any]]], *args: P.args, **kwargs: P.kwargs
+) -> dict[str, Any]:
+    """Run the tool; turn its findings or its failure into the one result shape."""
+    try:
+        findings = await function(*args, **kwargs)
+    except ToolError as error:
+        return error_result(error.code, error.message)
+    except UnknownItem as error:
+        return error_result("unknown_id", str(error))
+    except JobCancelled:
+        return error_result(
+            "cancelled",
+            f"{function.__name__} was cancelled before it finished; nothing was saved.",
+        )
+    except Exception as error:  # a bug must not crash the turn; the log keeps the trace
+        log.exception("tool.failed", tool=function.__name__)
+        return error_result(
+            "internal_error",
+            f"{function.__name__} failed unexpectedly ({type(error).__name__}). "
+            "Try different arguments or another tool.",
+        )
+    return {"status": "ok", **to_jsonable(findings)}
+
+
+async def _shown_to_model(
+    function: Callable[..., Awaitable[dict[str, Any]]], *args: Any, **kwargs: Any
+) -> dict[str, Any]:
+    """The tool's result as the model may see it (`data_science.model_view`).
+
+    Strings are cleaned of control characters. In summary mode, placeholders in the arguments
+    become the values they stand for, and the result's text values become placeholders; if the
+    values cannot be collected, the result is withheld rather than shown unredacted.
+    """
+    context = kwargs.get("tool_context")
+    workspace = workspace_for(context) if isinstance(context, ToolContext) else None
+    try:
+        redactor = await summary_redactor(workspace) if workspace else None
+        if redactor is not None:
+            kwargs = {
+                key: value if key == "tool_context" else redactor.restore(value)
+                for key, value in kwargs.items()
+            }
+        result = await _result_of(function, *args, **kwargs)
+        if redactor is not None and workspace is not None:
+            redactor = await summary_redactor(workspace)  # with the tables the tool made
+    except Exception as error:  # summary mode fails closed: no result rather than raw values
+        log.exception("tool.redaction_failed", tool=function.__name__)
+        return error_result(
+            "summary_mode",
+            f"The values of this chat's datasets could not be collected for summary mode "
+            f"({type(error).__name__}), so the result of {function.__name__} is withheld.",
+        )
+    shown: dict[str, Any] = for_model(result, redactor)
+    return shown
+
+
+def _arguments(
+    signature: inspect.Signature, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> dict[str, Any]:
+    try:
+        return dict(signature.bind_partial(*args, **kwargs).arguments)
+    except TypeError:  # the call itself was malformed; audit what was passed by name
+        return dict(kwargs)
+
+
+def _audit_call(name: str, arguments: dict[str, Any], seconds: float, outcome: str) -> None:
+    """One audit record per tool execution (AutoML runs included), before the model sees it."""
+    context = arguments.get("tool_context")
+    if not isinstance(context, ToolContext):
+        context = None
+    audit_log(get_settings()).record(
+        "tool",
+        user_id=context.user_id if context else None,
+        session_id=context.session.id if context else None,
+        tool=name,
+        arguments=summarize_arguments(arguments),
+        duration_ms=round(seconds * 1000, 1),
+        outcome=outcome,
+    )
+
+
+# Arguments whose text is a column name or one of the tool's own options, kept verbatim.
+NAMED_ARGUMENTS = frozenset(
+    {
+        # column names
+        "column", "columns", "target", "x", "y", "color_by", "group_column", "group_columns",
+        "value_column", "value_columns", "time_column", "on", "right_on",
+        # the tools' own vocabularies (Literal options)
+        "action", "agg", "estimator", "file_format", "how", "keep", "kind", "linkage", "method",
+        "model", "models", "position", "search", "strategy", "test", "to",
+    }
+)  # fmt: skip
+MAX_ARGUMENT_CHARS = 64
+MAX_LISTED_ITEMS = 10
+
+
+def summarize_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
+    """What a tool was asked, for the audit trail: ids, column names, options and numbers.
+
+    Other text and collections (a fill value, group labels, a renaming map: anything that may
+    hold cell values) are reduced to their size, so the audit trail never holds the data.
+    """
+    return {
+        key: _summarize(key, value)
+        for key, value in arguments.items()
+        if key != "tool_context" and value is not None
+    }
+
+
+def _summarize(key: str, value: Any) -> Any:
+    if isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str):
+        if key in NAMED_ARGUMENTS or ITEM_ID.match(value):
+            return value[:MAX_ARGUMENT_CHARS]
+        return {"chars": len(value)}
+    if (
+        isinstance(value, (list, tuple))
+        and key in NAMED_ARGUMENTS
+        and all(isinstance(item, str) for item in value)
+    ):
+        listed: list[str] = [item[:MAX_ARGUMENT_CHARS] for item in value[:MAX_LISTED_ITEMS]]
+        if len(value) > MAX_LISTED_ITEMS:
+            listed.append(f"... and {len(value) - MAX_LISTED_ITEMS} more")
+        return listed
+    if isinstance(value, (list, tuple, dict)):
+        return {"items": len(value)}
+    return {"type": type(value).__name__}
 
 
 def workspace_for(tool_context: ToolContext) -> Workspace:
@@ -201,6 +336,14 @@ async def run_blocking(function: Callable[..., R], *args: Any, **kwargs: Any) ->
     return await asyncio.to_thread(function, *args, **kwargs)
 
 
+def artifact_filename(stem: str, extension: str) -> str:
+    """A download's name from untrusted text (a file or column name): letters, digits, spaces,
+    dots, dashes and brackets only, so it names one artifact of this session and nothing else
+    (no folders, no ADK `user:` namespace)."""
+    safe = ARTIFACT_UNSAFE.sub("_", stem).strip(" ._")[:MAX_ARTIFACT_STEM] or "download"
+    return f"{safe}.{extension}"
+
+
 def column_names(record: ItemRecord) -> list[str]:
     return [column["name"] for column in record.columns or []]
 
@@ -208,13 +351,19 @@ def column_names(record: ItemRecord) -> list[str]:
 def resolve_column(columns: list[str], name: str, role: str = "column") -> str:
     """The column called `name` (exact, or differing only in case, spaces and underscores).
 
-    Raises a ToolError listing the real columns, with the closest match first.
+    A name as the model was shown it also matches: with control characters removed, or clipped
+    (ending in "…") when it is unambiguous. Raises a ToolError listing the real columns, with
+    the closest match first.
     """
     if name in columns:
         return name
     folded = {_fold(column): column for column in columns}
     if _fold(name) in folded:
         return folded[_fold(name)]
+    if name.endswith("…"):
+        clipped = [column for column in columns if _fold(column).startswith(_fold(name[:-1]))]
+        if len(clipped) == 1:
+            return clipped[0]
     close = difflib.get_close_matches(name, columns, n=1, cutoff=0.6)
     suggestion = f" Did you mean '{close[0]}'?" if close else ""
     raise ToolError(
@@ -224,4 +373,4 @@ def resolve_column(columns: list[str], name: str, role: str = "column") -> str:
 
 
 def _fold(text: str) -> str:
-    return "".join(text.lower().split()).replace("_", "")
+    return "".join(clean_text(text).lower().split()).replace("_", "")

@@ -17,6 +17,7 @@ from data_science.ml.clustering import (
     choose_k_report,
     cluster_to_file,
 )
+from data_science.model_view import rows_for_model
 from data_science.tools.base import (
     ToolError,
     column_names,
@@ -159,6 +160,9 @@ async def find_anomalies(
             f"isolation forest (contamination {contamination:g}) on "
             f"{', '.join(report['columns_used'])}"
         ),
+    )
+    report["most_anomalous"] = rows_for_model(
+        report["most_anomalous"], keep=("row", "anomaly_score")
     )
     return {"dataset_id": saved.id, **report}
 

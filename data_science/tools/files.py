@@ -10,6 +10,7 @@ from google.genai import types
 from data_science.ml.files import MergeHow, export_to_file, merge_to_file, sheet_to_file
 from data_science.tools.base import (
     ToolError,
+    artifact_filename,
     column_names,
     derive_table,
     resolve_column,
@@ -98,10 +99,15 @@ async def export_dataset(
     The file appears in the chat with a download button. Cells that a spreadsheet would run as
     formulas are neutralised; numbers stay numbers. Returns the file name.
     """
+    if file_format not in EXPORT_TYPES:
+        raise ToolError(
+            f"Unknown file_format '{file_format}'. Use one of: {', '.join(EXPORT_TYPES)}.",
+            "bad_format",
+        )
     workspace = workspace_for(tool_context)
     record = await run_blocking(workspace.get, dataset_id, "table")
     table = await run_blocking(workspace.table_file, dataset_id)
-    filename = f"{record.name.rsplit('.', 1)[0]}.{file_format}".replace("/", "_")
+    filename = artifact_filename(record.name.rsplit(".", 1)[0], file_format)
     async with staged_file(workspace, f"export.{file_format}") as out_path:
         report = await run_cpu(export_to_file, table, file_format, out_path)
         if report["size_bytes"] > MAX_EXPORT_BYTES:
@@ -131,7 +137,9 @@ async def export_model(model_id: str, tool_context: ToolContext) -> dict[str, An
     workspace = workspace_for(tool_context)
     record, path = await run_blocking(workspace.model_file, model_id)
     data = await run_blocking(path.read_bytes)
-    filename = f"model_{record.details.get('target', 'target')}_{record.id}.joblib"
+    filename = artifact_filename(
+        f"model_{record.details.get('target', 'target')}_{record.id}", "joblib"
+    )
     version = await tool_context.save_artifact(
         filename, types.Part.from_bytes(data=data, mime_type="application/octet-stream")
     )

@@ -281,7 +281,8 @@ async def text_to_tfidf(
 
     Use for text such as reviews or notes before training or clustering. English stop words
     are ignored; `max_features` (1 to 1000) keeps the most frequent words. The text column itself
-    stays. Returns the new `dataset_id` and the highest-weighted words.
+    stays. Returns the new `dataset_id` and the highest-weighted words (in summary mode the
+    columns are numbered, tfidf_1…, and the words are not shown).
     """
     workspace, record = await _open(tool_context, dataset_id)
     column = resolve_column(column_names(record), column, "text column")

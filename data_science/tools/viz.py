@@ -183,12 +183,13 @@ async def plot_model(
             code="dataset_missing",
         ) from None
     chart = await run_cpu(render_model_chart, model_path, table, target, features, kind, n_test)
-    saved = await _save(tool_context, chart)
+    # Named by kind and target: a title may hold a class label, which is data (summary mode).
+    saved = await _save(tool_context, chart, name=f"{kind} {target}")
     return {**saved, "model_id": model_id, "kind": kind, "target": target, **_extras(chart)}
 
 
-async def _save(tool_context: ToolContext, chart: Chart) -> dict[str, Any]:
-    filename = f"{_slug(chart.title)}.png"
+async def _save(tool_context: ToolContext, chart: Chart, name: str | None = None) -> dict[str, Any]:
+    filename = f"{_slug(name or chart.title)}.png"
     version = await tool_context.save_artifact(
         filename, types.Part.from_bytes(data=chart.png, mime_type="image/png")
     )
