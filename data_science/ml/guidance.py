@@ -9,7 +9,8 @@ from typing import Any
 import joblib
 import pandas as pd
 
-from data_science.ml.supervised import fit_and_evaluate
+from data_science.errors import ToolError
+from data_science.ml.supervised import detect_task, fit_and_evaluate, plan_features
 from data_science.tables import TableFile
 
 TARGET_NAMES = re.compile(
@@ -80,6 +81,49 @@ def next_steps(table: TableFile) -> dict[str, Any]:
         "likely_target": target,
         "suggestions": steps,
     }
+
+
+def quick_actions(table: TableFile) -> dict[str, Any]:
+    """The few next steps the chat page offers as buttons: the likely target and the one chart
+    that says most about the data (`chart` is None when no numeric column can be drawn)."""
+    frame = table.load()
+    target = likely_target(frame)
+    return {"likely_target": target, "chart": telling_chart(frame, target)}
+
+
+def telling_chart(frame: pd.DataFrame, target: str | None) -> dict[str, str] | None:
+    """The numeric column most related to the target (plotted against a numeric target, else as
+    a histogram); with no target, the numeric column with the most distinct values."""
+    try:
+        numeric = plan_features(frame, target or "").numeric
+    except ToolError:
+        return None
+    numeric = [str(c) for c in numeric if not pd.api.types.is_bool_dtype(frame[c])]
+    if not numeric:
+        return None
+    if target is None:
+        return {"kind": "histogram", "x": max(numeric, key=lambda c: frame[c].nunique())}
+    labels = frame[target]
+    task = detect_task(labels)
+    strength = {column: _association(frame[column], labels, task) for column in numeric}
+    best = max(strength, key=strength.__getitem__)
+    if task == "regression":
+        return {"kind": "scatter", "x": best, "y": target}
+    return {"kind": "histogram", "x": best}
+
+
+def _association(values: pd.Series, target: pd.Series, task: str) -> float:
+    """|Pearson r| against a numeric target; the correlation ratio (eta squared) against classes."""
+    both = pd.DataFrame({"x": values, "y": target}).dropna()
+    if len(both) < 3 or both["x"].nunique() < 2:
+        return 0.0
+    if task == "regression":
+        r = both["x"].corr(both["y"])
+        return 0.0 if pd.isna(r) else abs(float(r))
+    total = float(((both["x"] - both["x"].mean()) ** 2).sum())
+    groups = both.groupby("y")["x"]
+    between = float((groups.count() * (groups.mean() - both["x"].mean()) ** 2).sum())
+    return between / total if total else 0.0
 
 
 def _looks_like_dates(series: pd.Series) -> bool:

@@ -1,0 +1,24 @@
+"""`GET /api/status`: which model answers and how people sign in, for the chat page's header."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from data_science.config import Settings
+from data_science.models.offline import OFFLINE_MODEL_NAME
+from data_science.models.selection import model_name
+
+router = APIRouter()
+
+
+@router.get("/api/status")
+async def status(request: Request) -> dict[str, Any]:
+    """`{"model": {"name", "kind": "offline"|"hosted"}, "auth_mode"}` (no secrets, no user data)."""
+    settings: Settings = request.app.state.settings
+    name = model_name(settings)
+    return {
+        "model": {"name": name, "kind": "offline" if name == OFFLINE_MODEL_NAME else "hosted"},
+        "auth_mode": str(getattr(settings, "AUTH_MODE", "none")),
+    }
