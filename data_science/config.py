@@ -7,13 +7,15 @@ file) and validated once at start-up. Nothing else in the code base reads `os.en
 from __future__ import annotations
 
 import getpass
+import ipaddress
+import re
 import shutil
 import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 APP_NAME = "data_science"  # the ADK app name: URL segment of every ADK route
@@ -32,6 +34,22 @@ DEFAULT_EXTENSIONS = (
     "webp",
     "gif",
 )
+
+
+MIN_PII_SECRET_CHARS = 32
+MIN_TOKEN_CHARS = 16
+# A user id named in AUTH_TOKENS becomes a URL segment of every route: no "/" and no spaces.
+USER_ID_PATTERN = re.compile(r"[A-Za-z0-9._@+-]{1,128}")
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _default_data_dir() -> Path:
@@ -77,6 +95,8 @@ class Settings(BaseSettings):
     ALLOW_IMAGE_THUMBNAILS: bool = True
     STRIP_EXIF: bool = True
     SUMMARY_MODE_ONLY: bool = False
+    # Most rows of raw cells one tool result shows the model (outside summary mode).
+    MAX_SAMPLE_ROWS: int = Field(default=10, ge=1, le=50)
 
     # Language model
     LLM_MODEL: str | None = None
@@ -87,15 +107,52 @@ class Settings(BaseSettings):
     GEMINI_MODEL: str = "gemini-2.5-flash"
     LLM_TEMPERATURE: float = Field(default=0.2, ge=0.0, le=2.0)
     LLM_MAX_TOKENS: int = Field(default=4096, gt=0)
+    # Where the provider listens (an OpenAI-compatible server, Ollama, a proxy); None: its default.
+    LLM_API_BASE: str | None = None
+    # Longest wait for a model answer (for a streamed answer: for its next piece).
+    LLM_TIMEOUT_SECONDS: float = Field(default=60.0, gt=0)
+    # Retries after a 429, a 5xx, a timeout or a lost connection (so 1 + this many attempts).
+    LLM_MAX_RETRIES: int = Field(default=3, ge=0)
+    # First backoff delay; doubled per retry, with jitter, never above LLM_RETRY_MAX_SECONDS.
+    LLM_RETRY_BASE_SECONDS: float = Field(default=1.0, ge=0)
+    LLM_RETRY_MAX_SECONDS: float = Field(default=30.0, ge=0)
+    # Model calls one chat turn may make before it is stopped (ends tool-call loops).
+    LLM_MAX_CALLS_PER_TURN: int = Field(default=25, gt=0)
+    # Estimated spend after which a session makes no more model calls; None: no limit.
+    LLM_SESSION_BUDGET_USD: float | None = Field(default=None, gt=0)
+    # Largest tool result (JSON characters) sent to the model; bigger ones are shortened.
+    LLM_TOOL_RESULT_MAX_CHARS: int = Field(default=8000, ge=500)
+    # Conversation history (characters) sent per request; older tool output goes first.
+    LLM_HISTORY_MAX_CHARS: int = Field(default=60000, ge=2000)
 
     # Observability
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     LOG_FORMAT: Literal["json", "console"] = "json"
     ENABLE_TRACING: bool = False
+    # Key of the HMAC that turns user ids into log and audit labels; required outside local mode.
+    PII_HASH_SECRET: SecretStr | None = None
+    # The hash-chained audit trail; None means DATA_DIR/audit.jsonl.
+    AUDIT_LOG_PATH: Path | None = None
 
     # Server
     HOST: str = "127.0.0.1"
+    # Who a request is: nobody in particular (local use), a bearer token, or a proxy's header.
+    AUTH_MODE: Literal["none", "token", "header"] = "none"
     PORT: int = Field(default=8080, ge=1, le=65535)
+    # token mode: "alice:<token>,bob:<token>" (user id, colon, bearer token; comma-separated)
+    AUTH_TOKENS: SecretStr | None = None
+    # header mode: the user id, set by a trusted authenticating reverse proxy
+    AUTH_HEADER: str = Field(default="X-Forwarded-User", pattern=r"^[A-Za-z0-9-]+$")
+    # AUTH_MODE=none on a non-loopback HOST only with this explicit override
+    ALLOW_UNAUTHENTICATED_NETWORK: bool = False
+    # On SIGTERM: readiness 503 for this long before the listener closes (load balancers see it)
+    SHUTDOWN_DRAIN_SECONDS: float = Field(default=3.0, ge=0)
+    # then in-flight requests get this long to finish (uvicorn's timeout_graceful_shutdown)
+    SHUTDOWN_TIMEOUT_SECONDS: int = Field(default=20, gt=0)
+
+    # Retention: 0 keeps data forever; else files and sessions older than this many days go
+    DATA_RETENTION_DAYS: int = Field(default=0, ge=0)
+    RETENTION_SWEEP_SECONDS: int = Field(default=3600, gt=0)
 
     @field_validator("ALLOWED_EXTENSIONS", mode="before")
     @classmethod
@@ -124,9 +181,60 @@ class Settings(BaseSettings):
             problems.append("USE_GEMINI is on but GOOGLE_API_KEY is not set")
         if not self.ALLOWED_EXTENSIONS:
             problems.append("ALLOWED_EXTENSIONS is empty: no upload could ever be accepted")
+        problems += self._pii_secret_problems()
+        if self.AUTH_MODE == "token":
+            try:
+                parse_auth_tokens(self.AUTH_TOKENS.get_secret_value() if self.AUTH_TOKENS else "")
+            except ValueError as error:
+                problems.append(str(error))
+        if exposure := self.exposure_problem():
+            problems.append(exposure)
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _pii_secret_problems(self) -> list[str]:
+        secret = self.PII_HASH_SECRET.get_secret_value() if self.PII_HASH_SECRET else ""
+        if self.PII_HASH_SECRET is not None and len(secret) < MIN_PII_SECRET_CHARS:
+            return [
+                f"PII_HASH_SECRET must have at least {MIN_PII_SECRET_CHARS} characters "
+                "(e.g. the output of `openssl rand -hex 32`)"
+            ]
+        if self.PII_HASH_SECRET is None and not self.is_local_mode:
+            return [
+                "PII_HASH_SECRET must be set unless the app runs locally (AUTH_MODE=none on a "
+                f"loopback HOST; here AUTH_MODE={self.AUTH_MODE}, HOST={self.HOST}): it keys the "
+                "hash that keeps user ids out of logs and the audit trail. Generate one with "
+                "`openssl rand -hex 32`"
+            ]
+        return []
+
+    @property
+    def is_local_mode(self) -> bool:
+        """One person on their own machine: no authentication, reachable only from loopback."""
+        return self.AUTH_MODE == "none" and is_loopback_host(self.HOST)
+
+    def exposure_problem(self) -> str | None:
+        """Why this HOST/AUTH_MODE pair must not start, or None when it may."""
+        if (
+            self.AUTH_MODE == "none"
+            and not is_loopback_host(self.HOST)
+            and not self.ALLOW_UNAUTHENTICATED_NETWORK
+        ):
+            return (
+                f"HOST={self.HOST} exposes the app to the network with AUTH_MODE=none: anyone "
+                "who reaches it could read every user's data. Set AUTH_MODE=token (with "
+                "AUTH_TOKENS) or AUTH_MODE=header behind an authenticating proxy, bind "
+                "HOST=127.0.0.1, or set ALLOW_UNAUTHENTICATED_NETWORK=true if the network "
+                "itself is trusted"
+            )
+        return None
+
+    def auth_users_by_token(self) -> dict[str, str]:
+        """Bearer token → user id, from AUTH_TOKENS (empty unless tokens are configured)."""
+        if self.AUTH_TOKENS is None:
+            return {}
+        return parse_auth_tokens(self.AUTH_TOKENS.get_secret_value())
 
     # Derived locations: the one place that knows the layout of DATA_DIR.
     @property
@@ -144,6 +252,15 @@ class Settings(BaseSettings):
     @property
     def artifacts_dir(self) -> Path:
         return self.DATA_DIR / "artifacts"
+
+    @property
+    def audit_log_path(self) -> Path:
+        return self.AUDIT_LOG_PATH or self.DATA_DIR / "audit.jsonl"
+
+    @property
+    def pii_secret_path(self) -> Path:
+        """Where local mode keeps its generated PII_HASH_SECRET, so hashes survive restarts."""
+        return self.DATA_DIR / ".pii_secret"
 
     @property
     def session_db_uri(self) -> str:
@@ -168,6 +285,37 @@ class Settings(BaseSettings):
         """Free space on the disk that holds (or will hold) DATA_DIR."""
         existing = next(p for p in (self.DATA_DIR, *self.DATA_DIR.parents) if p.exists())
         return shutil.disk_usage(existing).free
+
+
+def parse_auth_tokens(raw: str) -> dict[str, str]:
+    """Parse AUTH_TOKENS ("alice:<token>,bob:<token>") into token → user id.
+
+    Messages name a bad entry by its position, never by its value: tokens are secrets.
+    """
+    entries = [entry.strip() for entry in raw.split(",") if entry.strip()]
+    if not entries:
+        raise ValueError(
+            "AUTH_MODE=token needs AUTH_TOKENS, e.g. AUTH_TOKENS=alice:<token>,bob:<token>"
+        )
+    users_by_token: dict[str, str] = {}
+    for position, entry in enumerate(entries, start=1):
+        user_id, colon, token = (part.strip() for part in entry.partition(":"))
+        if not colon or not user_id or not token:
+            raise ValueError(f"AUTH_TOKENS entry {position} is not of the form user:token")
+        if not USER_ID_PATTERN.fullmatch(user_id):
+            raise ValueError(
+                f"AUTH_TOKENS entry {position}: a user id may only hold letters, digits and "
+                ". _ @ + - (at most 128 characters)"
+            )
+        if len(token) < MIN_TOKEN_CHARS or any(char.isspace() for char in token):
+            raise ValueError(
+                f"AUTH_TOKENS entry {position}: a token needs at least {MIN_TOKEN_CHARS} "
+                "characters and no spaces (e.g. the output of `openssl rand -hex 32`)"
+            )
+        if token in users_by_token:
+            raise ValueError(f"AUTH_TOKENS entry {position} repeats an earlier token")
+        users_by_token[token] = user_id
+    return users_by_token
 
 
 def describe_validation_error(error: ValidationError) -> str:

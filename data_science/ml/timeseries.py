@@ -212,9 +212,7 @@ def _autogluon_forecast(series: pd.DataFrame, frequency: str, horizon: int) -> p
             path=path,
             verbosity=0,
         )
-        predictor.fit(
-            data, hyperparameters=AUTOGLUON_MODELS, time_limit=AUTOGLUON_FIT_SECONDS
-        )
+        predictor.fit(data, hyperparameters=AUTOGLUON_MODELS, time_limit=AUTOGLUON_FIT_SECONDS)
         return pd.DataFrame(predictor.predict(data))
 
 

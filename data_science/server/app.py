@@ -27,17 +27,33 @@ from google.adk.evaluation.local_eval_set_results_manager import LocalEvalSetRes
 from google.adk.evaluation.local_eval_sets_manager import LocalEvalSetsManager
 from google.adk.memory.in_memory_memory_service import InMemoryMemoryService
 from google.adk.runners import Runner
-from google.adk.sessions.database_session_service import DatabaseSessionService
 from google.adk.sessions.in_memory_session_service import InMemorySessionService
 from google.genai import types
 
 from data_science import workers
 from data_science.agent import build_app
+from data_science.audit import audit_log
 from data_science.config import APP_NAME, Settings, get_settings
 from data_science.models.offline import OfflineModel
-from data_science.observability import audit_log, configure_logging
+from data_science.observability import configure_logging
 from data_science.production_file_handler import UploadPipeline
-from data_science.server import files, health, jobs, uploads
+from data_science.server import (
+    auth,
+    deletion,
+    files,
+    health,
+    jobs,
+    metrics,
+    status,
+    suggestions,
+    uploads,
+)
+from data_science.server.deletion import DataStores
+from data_science.server.middleware import ObservabilityMiddleware
+from data_science.server.retention import retention_sweeps
+from data_science.server.shutdown import ShutdownState
+from data_science.session_store import open_session_store
+from data_science.tracing import configure_tracing
 
 WARM_UP_USER = "start-up-warm-up"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -79,8 +95,10 @@ async def warm_up_agent(agent_app: App) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings)
+    configure_tracing(settings)  # before ADK's app, which would install its own exporters
     agent_app = build_app(settings)
-    session_service = DatabaseSessionService(settings.session_db_uri)
+    session_service = open_session_store(settings)
+    artifact_service = FileArtifactService(settings.artifacts_dir)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -92,7 +110,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # garbage collector: a full collection over it pauses the event loop for ~250 ms.
         gc.collect()
         gc.freeze()
-        yield
+        async with retention_sweeps(DataStores(settings, session_service, artifact_service)):
+            yield
         await session_service.close()
         await asyncio.to_thread(workers.shutdown)
 
@@ -100,7 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         agent_loader=SingleAppLoader(agent_app),
         session_service=session_service,
         memory_service=InMemoryMemoryService(),
-        artifact_service=FileArtifactService(settings.artifacts_dir),
+        artifact_service=artifact_service,
         credential_service=InMemoryCredentialService(),
         eval_sets_manager=LocalEvalSetsManager(agents_dir=str(PROJECT_ROOT)),
         eval_set_results_manager=LocalEvalSetResultsManager(agents_dir=str(PROJECT_ROOT)),
@@ -109,10 +128,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = server.get_fast_api_app(lifespan=lifespan, bind_host=settings.HOST)
     app.state.settings = settings
     app.state.session_service = session_service
+    app.state.artifact_service = artifact_service
+    app.state.shutdown = ShutdownState()
+    # Around every route, ADK's and ours: only authenticated requests get through (auth.py).
+    app.add_middleware(auth.AuthMiddleware, settings=settings, public=auth.public_paths(STATIC_DIR))
+    # Added last, so it wraps even auth: refusals are measured and logged with a request id.
+    app.add_middleware(ObservabilityMiddleware)
+    app.include_router(metrics.router)
+    app.include_router(auth.router)
+    app.include_router(deletion.router)
     app.state.pipeline = UploadPipeline(settings, audit_log(settings))
     app.include_router(health.router)
     app.include_router(uploads.router)
     app.include_router(files.router)
     app.include_router(jobs.router)
+    app.include_router(status.router)
+    app.include_router(suggestions.router)
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="ui")
     return app
