@@ -10,6 +10,7 @@ from google.adk.tools.tool_context import ToolContext
 from data_science import workers
 from data_science.tools.automl import automl, search_models
 from data_science.tools.base import workspace_for
+from data_science.tools.tuning import tune_model
 
 BUDGET = 120
 
@@ -85,3 +86,25 @@ async def test_cancelling_an_unknown_job_says_what_to_do(client: httpx.AsyncClie
     answer = await client.post("/api/users/alice/sessions/s1/jobs/nope/cancel")
     assert answer.status_code == 404
     assert answer.json()["error"] == "unknown_job"
+
+
+async def test_a_tuning_search_can_be_followed_and_cancelled_without_a_budget(
+    client: httpx.AsyncClient, tool_context: ToolContext, penguins: pd.DataFrame
+) -> None:
+    dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
+    call = asyncio.ensure_future(
+        tune_model(
+            dataset_id=dataset_id,
+            target="species",
+            model="hist_gradient_boosting",
+            tool_context=tool_context,
+        )
+    )
+    jobs_url = f"/api/users/{tool_context.user_id}/sessions/{tool_context.session.id}/jobs"
+    job = await wait_for_job(client, jobs_url)
+    assert job["tool"] == "tune_model"
+    assert job["budget_seconds"] is None and job["progress"] is None  # no budget to measure
+    await client.post(f"{jobs_url}/{job['job_id']}/cancel")
+    result = await call
+    assert result["error"] == "cancelled"
+    assert not workers._job_processes

@@ -6,14 +6,17 @@ from typing import Any, Literal
 
 from google.adk.tools.tool_context import ToolContext
 
+from data_science.config import get_settings
 from data_science.ml.estimators import ModelName
 from data_science.ml.tuning import cross_validate_model, ensemble_to_file, tune_to_file
 from data_science.tools.base import (
+    ToolError,
+    long_job,
     open_with_target,
     save_model,
     tool,
 )
-from data_science.workers import run_cpu
+from data_science.workers import DeadlineExceeded, run_cpu, run_with_deadline
 
 
 @tool
@@ -61,18 +64,39 @@ async def tune_model(
     random_forest and extra_trees have 108, so use `search="random"`), `"random"` samples
     `n_iter` (≤ 60) with seed 42. At most 20,000 training rows are used.
 
+    A search can take minutes: the person sees it running and may cancel it; it is stopped
+    after MAX_AUTOML_SECONDS.
+
     Returns a `model_id` for `predict`, best_params, the best CV score, the top candidates and
     the test metrics of the tuned model (compare them with `train`'s).
     """
+    limit = get_settings().MAX_AUTOML_SECONDS
     workspace, _, table, target = await open_with_target(tool_context, dataset_id, target)
-    saved, report = await save_model(
-        workspace,
-        parent_id=dataset_id,
-        produce=lambda path: run_cpu(
-            tune_to_file, table, target, model, search, n_iter, folds, path
-        ),
-        name=lambda report: f"tuned {report['model']} predicting {target}",
-    )
+    with long_job(tool_context, "tune_model", f"Tuning {model} for {target}", None) as job:
+        try:
+            saved, report = await save_model(
+                workspace,
+                parent_id=dataset_id,
+                produce=lambda path: run_with_deadline(
+                    tune_to_file,
+                    table,
+                    target,
+                    model,
+                    search,
+                    n_iter,
+                    folds,
+                    path,
+                    deadline=limit,
+                    cancel=job.cancel,
+                ),
+                name=lambda report: f"tuned {report['model']} predicting {target}",
+            )
+        except DeadlineExceeded:
+            raise ToolError(
+                f"The search did not finish within {limit} s (MAX_AUTOML_SECONDS). Use "
+                'search="random" with a smaller n_iter, or fewer folds.',
+                "budget_exceeded",
+            ) from None
     return {"model_id": saved.id, "dataset_id": dataset_id, **report}
 
 
