@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Literal
 
 from google.adk.tools.tool_context import ToolContext
@@ -16,13 +17,12 @@ from data_science.ml.search import run_flaml
 from data_science.observability import TimedOperation, timed_operation
 from data_science.tools.base import (
     ToolError,
-    long_job,
     open_with_target,
-    run_blocking,
-    staged_file,
+    run_as_job,
+    save_model,
     tool,
 )
-from data_science.workers import DeadlineExceeded, JobCancelled, run_with_deadline
+from data_science.workers import DeadlineExceeded, JobCancelled
 
 PREDICTOR_DIR = "autogluon"
 # The call returns within budget + 10 %, whatever AutoGluon does.
@@ -47,6 +47,9 @@ def automl_run(engine: Literal["autogluon", "flaml"]) -> Iterator[TimedOperation
                 raise
             except JobCancelled:
                 timing.outcome = "cancelled"
+                raise
+            except ToolError as error:  # run_as_job's answer to an overrun
+                timing.outcome = error.code
                 raise
     finally:
         outcome = timing.outcome or "error"
@@ -80,35 +83,32 @@ async def automl(
         )
     workspace, _, table, target = await open_with_target(tool_context, dataset_id, target)
     started = time.monotonic()
-    label = f"AutoML predicting {target}"
-    async with staged_file(workspace, PREDICTOR_DIR) as predictor_dir:
-        try:
-            with long_job(tool_context, "automl", label, budget) as job, automl_run("autogluon"):
-                report = await run_with_deadline(
-                    run_autogluon,
-                    table,
-                    target,
-                    predictor_dir,
-                    float(budget),
-                    settings.AUTOML_PRESET,
-                    deadline=budget * DEADLINE_MARGIN,
-                    cancel=job.cancel,
-                )
-        except DeadlineExceeded:
-            raise ToolError(
-                f"AutoML did not finish within its {budget} s budget and was stopped. Give it "
-                "a larger time_budget_seconds, or use `train` for a quick model.",
-                "budget_exceeded",
-            ) from None
-        saved = await run_blocking(
-            workspace.adopt_file,
-            predictor_dir,
-            kind="model",
-            name=f"AutoGluon predicting {target}",
-            stored_name=PREDICTOR_DIR,
-            parent_id=dataset_id,
-            details=report,
-        )
+
+    async def produce(predictor_dir: Path) -> dict[str, Any]:
+        with automl_run("autogluon"):
+            return await run_as_job(
+                tool_context,
+                "automl",
+                f"AutoML predicting {target}",
+                run_autogluon,
+                table,
+                target,
+                predictor_dir,
+                float(budget),
+                settings.AUTOML_PRESET,
+                budget_seconds=budget,
+                deadline=budget * DEADLINE_MARGIN,
+                overrun=f"AutoML did not finish within its {budget} s budget and was stopped. "
+                "Give it a larger time_budget_seconds, or use `train` for a quick model.",
+            )
+
+    saved, report = await save_model(
+        workspace,
+        parent_id=dataset_id,
+        produce=produce,
+        name=f"AutoGluon predicting {target}",
+        stored_name=PREDICTOR_DIR,
+    )
     return {
         "model_id": saved.id,
         "dataset_id": dataset_id,
@@ -138,35 +138,28 @@ async def search_models(
             "bad_budget",
         )
     workspace, _, table, target = await open_with_target(tool_context, dataset_id, target)
-    label = f"Model search for {target}"
-    async with staged_file(workspace, "model.joblib") as model_path:
-        try:
-            with (
-                long_job(tool_context, "search_models", label, time_budget_seconds) as job,
-                automl_run("flaml"),
-            ):
-                report = await run_with_deadline(
-                    run_flaml,
-                    table,
-                    target,
-                    model_path,
-                    float(time_budget_seconds),
-                    deadline=time_budget_seconds * DEADLINE_MARGIN + WORKER_START_SECONDS,
-                    cancel=job.cancel,
-                )
-        except DeadlineExceeded:
-            raise ToolError(
-                f"The model search did not finish within {time_budget_seconds} s; "
+
+    async def produce(model_path: Path) -> dict[str, Any]:
+        with automl_run("flaml"):
+            return await run_as_job(
+                tool_context,
+                "search_models",
+                f"Model search for {target}",
+                run_flaml,
+                table,
+                target,
+                model_path,
+                float(time_budget_seconds),
+                budget_seconds=time_budget_seconds,
+                deadline=time_budget_seconds * DEADLINE_MARGIN + WORKER_START_SECONDS,
+                overrun=f"The model search did not finish within {time_budget_seconds} s; "
                 "give it more time or use `train`.",
-                "budget_exceeded",
-            ) from None
-        saved = await run_blocking(
-            workspace.adopt_file,
-            model_path,
-            kind="model",
-            name=f"{report['model']} for {target}",
-            stored_name="model.joblib",
-            parent_id=dataset_id,
-            details=report,
-        )
+            )
+
+    saved, report = await save_model(
+        workspace,
+        parent_id=dataset_id,
+        produce=produce,
+        name=lambda report: f"{report['model']} for {target}",
+    )
     return {"model_id": saved.id, "dataset_id": dataset_id, **report}

@@ -15,8 +15,8 @@ import difflib
 import functools
 import inspect
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -25,13 +25,13 @@ from google.adk.tools.tool_context import ToolContext
 from data_science.audit import audit_log
 from data_science.config import get_settings
 from data_science.errors import ToolError
-from data_science.jobs import Job, jobs
+from data_science.jobs import jobs
 from data_science.jsonsafe import to_jsonable
 from data_science.metrics import TOOL_CALLS, TOOL_DURATION
 from data_science.model_view import clean_text, for_model, summary_redactor
 from data_science.observability import get_logger, timed_operation
 from data_science.tables import TableFile
-from data_science.workers import JobCancelled
+from data_science.workers import DeadlineExceeded, JobCancelled, run_with_deadline
 from data_science.workspace import ITEM_ID, ItemRecord, UnknownItem, Workspace
 
 __all__ = [
@@ -40,9 +40,9 @@ __all__ = [
     "column_names",
     "derive_table",
     "error_result",
-    "long_job",
     "open_with_target",
     "resolve_column",
+    "run_as_job",
     "run_blocking",
     "save_model",
     "staged_file",
@@ -232,14 +232,21 @@ def workspace_for(tool_context: ToolContext) -> Workspace:
     return Workspace(get_settings(), tool_context.user_id, tool_context.session.id)
 
 
-@contextmanager
-def long_job(
-    tool_context: ToolContext, tool_name: str, label: str, budget_seconds: float | None
-) -> Iterator[Job]:
-    """Show a long call on the chat page's progress bar and let the person cancel it.
+async def run_as_job(
+    tool_context: ToolContext,
+    tool_name: str,
+    label: str,
+    function: Callable[..., R],
+    *args: Any,
+    budget_seconds: float | None,
+    deadline: float,
+    overrun: str,
+) -> R:
+    """Run `function(*args)` in its own process as a job the person can follow and cancel.
 
-    Pass `job.cancel` to `run_with_deadline`; a cancelled job ends the tool with a
-    "cancelled" result.
+    The chat page shows it (time spent against `budget_seconds`, if any) and may cancel it,
+    which ends the tool with a "cancelled" result. Past `deadline` seconds the process is
+    stopped and the tool answers `overrun`, a sentence saying what would work instead.
     """
     with jobs.running(
         user_id=tool_context.user_id,
@@ -248,7 +255,10 @@ def long_job(
         label=label,
         budget_seconds=budget_seconds,
     ) as job:
-        yield job
+        try:
+            return await run_with_deadline(function, *args, deadline=deadline, cancel=job.cancel)
+        except DeadlineExceeded:
+            raise ToolError(overrun, "budget_exceeded") from None
 
 
 @asynccontextmanager

@@ -10,13 +10,12 @@ from data_science.config import get_settings
 from data_science.ml.estimators import ModelName
 from data_science.ml.tuning import cross_validate_model, ensemble_to_file, tune_to_file
 from data_science.tools.base import (
-    ToolError,
-    long_job,
     open_with_target,
+    run_as_job,
     save_model,
     tool,
 )
-from data_science.workers import DeadlineExceeded, run_cpu, run_with_deadline
+from data_science.workers import run_cpu
 
 
 @tool
@@ -72,31 +71,28 @@ async def tune_model(
     """
     limit = get_settings().MAX_AUTOML_SECONDS
     workspace, _, table, target = await open_with_target(tool_context, dataset_id, target)
-    with long_job(tool_context, "tune_model", f"Tuning {model} for {target}", None) as job:
-        try:
-            saved, report = await save_model(
-                workspace,
-                parent_id=dataset_id,
-                produce=lambda path: run_with_deadline(
-                    tune_to_file,
-                    table,
-                    target,
-                    model,
-                    search,
-                    n_iter,
-                    folds,
-                    path,
-                    deadline=limit,
-                    cancel=job.cancel,
-                ),
-                name=lambda report: f"tuned {report['model']} predicting {target}",
-            )
-        except DeadlineExceeded:
-            raise ToolError(
-                f"The search did not finish within {limit} s (MAX_AUTOML_SECONDS). Use "
-                'search="random" with a smaller n_iter, or fewer folds.',
-                "budget_exceeded",
-            ) from None
+    saved, report = await save_model(
+        workspace,
+        parent_id=dataset_id,
+        produce=lambda path: run_as_job(
+            tool_context,
+            "tune_model",
+            f"Tuning {model} for {target}",
+            tune_to_file,
+            table,
+            target,
+            model,
+            search,
+            n_iter,
+            folds,
+            path,
+            budget_seconds=None,
+            deadline=limit,
+            overrun=f"The search did not finish within {limit} s (MAX_AUTOML_SECONDS). Use "
+            'search="random" with a smaller n_iter, or fewer folds.',
+        ),
+        name=lambda report: f"tuned {report['model']} predicting {target}",
+    )
     return {"model_id": saved.id, "dataset_id": dataset_id, **report}
 
 
