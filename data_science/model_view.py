@@ -34,6 +34,7 @@ from data_science.config import get_settings
 from data_science.errors import ToolError
 from data_science.ml.profile import text_labels
 from data_science.tables import TableFile
+from data_science.validators import BIDI_AND_INVISIBLE_CHARACTERS
 from data_science.workers import run_cpu
 from data_science.workspace import Workspace
 
@@ -41,9 +42,7 @@ MAX_NAME_CHARACTERS = 120
 PLACEHOLDER_PREFIX = "category_"
 PLACEHOLDER = re.compile(r"(?<![A-Za-z0-9])category_([0-9]+)(?![0-9])")
 # Control characters, and the bidi and zero-width characters that can hide or reorder text.
-UNSAFE_CHARACTERS = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]+"
-)
+UNSAFE_CHARACTERS = re.compile(f"[\x00-\x1f\x7f-\x9f{BIDI_AND_INVISIBLE_CHARACTERS}]+")
 # Where a value inside a longer text may begin or end: spaces, quotes, brackets and the
 # separators of derived names (`island_Biscoe`, `island=Biscoe`).
 TOKEN = re.compile(r"[^\s'\"`()\[\]{}<>,;:=_/|.]+")

@@ -176,7 +176,10 @@ def _is_workbook(path: Path) -> bool:
 
 
 # Display names -----------------------------------------------------------------------------------
-BIDI_AND_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+# The bidi, zero-width and line-separator characters that can hide or reorder text (a regex
+# character-class body, shared with model_view's cleaning of what the model sees).
+BIDI_AND_INVISIBLE_CHARACTERS = "\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff"
+BIDI_AND_INVISIBLE = re.compile(f"[{BIDI_AND_INVISIBLE_CHARACTERS}]")
 MAX_DISPLAY_NAME_LENGTH = 255
 MAX_EXTENSION_LENGTH = 16
 
