@@ -34,7 +34,7 @@ from sklearn.preprocessing import StandardScaler
 
 from data_science.errors import ToolError
 from data_science.ml.prep import onehot_frame
-from data_science.ml.supervised import MIN_ROWS, FeaturePlan, detect_task, plan_features
+from data_science.ml.supervised import FeaturePlan, labelled_rows
 from data_science.tables import TableFile, write_parquet
 
 SEED = 42
@@ -121,18 +121,9 @@ def select_features_to_file(
     frame = table.load()
     if k < 1:
         raise ToolError("k must be at least 1 (the number of features to keep).", "bad_k")
-    labelled = frame[frame[target].notna()]
-    if len(labelled) < MIN_ROWS:
-        raise ToolError(
-            f"Only {len(labelled)} rows have a value for '{target}'; at least {MIN_ROWS} are "
-            "needed to judge which features predict it.",
-            code="too_few_rows",
-        )
-    task = detect_task(labelled[target])
-    plan = plan_features(labelled, target)
-    labels = labelled[target].astype(str) if task == "classification" else labelled[target]
-    if task == "classification" and labels.nunique() < 2:
-        raise ToolError(f"'{target}' has a single class; nothing to predict.", "single_class")
+    labelled, task, plan, labels = labelled_rows(
+        frame, target, "to judge which features predict it"
+    )
     report: dict[str, Any] = {"task": task, "target": target, "method": method}
     if method == "sequential":
         estimator = "linear"

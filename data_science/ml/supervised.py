@@ -175,23 +175,33 @@ def find_time_column(frame: pd.DataFrame, target: str) -> str | None:
     return None
 
 
-def held_out_split(frame: pd.DataFrame, target: str) -> HeldOutSplit:
-    """Rows with a target, split 80/20: by time when the rows are time-indexed (the latest
-    20 % is the test set), else at random with seed 42 (stratified for classification)."""
+def labelled_rows(
+    frame: pd.DataFrame, target: str, purpose: str
+) -> tuple[pd.DataFrame, str, FeaturePlan, pd.Series]:
+    """The rows with a value for `target`, the task, the feature plan and the labels (text for
+    classification); too few rows or a single class is explained, naming the `purpose`."""
     labelled = frame[frame[target].notna()]
     if len(labelled) < MIN_ROWS:
         raise ToolError(
             f"Only {len(labelled)} rows have a value for '{target}'; at least {MIN_ROWS} are "
-            "needed to train and test a model.",
+            f"needed {purpose}.",
             code="too_few_rows",
         )
     task = detect_task(labelled[target])
     plan = plan_features(labelled, target)
-    features, labels = labelled[plan.features], labelled[target]
+    labels = labelled[target]
     if task == "classification":
         labels = labels.astype(str)
         if labels.nunique() < 2:
             raise ToolError(f"'{target}' has a single class; nothing to predict.", "single_class")
+    return labelled, task, plan, labels
+
+
+def held_out_split(frame: pd.DataFrame, target: str) -> HeldOutSplit:
+    """Rows with a target, split 80/20: by time when the rows are time-indexed (the latest
+    20 % is the test set), else at random with seed 42 (stratified for classification)."""
+    labelled, task, plan, labels = labelled_rows(frame, target, "to train and test a model")
+    features = labelled[plan.features]
     time_column = find_time_column(labelled, target)
     if time_column is not None:
         order = pd.to_datetime(labelled[time_column], errors="coerce", format="mixed").argsort(
