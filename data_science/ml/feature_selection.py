@@ -33,7 +33,7 @@ from sklearn.model_selection import cross_val_score
 from sklearn.preprocessing import StandardScaler
 
 from data_science.errors import ToolError
-from data_science.ml.prep import onehot_frame
+from data_science.ml.prep.encoding import onehot_frame
 from data_science.ml.supervised import FeaturePlan, labelled_rows
 from data_science.tables import TableFile, write_parquet
 
