@@ -27,8 +27,8 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.svm import SVC, SVR
 
 from data_science.errors import ToolError
+from data_science.ml.common import SEED
 
-SEED = 42
 ModelName = Literal[
     "auto",
     "hist_gradient_boosting",
