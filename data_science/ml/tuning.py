@@ -25,7 +25,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 
 from data_science.errors import ToolError
 from data_science.ml.common import SEED
-from data_science.ml.estimators import DEFAULT_MODEL, family
+from data_science.ml.estimators import DEFAULT_MODEL, family, wrong_task
 from data_science.ml.supervised import (
     HeldOutSplit,
     build_pipeline,
@@ -125,12 +125,7 @@ def param_space(model: str, task: str) -> dict[str, list[Any]]:
         )
     space = spaces.get(task, spaces.get("any"))
     if space is None:
-        other = "regression" if task == "classification" else "classification"
-        raise ToolError(
-            f"'{name}' is a {other} model but the target calls for {task}. Pick another model, "
-            "for example random_forest or hist_gradient_boosting.",
-            "wrong_model_for_task",
-        )
+        raise wrong_task(name, task)
     return {f"model__{param}": values for param, values in space.items()}
 
 
