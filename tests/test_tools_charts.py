@@ -16,7 +16,7 @@ from sklearn.datasets import load_diabetes, load_iris
 from sklearn.metrics import confusion_matrix, roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from data_science.ml.charts import short_label
+from data_science.ml.charts.canvas import short_label
 from data_science.tools.base import workspace_for
 from data_science.tools.train import train
 from data_science.tools.viz import auto_charts, plot, plot_model

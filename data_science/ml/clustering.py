@@ -6,7 +6,6 @@ Every method works on the table's numeric columns with gaps filled by the column
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -28,6 +27,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from data_science.errors import ToolError
+from data_science.ml.charts.canvas import figure_png
+from data_science.ml.common import SEED, is_numeric
 from data_science.tables import TableFile, write_parquet
 
 Method = Literal["kmeans", "dbscan", "agglomerative", "gaussian_mixture"]
@@ -35,7 +36,6 @@ Linkage = Literal["ward", "average", "complete"]
 METHODS: tuple[str, ...] = get_args(Method)
 LINKAGES: tuple[str, ...] = get_args(Linkage)
 
-SEED = 42
 K_RANGE = range(2, 9)
 MAX_K = 50
 SILHOUETTE_SAMPLE = 5_000
@@ -62,8 +62,7 @@ def numeric_features(frame: pd.DataFrame, columns: list[str] | None) -> tuple[li
     usable, skipped = [], []
     for column in chosen:
         series = frame[column]
-        numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
-        if numeric and series.notna().any():
+        if is_numeric(series) and series.notna().any():
             usable.append(column)
         else:
             skipped.append(column)
@@ -133,60 +132,66 @@ def fit_clusters(
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Labels, the scaled data and the report for one clustering of `features`."""
     prepared = scale(features)
-    rows = len(prepared)
-    report: dict[str, Any] = {"method": method}
     if method == "dbscan":
-        if rows > MAX_DBSCAN_ROWS:
-            raise ToolError(
-                f"DBSCAN is limited to {MAX_DBSCAN_ROWS:,} rows and this table has {rows:,}. "
-                "Use method='kmeans' or 'gaussian_mixture', or sample the rows first.",
-                "too_many_rows",
-            )
-        if not 2 <= min_samples <= max(2, rows - 1):
-            raise ToolError(
-                f"min_samples must be between 2 and {max(2, rows - 1)} (the default is 5).",
-                "bad_min_samples",
-            )
-        chosen_by = "given" if eps is not None else f"k-distance {EPS_PERCENTILE}th percentile"
-        eps = eps if eps is not None else k_distance_eps(prepared, min_samples)
-        if not eps > 0:
-            raise ToolError(
-                "eps must be a positive distance (in standard deviations); leave it empty to "
-                "choose it from the data.",
-                "bad_eps",
-            )
-        labels = np.asarray(DBSCAN(eps=eps, min_samples=min_samples).fit_predict(prepared))
-        clustered = labels != -1
-        report.update(
-            eps=round(eps, 6),
-            eps_chosen_by=chosen_by,
-            min_samples=min_samples,
-            n_clusters=len(np.unique(labels[clustered])),
-            noise_points=int((~clustered).sum()),
-            silhouette=silhouette(prepared[clustered], labels[clustered]),
-            silhouette_note="computed on the clustered points (noise, cluster -1, left out)",
-        )
-        if report["n_clusters"] < 2:
-            report["note"] = (
-                f"DBSCAN found {report['n_clusters']} cluster(s) at eps={eps:.3g}. Try a "
-                f"{'smaller' if report['n_clusters'] == 1 else 'larger'} eps or a different "
-                "min_samples."
-            )
-        return labels, prepared, report
+        labels, report = _fit_dbscan(prepared, eps, min_samples)
+    else:
+        labels, report = _fit_with_k(prepared, method, n_clusters, linkage)
+    return labels, prepared, {"method": method, **report}
 
+
+def _fit_dbscan(
+    prepared: np.ndarray, eps: float | None, min_samples: int
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """DBSCAN at the given eps, else at the k-distance percentile; noise is cluster -1."""
+    rows = len(prepared)
+    if rows > MAX_DBSCAN_ROWS:
+        raise ToolError(
+            f"DBSCAN is limited to {MAX_DBSCAN_ROWS:,} rows and this table has {rows:,}. "
+            "Use method='kmeans' or 'gaussian_mixture', or sample the rows first.",
+            "too_many_rows",
+        )
+    if not 2 <= min_samples <= max(2, rows - 1):
+        raise ToolError(
+            f"min_samples must be between 2 and {max(2, rows - 1)} (the default is 5).",
+            "bad_min_samples",
+        )
+    chosen_by = "given" if eps is not None else f"k-distance {EPS_PERCENTILE}th percentile"
+    eps = eps if eps is not None else k_distance_eps(prepared, min_samples)
+    if not eps > 0:
+        raise ToolError(
+            "eps must be a positive distance (in standard deviations); leave it empty to "
+            "choose it from the data.",
+            "bad_eps",
+        )
+    labels = np.asarray(DBSCAN(eps=eps, min_samples=min_samples).fit_predict(prepared))
+    clustered = labels != -1
+    report: dict[str, Any] = {
+        "eps": round(eps, 6),
+        "eps_chosen_by": chosen_by,
+        "min_samples": min_samples,
+        "n_clusters": len(np.unique(labels[clustered])),
+        "noise_points": int((~clustered).sum()),
+        "silhouette": silhouette(prepared[clustered], labels[clustered]),
+        "silhouette_note": "computed on the clustered points (noise, cluster -1, left out)",
+    }
+    if report["n_clusters"] < 2:
+        report["note"] = (
+            f"DBSCAN found {report['n_clusters']} cluster(s) at eps={eps:.3g}. Try a "
+            f"{'smaller' if report['n_clusters'] == 1 else 'larger'} eps or a different "
+            "min_samples."
+        )
+    return labels, report
+
+
+def _fit_with_k(
+    prepared: np.ndarray, method: str, n_clusters: int | None, linkage: str
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """k-means, agglomerative or a Gaussian mixture with the given k, else with the k of
+    2..8 that scores best (silhouette; lowest BIC for a mixture)."""
+    rows = len(prepared)
+    report: dict[str, Any] = {}
     if method == "agglomerative":
-        if linkage not in LINKAGES:
-            raise ToolError(
-                f"Unknown linkage '{linkage}'. Use one of: {', '.join(LINKAGES)}.",
-                "unknown_linkage",
-            )
-        if rows > MAX_AGGLOMERATIVE_ROWS:
-            raise ToolError(
-                f"Agglomerative clustering is limited to {MAX_AGGLOMERATIVE_ROWS:,} rows (its "
-                f"memory grows with rows²) and this table has {rows:,}. Use method='kmeans' "
-                "or 'gaussian_mixture'.",
-                "too_many_rows",
-            )
+        _check_agglomerative(linkage, rows)
         report["linkage"] = linkage
     limit = min(MAX_K, rows - 1)
     if n_clusters is not None and not 2 <= n_clusters <= limit:
@@ -206,7 +211,7 @@ def fit_clusters(
             bic_by_k={candidate: round(fit[0], 3) for candidate, fit in fits.items()},
             silhouette=silhouette(prepared, labels),
         )
-        return labels, prepared, report
+        return labels, report
     scored = {}
     for k in candidates:
         labels = _fit_labels(method, prepared, k, linkage)
@@ -219,13 +224,23 @@ def fit_clusters(
         silhouette=score,
         silhouette_by_k=None if n_clusters else {c: fit[0] for c, fit in scored.items()},
     )
-    return labels, prepared, report
-
-
-def fit_kmeans(features: pd.DataFrame, n_clusters: int | None) -> tuple[Any, dict[str, Any]]:
-    """k-means labels and report (kept for callers of the first version)."""
-    labels, _, report = fit_clusters(features, "kmeans", n_clusters)
     return labels, report
+
+
+def _check_agglomerative(linkage: str, rows: int) -> None:
+    """A known linkage, and few enough rows for a memory that grows with rows²."""
+    if linkage not in LINKAGES:
+        raise ToolError(
+            f"Unknown linkage '{linkage}'. Use one of: {', '.join(LINKAGES)}.",
+            "unknown_linkage",
+        )
+    if rows > MAX_AGGLOMERATIVE_ROWS:
+        raise ToolError(
+            f"Agglomerative clustering is limited to {MAX_AGGLOMERATIVE_ROWS:,} rows (its "
+            f"memory grows with rows²) and this table has {rows:,}. Use method='kmeans' "
+            "or 'gaussian_mixture'.",
+            "too_many_rows",
+        )
 
 
 def describe_clusters(
@@ -280,7 +295,7 @@ def pca_scatter(prepared: np.ndarray, labels: np.ndarray, title: str) -> tuple[b
     axes.set_xlabel(f"PC1 ({ratios[0]:.1%} of variance)")
     axes.set_ylabel(f"PC2 ({ratios[1]:.1%} of variance)" if components == 2 else "")
     axes.set_title(title)
-    return _png(figure), ratios
+    return figure_png(figure), ratios
 
 
 def cluster_to_file(
@@ -384,7 +399,7 @@ def choose_k_report(table: TableFile, columns: list[str] | None, max_k: int) -> 
         "suggested_by": "best silhouette",
         "elbow_k": elbow,
         **({"notes": notes} if notes else {}),
-        "png": _png(figure),
+        "png": figure_png(figure),
     }
 
 
@@ -433,9 +448,3 @@ def anomalies_to_file(
         ),
         "summary": summary,
     }
-
-
-def _png(figure: Figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()

@@ -27,8 +27,8 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.svm import SVC, SVR
 
 from data_science.errors import ToolError
+from data_science.ml.common import SEED
 
-SEED = 42
 ModelName = Literal[
     "auto",
     "hist_gradient_boosting",
@@ -160,11 +160,16 @@ def make_estimator(name: str, task: str) -> Any:
     chosen = family(name)
     spec = chosen.classifier if task == "classification" else chosen.regressor
     if spec is None:
-        other = "regression" if task == "classification" else "classification"
-        raise ToolError(
-            f"'{name}' is a {other} model but the target calls for {task}. Pick another model, "
-            "for example random_forest or hist_gradient_boosting.",
-            "wrong_model_for_task",
-        )
+        raise wrong_task(name, task)
     cls, params = spec
     return cls(**params)
+
+
+def wrong_task(name: str, task: str) -> ToolError:
+    """The error for a family that has no model for `task` (e.g. logistic for a number)."""
+    other = "regression" if task == "classification" else "classification"
+    return ToolError(
+        f"'{name}' is a {other} model but the target calls for {task}. Pick another model, "
+        "for example random_forest or hist_gradient_boosting.",
+        "wrong_model_for_task",
+    )

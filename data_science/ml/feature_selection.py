@@ -33,11 +33,11 @@ from sklearn.model_selection import cross_val_score
 from sklearn.preprocessing import StandardScaler
 
 from data_science.errors import ToolError
-from data_science.ml.prep import onehot_frame
+from data_science.ml.common import SEED
+from data_science.ml.prep.encoding import onehot_frame
 from data_science.ml.supervised import FeaturePlan, labelled_rows
 from data_science.tables import TableFile, write_parquet
 
-SEED = 42
 ONEHOT_CATEGORIES = 30
 RFECV_FOLDS = 5
 SEQUENTIAL_FOLDS = 3
@@ -170,6 +170,8 @@ def select_features_to_file(
 def _rank(
     features: pd.DataFrame, y: np.ndarray, task: str, method: str, k: int, estimator: str
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Every encoded feature ranked by `method` (the selected ones marked), and the report's
+    account of how: a filter score, forest importances, or a wrapper around a refitted model."""
     names = [str(c) for c in features.columns]
     values = features.to_numpy()
     classify = task == "classification"
@@ -183,13 +185,7 @@ def _rank(
             "importances; the k most important are selected",
             "score_name": "importance",
         }
-    if estimator == "linear":
-        model = linear_estimator(task)
-        values = StandardScaler().fit_transform(values)
-        model_name = f"{type(model).__name__} on standardized features"
-    else:
-        model = tree_estimator(task, WRAPPER_FOREST_TREES)
-        model_name = f"{type(model).__name__}({WRAPPER_FOREST_TREES} trees, seed {SEED})"
+    model, values, model_name = _wrapped_model(task, estimator, values)
     scoring = "accuracy" if classify else "r2"
     if method == "sequential":
         folds = _folds(y, SEQUENTIAL_FOLDS, classify)
@@ -211,6 +207,34 @@ def _rank(
             "per round until k remain; rank 1 = kept, higher = dropped earlier",
             "score_name": "rank",
         }
+    return _rfecv_rank(names, values, y, model, model_name, classify, scoring, estimator)
+
+
+def _wrapped_model(task: str, estimator: str, values: np.ndarray) -> tuple[Any, np.ndarray, str]:
+    """The model a wrapper method refits (linear on standardized features, or a small seeded
+    forest), the values it sees, and how the report names it."""
+    if estimator == "linear":
+        model = linear_estimator(task)
+        return (
+            model,
+            StandardScaler().fit_transform(values),
+            f"{type(model).__name__} on standardized features",
+        )
+    model = tree_estimator(task, WRAPPER_FOREST_TREES)
+    return model, values, f"{type(model).__name__}({WRAPPER_FOREST_TREES} trees, seed {SEED})"
+
+
+def _rfecv_rank(
+    names: list[str],
+    values: np.ndarray,
+    y: np.ndarray,
+    model: Any,
+    model_name: str,
+    classify: bool,
+    scoring: str,
+    estimator: str,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Recursive elimination with the number of features chosen by cross-validation."""
     folds = _folds(y, RFECV_FOLDS, classify)
     step = elimination_step(len(names), 1, estimator)
     selector = RFECV(model, step=step, cv=folds, scoring=scoring, min_features_to_select=1)

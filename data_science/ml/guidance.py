@@ -10,6 +10,7 @@ import joblib
 import pandas as pd
 
 from data_science.errors import ToolError
+from data_science.ml.common import is_numeric
 from data_science.ml.supervised import detect_task, fit_and_evaluate, plan_features
 from data_science.tables import TableFile
 
@@ -98,7 +99,7 @@ def telling_chart(frame: pd.DataFrame, target: str | None) -> dict[str, str] | N
         numeric = plan_features(frame, target or "").numeric
     except ToolError:
         return None
-    numeric = [str(c) for c in numeric if not pd.api.types.is_bool_dtype(frame[c])]
+    numeric = [str(c) for c in numeric if is_numeric(frame[c])]
     if not numeric:
         return None
     if target is None:

@@ -27,7 +27,8 @@ from sklearn.metrics import (
 )
 
 from data_science.errors import ToolError
-from data_science.ml.charts import COLOR, MAX_POINTS, OTHER, SEED, Chart, figure_png, short_label
+from data_science.ml.charts.canvas import COLOR, MAX_POINTS, OTHER, Chart, figure_png, short_label
+from data_science.ml.common import SEED
 from data_science.ml.supervised import held_out_split, positive_scores
 from data_science.tables import TableFile
 

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from data_science.ml.common import is_numeric
 from data_science.tables import TableFile, column_kind
 
 SAMPLE_ROWS = 5
@@ -48,7 +49,7 @@ def _profile_column(series: pd.Series, summary_only: bool) -> dict[str, Any]:
         "missing_pct": round(100 * missing / len(series), 2) if len(series) else 0.0,
         "unique": int(series.nunique(dropna=True)),
     }
-    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+    if is_numeric(series):
         values = series.dropna().astype(float)
         if len(values):
             quartiles = np.percentile(values, [25, 50, 75])

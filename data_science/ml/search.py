@@ -13,7 +13,8 @@ from typing import Any
 import joblib
 import numpy as np
 
-from data_science.ml.supervised import SEED, held_out_metrics, held_out_split
+from data_science.ml.common import SEED
+from data_science.ml.supervised import held_out_metrics, held_out_split
 from data_science.tables import TableFile
 
 FIT_SHARE = 0.8

@@ -30,10 +30,10 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from data_science.errors import ToolError
+from data_science.ml.common import SEED, is_row_id
 from data_science.ml.estimators import DEFAULT_MODEL, family, make_estimator
 from data_science.tables import TableFile, write_parquet
 
-SEED = 42
 TEST_SIZE = 0.2
 MIN_ROWS = 20
 CV_FOLDS = 5
@@ -47,7 +47,6 @@ AUTO_CANDIDATES = {
     "regression": ("hist_gradient_boosting", "random_forest", "ridge"),
 }
 AUTO_SELECT_MAX_ROWS = 5_000
-ROW_ID_NAME = re.compile(r"^(id|index|row|row_?id|.*_id|unnamed: ?0)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,7 @@ def plan_features(frame: pd.DataFrame, target: str) -> FeaturePlan:
             continue
         series = frame[column]
         distinct = series.nunique(dropna=True)
-        if ROW_ID_NAME.match(str(column)) and distinct >= 0.95 * rows:
+        if is_row_id(str(column), distinct, rows):
             dropped[column] = "row identifier"
         elif distinct <= 1:
             dropped[column] = "constant"
@@ -235,13 +234,7 @@ def fit_and_evaluate(
     and a linear model on the training part and keeps the best; the test rows play no part.
     """
     split = held_out_split(frame, target)
-    x_train, y_train = split.x_train, split.y_train
-    notes = []
-    cap = family(model).max_train_rows
-    if cap and len(x_train) > cap:
-        x_train = x_train.sample(cap, random_state=SEED)
-        y_train = y_train.loc[x_train.index]
-        notes.append(family(model).note)
+    x_train, y_train, notes = _capped_training_part(split, model)
     cv_scoring = "accuracy" if split.task == "classification" else "r2"
     folds = CV_FOLDS
     if split.task == "classification":
@@ -250,41 +243,13 @@ def fit_and_evaluate(
     if model == "auto" and folds >= 2 and len(x_train) <= AUTO_SELECT_MAX_ROWS:
         candidates = list(AUTO_CANDIDATES[split.task])
     cv_by_family = {
-        name: (
-            cross_val_score(
-                build_pipeline(split.plan, split.task, name),
-                x_train,
-                y_train,
-                cv=split.cross_validation_folds(folds),
-                scoring=cv_scoring,
-            )
-            if folds >= 2
-            else np.array([])
-        )
-        for name in candidates
+        name: _cv_scores(split, name, x_train, y_train, folds, cv_scoring) for name in candidates
     }
     chosen = max(candidates, key=lambda name: _mean_or_lowest(cv_by_family[name]))
-    cv_scores = cv_by_family[chosen]
     pipeline = build_pipeline(split.plan, split.task, chosen)
     pipeline.fit(x_train, y_train)
-    report: dict[str, Any] = {
-        "task": split.task,
-        "target": target,
-        "model": type(pipeline.named_steps["model"]).__name__,
-        "model_family": chosen,
-        "n_train": len(x_train),
-        "n_test": len(split.x_test),
-        "split": split.description,
-        "test_metrics": score_on_test_split(pipeline, split.x_test, split.y_test, split.task),
-        "cross_validation": {
-            "scoring": cv_scoring,
-            "folds": len(cv_scores),
-            "mean": float(cv_scores.mean()) if len(cv_scores) else None,
-            "std": float(cv_scores.std()) if len(cv_scores) else None,
-        },
-        "features": split.plan.features,
-        "dropped_columns": split.plan.dropped,
-    }
+    cv_scores = cv_by_family[chosen]
+    report = _fit_report(pipeline, split, target, chosen, len(x_train), cv_scoring, cv_scores)
     if len(candidates) > 1:
         report["model_selection"] = {
             name: round(float(scores.mean()), 4) for name, scores in cv_by_family.items()
@@ -298,6 +263,66 @@ def fit_and_evaluate(
     if split.task == "classification":
         report["classes"] = [str(label) for label in pipeline.classes_]
     return pipeline, report
+
+
+def _capped_training_part(
+    split: HeldOutSplit, model: str
+) -> tuple[pd.DataFrame, pd.Series, list[str]]:
+    """The training part, sampled (seed 42) down to the family's row cap if it has one."""
+    x_train, y_train = split.x_train, split.y_train
+    notes = []
+    cap = family(model).max_train_rows
+    if cap and len(x_train) > cap:
+        x_train = x_train.sample(cap, random_state=SEED)
+        y_train = y_train.loc[x_train.index]
+        notes.append(family(model).note)
+    return x_train, y_train, notes
+
+
+def _cv_scores(
+    split: HeldOutSplit,
+    name: str,
+    x_train: pd.DataFrame,
+    y_train: pd.Series,
+    folds: int,
+    scoring: str,
+) -> np.ndarray:
+    """Cross-validated scores of family `name` on the training part (none below 2 folds)."""
+    if folds < 2:
+        return np.array([])
+    pipeline = build_pipeline(split.plan, split.task, name)
+    cv = split.cross_validation_folds(folds)
+    return np.asarray(cross_val_score(pipeline, x_train, y_train, cv=cv, scoring=scoring))
+
+
+def _fit_report(
+    pipeline: Pipeline,
+    split: HeldOutSplit,
+    target: str,
+    chosen: str,
+    n_train: int,
+    cv_scoring: str,
+    cv_scores: np.ndarray,
+) -> dict[str, Any]:
+    """What `train` reports and stores with the model: the held-out metrics first."""
+    return {
+        "task": split.task,
+        "target": target,
+        "model": type(pipeline.named_steps["model"]).__name__,
+        "model_family": chosen,
+        "n_train": n_train,
+        "n_test": len(split.x_test),
+        "split": split.description,
+        "test_metrics": score_on_test_split(pipeline, split.x_test, split.y_test, split.task),
+        "cross_validation": {
+            "scoring": cv_scoring,
+            "folds": len(cv_scores),
+            "mean": float(cv_scores.mean()) if len(cv_scores) else None,
+            "std": float(cv_scores.std()) if len(cv_scores) else None,
+        },
+        "features": split.plan.features,
+        "dropped_columns": split.plan.dropped,
+    }
 
 
 def _mean_or_lowest(scores: np.ndarray) -> float:

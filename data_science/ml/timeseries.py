@@ -9,7 +9,6 @@ predictor joins the comparison on the same holdout.
 from __future__ import annotations
 
 import importlib.util
-import io
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from data_science.errors import ToolError
+from data_science.ml.charts.canvas import figure_png
 from data_science.tables import TableFile, write_parquet
 
 SEASON_BY_FREQUENCY = {
@@ -38,6 +38,7 @@ SEASON_BY_FREQUENCY = {
     "QE": 4,
 }
 INTERVAL_LEVEL = 95
+STATS_MODELS = ("AutoARIMA", "AutoETS", "SeasonalNaive")  # the last is the baseline
 HISTORY_SHOWN = 200
 AUTOGLUON = "AutoGluon"
 # Seconds for each of AutoGluon's two fits (holdout, then the whole series).
@@ -116,9 +117,6 @@ def forecast_to_file(
     out_path: Path,
 ) -> dict[str, Any]:
     """Holdout-score the models, forecast ahead with the best, write the forecast table."""
-    from statsforecast import StatsForecast
-    from statsforecast.models import AutoARIMA, AutoETS, SeasonalNaive
-
     series, frequency = prepare_series(table.load(), time_column, value_column)
     season = _season_length(frequency, season_length)
     if len(series) < 2 * horizon + max(season, 2):
@@ -128,51 +126,19 @@ def forecast_to_file(
             "horizon.",
             "series_too_short",
         )
-
-    def models() -> list[Any]:
-        return [
-            AutoARIMA(season_length=season),
-            AutoETS(season_length=season),
-            SeasonalNaive(season_length=season),
-        ]
-
     history, holdout = series.iloc[:-horizon], series.iloc[-horizon:]
-    scored = StatsForecast(models=models(), freq=frequency, n_jobs=1).forecast(
-        h=horizon, df=history
-    )
-    names = ["AutoARIMA", "AutoETS", "SeasonalNaive"]
-    candidates = names[:2]
     # AutoGluon needs a calendar frequency; series with none are indexed 0, 1, 2, ...
     calendar = frequency if isinstance(frequency, str) else None
     use_autogluon = autogluon_timeseries_installed() and calendar is not None
-    if calendar is not None and use_autogluon:
-        scored[AUTOGLUON] = _autogluon_forecast(history, calendar, horizon)["mean"].to_numpy()
-        names.append(AUTOGLUON)
-        candidates.append(AUTOGLUON)
+    scored, names = _holdout_forecasts(
+        history, frequency, season, horizon, calendar if use_autogluon else None
+    )
     holdout_metrics = {
         name: _errors(holdout["y"].to_numpy(), scored[name].to_numpy()) for name in names
     }
+    candidates = [name for name in names if name != "SeasonalNaive"]
     best = min(candidates, key=lambda name: holdout_metrics[name]["mae"])
-    times: Any
-    if best == AUTOGLUON and calendar is not None:
-        ahead = _autogluon_forecast(series, calendar, horizon)
-        forecast, lower, upper = ahead["mean"], ahead["0.025"], ahead["0.975"]
-        times = ahead.index.get_level_values("timestamp")
-    else:
-        future = StatsForecast(models=models(), freq=frequency, n_jobs=1).forecast(
-            h=horizon, df=series, level=[INTERVAL_LEVEL]
-        )
-        forecast, times = future[best], future["ds"]
-        lower = future[f"{best}-lo-{INTERVAL_LEVEL}"]
-        upper = future[f"{best}-hi-{INTERVAL_LEVEL}"]
-    result = pd.DataFrame(
-        {
-            "time": np.asarray(times),
-            "forecast": np.asarray(forecast),
-            "lower_95": np.asarray(lower),
-            "upper_95": np.asarray(upper),
-        }
-    )
+    result = _forecast_ahead(series, frequency, season, horizon, best)
     summary = write_parquet(result, out_path)
     baseline = holdout_metrics["SeasonalNaive"]["mae"]
     return {
@@ -193,6 +159,63 @@ def forecast_to_file(
         "summary": summary,
         "chart": _chart(series, result, value_column, best),
     }
+
+
+def _statsforecast(season: int, frequency: str | int) -> Any:
+    """statsforecast with fresh AutoARIMA, AutoETS and seasonal-naive models (STATS_MODELS)."""
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoARIMA, AutoETS, SeasonalNaive
+
+    models = [
+        AutoARIMA(season_length=season),
+        AutoETS(season_length=season),
+        SeasonalNaive(season_length=season),
+    ]
+    return StatsForecast(models=models, freq=frequency, n_jobs=1)
+
+
+def _holdout_forecasts(
+    history: pd.DataFrame,
+    frequency: str | int,
+    season: int,
+    horizon: int,
+    autogluon_frequency: str | None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Every model's forecast of the `horizon` points after `history` (AutoGluon too when
+    given its calendar frequency), and the models' names."""
+    scored = _statsforecast(season, frequency).forecast(h=horizon, df=history)
+    names = list(STATS_MODELS)
+    if autogluon_frequency is not None:
+        forecast = _autogluon_forecast(history, autogluon_frequency, horizon)
+        scored[AUTOGLUON] = forecast["mean"].to_numpy()
+        names.append(AUTOGLUON)
+    return scored, names
+
+
+def _forecast_ahead(
+    series: pd.DataFrame, frequency: str | int, season: int, horizon: int, best: str
+) -> pd.DataFrame:
+    """The best model refitted on the whole series: `horizon` points ahead, 95 % interval."""
+    times: Any
+    if best == AUTOGLUON and isinstance(frequency, str):
+        ahead = _autogluon_forecast(series, frequency, horizon)
+        forecast, lower, upper = ahead["mean"], ahead["0.025"], ahead["0.975"]
+        times = ahead.index.get_level_values("timestamp")
+    else:
+        future = _statsforecast(season, frequency).forecast(
+            h=horizon, df=series, level=[INTERVAL_LEVEL]
+        )
+        forecast, times = future[best], future["ds"]
+        lower = future[f"{best}-lo-{INTERVAL_LEVEL}"]
+        upper = future[f"{best}-hi-{INTERVAL_LEVEL}"]
+    return pd.DataFrame(
+        {
+            "time": np.asarray(times),
+            "forecast": np.asarray(forecast),
+            "lower_95": np.asarray(lower),
+            "upper_95": np.asarray(upper),
+        }
+    )
 
 
 def _autogluon_forecast(series: pd.DataFrame, frequency: str, horizon: int) -> pd.DataFrame:
@@ -233,9 +256,7 @@ def _chart(series: pd.DataFrame, result: pd.DataFrame, value_column: str, best: 
     axes.set_title(f"Forecast of {value_column}")
     axes.set_ylabel(value_column)
     axes.legend()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return figure_png(figure)
 
 
 def decompose_to_chart(
@@ -307,6 +328,4 @@ def _decomposition_chart(
         axes.plot(times.to_numpy(), data.to_numpy(), color="#4C72B0")
         axes.set_ylabel(label)
     panels[0].set_title(f"Decomposition of {value_column}")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return figure_png(figure)

@@ -24,9 +24,9 @@ from sklearn.ensemble import (
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from data_science.errors import ToolError
-from data_science.ml.estimators import DEFAULT_MODEL, family
+from data_science.ml.common import SEED
+from data_science.ml.estimators import DEFAULT_MODEL, family, wrong_task
 from data_science.ml.supervised import (
-    SEED,
     HeldOutSplit,
     build_pipeline,
     held_out_metrics,
@@ -125,12 +125,7 @@ def param_space(model: str, task: str) -> dict[str, list[Any]]:
         )
     space = spaces.get(task, spaces.get("any"))
     if space is None:
-        other = "regression" if task == "classification" else "classification"
-        raise ToolError(
-            f"'{name}' is a {other} model but the target calls for {task}. Pick another model, "
-            "for example random_forest or hist_gradient_boosting.",
-            "wrong_model_for_task",
-        )
+        raise wrong_task(name, task)
     return {f"model__{param}": values for param, values in space.items()}
 
 
@@ -215,67 +210,116 @@ def tune_to_file(
     pipeline = build_pipeline(split.plan, split.task, name)
     splitter = make_splitter(split, y_train, folds)
     space = _within_fold_size(space, splitter, x_train, y_train)
-    size = grid_size(space)
     scoring = SEARCH_SCORING[split.task]
-    searcher: Any
-    if search == "grid":
-        searcher = model_selection.GridSearchCV(
-            pipeline, space, scoring=scoring, cv=splitter, n_jobs=1, error_score="raise"
-        )
-    else:
-        searcher = model_selection.RandomizedSearchCV(
-            pipeline,
-            space,
-            n_iter=min(n_iter, size),
-            scoring=scoring,
-            cv=splitter,
-            n_jobs=1,
-            random_state=SEED,
-            error_score="raise",
-        )
+    searcher = _searcher(search, pipeline, space, n_iter, scoring, splitter)
     searcher.fit(x_train, y_train)
     best = searcher.best_estimator_
     joblib.dump(best, model_path)
-    results = searcher.cv_results_
-    order = np.argsort(results["rank_test_score"], kind="stable")[:TOP_CANDIDATES]
-    best_index = searcher.best_index_
     report = _model_report(best, split, target, name, len(x_train))
-    report.update(
-        {
-            "best_params": _plain_params(searcher.best_params_),
-            "search": {
-                "method": search,
-                "candidates": len(results["params"]),
-                "space_size": size,
-                "scoring": scoring,
-                "folds": splitter.get_n_splits(),
-                "cv": _describe_splitter(splitter),
-            },
-            "cross_validation": {
-                "scoring": scoring,
-                "folds": splitter.get_n_splits(),
-                "mean": float(searcher.best_score_),
-                "std": float(results["std_test_score"][best_index]),
-            },
-            "top_candidates": [
-                {
-                    "params": _plain_params(results["params"][i]),
-                    "mean": float(results["mean_test_score"][i]),
-                    "std": float(results["std_test_score"][i]),
-                }
-                for i in order
-            ],
-        }
-    )
+    report.update(_search_report(searcher, search, grid_size(space), scoring, splitter))
     if notes:
         report["notes"] = notes
     return report
+
+
+def _searcher(
+    search: str,
+    pipeline: Any,
+    space: dict[str, list[Any]],
+    n_iter: int,
+    scoring: str,
+    splitter: Any,
+) -> Any:
+    """Scikit-learn's exhaustive grid search, or a seeded random search of `n_iter` points."""
+    if search == "grid":
+        return model_selection.GridSearchCV(
+            pipeline, space, scoring=scoring, cv=splitter, n_jobs=1, error_score="raise"
+        )
+    return model_selection.RandomizedSearchCV(
+        pipeline,
+        space,
+        n_iter=min(n_iter, grid_size(space)),
+        scoring=scoring,
+        cv=splitter,
+        n_jobs=1,
+        random_state=SEED,
+        error_score="raise",
+    )
+
+
+def _search_report(
+    searcher: Any, search: str, size: int, scoring: str, splitter: Any
+) -> dict[str, Any]:
+    """The best parameters, how the search ran, and its best few candidates."""
+    results = searcher.cv_results_
+    order = np.argsort(results["rank_test_score"], kind="stable")[:TOP_CANDIDATES]
+    return {
+        "best_params": _plain_params(searcher.best_params_),
+        "search": {
+            "method": search,
+            "candidates": len(results["params"]),
+            "space_size": size,
+            "scoring": scoring,
+            "folds": splitter.get_n_splits(),
+            "cv": _describe_splitter(splitter),
+        },
+        "cross_validation": {
+            "scoring": scoring,
+            "folds": splitter.get_n_splits(),
+            "mean": float(searcher.best_score_),
+            "std": float(results["std_test_score"][searcher.best_index_]),
+        },
+        "top_candidates": [
+            {
+                "params": _plain_params(results["params"][i]),
+                "mean": float(results["mean_test_score"][i]),
+                "std": float(results["std_test_score"][i]),
+            }
+            for i in order
+        ],
+    }
 
 
 def ensemble_to_file(
     table: TableFile, target: str, models: list[str], method: str, model_path: Path
 ) -> dict[str, Any]:
     """Fit a voting or stacking ensemble of named families, score it and each member, save it."""
+    names = _ensemble_members(models, method)
+    split = held_out_split(table.load(), target)
+    x_train, y_train, notes = _training_rows(split, names)
+    members = [(name, build_pipeline(split.plan, split.task, name)) for name in names]
+    voting = None
+    if method == "voting":
+        ensemble, voting = _voting(members, names, split.task)
+    else:
+        ensemble = _stacking(members, split, y_train, notes)
+    ensemble.fit(x_train, y_train)
+    joblib.dump(ensemble, model_path)
+    member_metrics = {}
+    for name, pipeline in members:
+        pipeline.fit(x_train, y_train)  # alone, exactly as `train` fits it
+        member_metrics[name] = held_out_scores(pipeline, split)
+    report = _model_report(ensemble, split, target, "ensemble", len(x_train))
+    report.update(
+        {
+            "method": method,
+            "members": names,
+            "member_test_metrics": member_metrics,
+            "comparison": _comparison(report["test_metrics"], member_metrics, split.task),
+        }
+    )
+    if voting:
+        report["voting"] = voting
+    if method == "stacking":
+        report["final_estimator"] = type(ensemble.final_estimator).__name__
+        report["stacking_cv"] = _describe_splitter(ensemble.cv)
+    if notes:
+        report["notes"] = notes
+    return report
+
+
+def _ensemble_members(models: list[str], method: str) -> list[str]:
+    """The members' family names: two to five different known families."""
     if method not in {"voting", "stacking"}:
         raise ToolError(f"method must be 'voting' or 'stacking', not '{method}'.", "bad_method")
     names = [family_name(model) for model in models]
@@ -289,78 +333,64 @@ def ensemble_to_file(
         raise ToolError(
             f"Each model may appear once in an ensemble; got {names}.", "duplicate_members"
         )
-    split = held_out_split(table.load(), target)
-    x_train, y_train, notes = _training_rows(split, names)
-    members = [(name, build_pipeline(split.plan, split.task, name)) for name in names]
-    classification = split.task == "classification"
-    ensemble: Any
-    voting = None
-    if method == "voting":
-        if classification:
-            voting = "soft" if all(hasattr(p, "predict_proba") for _, p in members) else "hard"
-            if voting == "hard" and "catboost" in names:
-                raise ToolError(
-                    "catboost can only join a voting ensemble whose members all give "
-                    "probabilities; ridge has none. Use method='stacking', or swap ridge for "
-                    "logistic.",
-                    "hard_voting_catboost",
-                )
-            ensemble = VotingClassifier(members, voting=voting, n_jobs=1)
-        else:
-            ensemble = VotingRegressor(members, n_jobs=1)
-    else:
-        stack_cv = make_splitter(split, y_train, 5)
-        if split.time_column:
-            # Stacking needs an out-of-fold prediction for every training row, which
-            # time-ordered folds cannot give; contiguous blocks keep the rows in order.
-            stack_cv = model_selection.KFold(5)
-            notes.append(
-                "Stacking learned its blend on 5 contiguous time blocks of the training part; "
-                "the held-out test is still the latest 20 %."
-            )
-        if classification:
-            final: Any = LogisticRegression(max_iter=2000)
-            ensemble = StackingClassifier(members, final_estimator=final, cv=stack_cv, n_jobs=1)
-        else:
-            ensemble = StackingRegressor(members, final_estimator=Ridge(), cv=stack_cv, n_jobs=1)
-    ensemble.fit(x_train, y_train)
-    joblib.dump(ensemble, model_path)
-    member_metrics = {}
-    for name, pipeline in members:
-        pipeline.fit(x_train, y_train)  # alone, exactly as `train` fits it
-        member_metrics[name] = held_out_scores(pipeline, split)
-    report = _model_report(ensemble, split, target, "ensemble", len(x_train))
-    primary, higher_is_better = ("accuracy", True) if classification else ("rmse", False)
+    return names
+
+
+def _voting(members: list[tuple[str, Any]], names: list[str], task: str) -> tuple[Any, str | None]:
+    """A voting ensemble, and for classes its kind: soft when every member gives
+    probabilities, else hard."""
+    if task != "classification":
+        return VotingRegressor(members, n_jobs=1), None
+    voting = "soft" if all(hasattr(p, "predict_proba") for _, p in members) else "hard"
+    if voting == "hard" and "catboost" in names:
+        raise ToolError(
+            "catboost can only join a voting ensemble whose members all give "
+            "probabilities; ridge has none. Use method='stacking', or swap ridge for "
+            "logistic.",
+            "hard_voting_catboost",
+        )
+    return VotingClassifier(members, voting=voting, n_jobs=1), voting
+
+
+def _stacking(
+    members: list[tuple[str, Any]], split: HeldOutSplit, y_train: pd.Series, notes: list[str]
+) -> Any:
+    """A stacking ensemble whose final estimator learns from out-of-fold predictions."""
+    stack_cv = make_splitter(split, y_train, 5)
+    if split.time_column:
+        # Stacking needs an out-of-fold prediction for every training row, which
+        # time-ordered folds cannot give; contiguous blocks keep the rows in order.
+        stack_cv = model_selection.KFold(5)
+        notes.append(
+            "Stacking learned its blend on 5 contiguous time blocks of the training part; "
+            "the held-out test is still the latest 20 %."
+        )
+    if split.task == "classification":
+        final: Any = LogisticRegression(max_iter=2000)
+        return StackingClassifier(members, final_estimator=final, cv=stack_cv, n_jobs=1)
+    return StackingRegressor(members, final_estimator=Ridge(), cv=stack_cv, n_jobs=1)
+
+
+def _comparison(
+    ensemble_metrics: dict[str, float], member_metrics: dict[str, dict[str, float]], task: str
+) -> dict[str, Any]:
+    """The ensemble against its best member on accuracy (classes) or RMSE (numbers)."""
+    primary, higher_is_better = ("accuracy", True) if task == "classification" else ("rmse", False)
     scores = {name: metrics[primary] for name, metrics in member_metrics.items()}
     best_member = (max if higher_is_better else min)(scores, key=scores.__getitem__)
-    ensemble_score = report["test_metrics"][primary]
+    ensemble_score = ensemble_metrics[primary]
     beats = (
         ensemble_score > scores[best_member]
         if higher_is_better
         else (ensemble_score < scores[best_member])
     )
-    report.update(
-        {
-            "method": method,
-            "members": names,
-            "member_test_metrics": member_metrics,
-            "comparison": {
-                "metric": primary,
-                "ensemble": ensemble_score,
-                "best_member": best_member,
-                "best_member_score": scores[best_member],
-                "ensemble_beats_best_member": bool(beats),
-            },
-        }
-    )
-    if voting:
-        report["voting"] = voting
-    if method == "stacking":
-        report["final_estimator"] = type(ensemble.final_estimator).__name__
-        report["stacking_cv"] = _describe_splitter(ensemble.cv)
-    if notes:
-        report["notes"] = notes
-    return report
+    return {
+        "metric": primary,
+        "ensemble": ensemble_score,
+        "best_member": best_member,
+        "best_member_score": scores[best_member],
+        "ensemble_beats_best_member": bool(beats),
+    }
 
 
 def held_out_scores(model: Any, split: HeldOutSplit) -> dict[str, float]:

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from google.adk.tools.tool_context import ToolContext
 
 from data_science.config import get_settings
-from data_science.ml import analysis
+from data_science.ml.analysis import aggregate, correlation, describe, hypothesis
 from data_science.model_view import check_listable, rows_for_model
 from data_science.tables import TableFile
 from data_science.tools.base import (
@@ -54,7 +54,7 @@ async def preview_rows(
     record, table = await _dataset(tool_context, dataset_id)
     chosen = _columns(record, columns, "column") if columns else None
     result = await run_cpu(
-        analysis.preview_rows, table, n, position, chosen, settings.MAX_SAMPLE_ROWS
+        describe.preview_rows, table, n, position, chosen, settings.MAX_SAMPLE_ROWS
     )
     return {"dataset_id": dataset_id, **result}
 
@@ -80,7 +80,7 @@ async def describe_distribution(
     record, table = await _dataset(tool_context, dataset_id)
     if column is not None:
         column = resolve_column(column_names(record), column)
-    result = await run_cpu(analysis.describe_distribution, table, column, z_threshold)
+    result = await run_cpu(describe.describe_distribution, table, column, z_threshold)
     for entry in result["columns"]:
         for outliers in (entry.get("iqr_outliers"), entry.get("z_outliers")):
             if outliers and "examples" in outliers:
@@ -107,7 +107,7 @@ async def correlations(
     """
     record, table = await _dataset(tool_context, dataset_id)
     chosen = _columns(record, columns, "column") if columns else None
-    result = await run_cpu(analysis.correlations, table, chosen, method, top_k)
+    result = await run_cpu(correlation.correlations, table, chosen, method, top_k)
     return {"dataset_id": dataset_id, **result}
 
 
@@ -141,7 +141,7 @@ async def group_by(
         check_listable(group, _column_type(record, group))
     values = _columns(record, value_columns, "value column") if value_columns else []
     result = await run_cpu(
-        analysis.group_by, table, groups, values, list(aggregations or ["count", "mean"])
+        aggregate.group_by, table, groups, values, list(aggregations or ["count", "mean"])
     )
     return {"dataset_id": dataset_id, **result}
 
@@ -163,7 +163,7 @@ async def value_counts(
     record, table = await _dataset(tool_context, dataset_id)
     column = resolve_column(column_names(record), column)
     check_listable(column, _column_type(record, column))
-    result = await run_cpu(analysis.value_counts, table, column, top_k)
+    result = await run_cpu(aggregate.value_counts, table, column, top_k)
     return {"dataset_id": dataset_id, **result}
 
 
@@ -195,7 +195,7 @@ async def hypothesis_test(
     check_listable(group_column, _column_type(record, group_column))
     if test == "chi_square":
         check_listable(column, _column_type(record, column))
-    result = await run_cpu(analysis.hypothesis_test, table, test, column, group_column, groups)
+    result = await run_cpu(hypothesis.hypothesis_test, table, test, column, group_column, groups)
     return {"dataset_id": dataset_id, **result}
 
 

@@ -14,15 +14,17 @@ from google.adk.tools.tool_context import ToolContext
 
 from data_science.config import get_settings
 from data_science.errors import ToolError
-from data_science.ml.prep import (
+from data_science.ml.prep.cleaning import (
     cast_column_to_file,
     drop_columns_to_file,
-    encode_to_file,
-    expand_dates_to_file,
     handle_outliers_to_file,
     impute_to_file,
     remove_duplicates_to_file,
     rename_columns_to_file,
+)
+from data_science.ml.prep.encoding import (
+    encode_to_file,
+    expand_dates_to_file,
     scale_to_file,
     tfidf_to_file,
 )

@@ -8,16 +8,16 @@ from typing import Any
 from google.adk.tools.tool_context import ToolContext
 from google.genai import types
 
-from data_science.ml.charts import (
+from data_science.ml.charts.canvas import (
     AGGREGATES,
     CHART_KINDS,
     Aggregate,
     Chart,
     ChartKind,
     ChartSpec,
-    render_chart,
-    render_overview,
 )
+from data_science.ml.charts.drawing import render_chart
+from data_science.ml.charts.overview import render_overview
 from data_science.ml.model_charts import (
     MODEL_CHART_KINDS,
     ModelChartKind,

@@ -1,0 +1,135 @@
+"""Aggregates of one table: numeric columns summarised per group, and a column's most frequent
+values with their counts and shares."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import pandas as pd
+
+from data_science.errors import ToolError
+from data_science.ml.analysis.common import (
+    MAX_GROUPS,
+    MAX_TOP_K,
+    cell,
+    hashable,
+    numeric_values,
+    pct,
+    require_numeric,
+    unique,
+)
+from data_science.tables import TableFile, column_kind
+
+AGGREGATIONS = ("count", "mean", "median", "sum", "min", "max", "std")
+
+
+def group_by(
+    table: TableFile,
+    group_columns: list[str],
+    value_columns: list[str],
+    aggregations: list[str],
+) -> dict[str, Any]:
+    """Aggregates of numeric columns per group: the 50 groups with the largest first aggregate."""
+    group_columns, value_columns = unique(group_columns), unique(value_columns)
+    aggregations = unique(aggregations) or ["count", "mean"]
+    _check_group_arguments(group_columns, value_columns, aggregations)
+    frame = table.load()
+    for name in value_columns:
+        require_numeric(
+            frame,
+            name,
+            "Aggregating",
+            " Put text columns in `group_columns`, or count their values with value_counts.",
+        )
+    data = (
+        frame[group_columns]
+        .apply(hashable)
+        .assign(**{name: numeric_values(frame[name]) for name in value_columns})
+    )
+    missing_keys = data[group_columns].isna().any(axis=1)
+    data = data[~missing_keys]
+    grouped = data.groupby(group_columns, observed=True, sort=False, dropna=True)
+    result, sorted_by = _aggregate(grouped, value_columns, aggregations)
+    shown = result.head(MAX_GROUPS).reset_index()
+    groups = [
+        {str(key): cell(value) for key, value in record.items()}
+        for record in shown.to_dict(orient="records")
+    ]
+    return {
+        "group_columns": group_columns,
+        "value_columns": value_columns,
+        "aggregations": aggregations if value_columns else [],
+        "rows_used": len(data),
+        "rows_missing_group": int(missing_keys.sum()),
+        "total_groups": len(result),
+        "groups_shown": len(groups),
+        "sorted_by": f"{sorted_by} (descending)",
+        "groups": groups,
+    }
+
+
+def _check_group_arguments(
+    group_columns: list[str], value_columns: list[str], aggregations: list[str]
+) -> None:
+    unknown = [name for name in aggregations if name not in AGGREGATIONS]
+    if unknown:
+        raise ToolError(
+            f"Unknown aggregation {', '.join(unknown)}. Use any of: {', '.join(AGGREGATIONS)}.",
+            "bad_argument",
+        )
+    if not group_columns:
+        raise ToolError("Give at least one column in `group_columns`.", "missing_argument")
+    both = set(group_columns) & set(value_columns)
+    if both:
+        raise ToolError(
+            f"{', '.join(sorted(both))} cannot be both a group column and a value column.",
+            "bad_argument",
+        )
+
+
+def _aggregate(
+    grouped: Any, value_columns: list[str], aggregations: list[str]
+) -> tuple[pd.DataFrame, str]:
+    """Rows per group and each `<column>_<aggregation>`, largest first aggregate first; and
+    the name of the column the groups are sorted by."""
+    result = grouped.size().rename("rows").to_frame()
+    if value_columns:
+        aggregated = grouped[value_columns].agg(aggregations)
+        pairs = cast(list[tuple[str, str]], list(aggregated.columns))
+        aggregated.columns = pd.Index([f"{column}_{how}" for column, how in pairs])
+        result = aggregated.join(result)
+        sorted_by = f"{value_columns[0]}_{aggregations[0]}"
+    else:
+        sorted_by = "rows"
+    result = result.sort_values(sorted_by, ascending=False, na_position="last", kind="stable")
+    return result, sorted_by
+
+
+def value_counts(table: TableFile, column: str, top_k: int) -> dict[str, Any]:
+    """Counts and percentages of a column's most frequent values, missing included."""
+    if not 1 <= top_k <= MAX_TOP_K:
+        raise ToolError(f"`top_k` must be between 1 and {MAX_TOP_K}.", "bad_argument")
+    series = hashable(table.load()[column])
+    rows = len(series)
+    counts = series.value_counts(dropna=False)
+    top = counts.head(top_k)
+    values = [
+        {"value": cell(key), "count": int(count), "pct": pct(int(count), rows)}
+        for key, count in top.items()
+    ]
+    rest = rows - int(top.sum())
+    missing = int(series.isna().sum())
+    return {
+        "column": column,
+        "type": column_kind(series),
+        "rows": rows,
+        "distinct": int(series.nunique(dropna=True)),
+        "missing": missing,
+        "missing_pct": pct(missing, rows),
+        "values": values,
+        "other_values": {
+            "distinct": len(counts) - len(top),
+            "count": rest,
+            "pct": pct(rest, rows),
+        },
+    }
