@@ -38,6 +38,8 @@ DEFAULT_EXTENSIONS = (
 
 MIN_PII_SECRET_CHARS = 32
 MIN_TOKEN_CHARS = 16
+# What a client may send after "Bearer " (RFC 6750's b64token): a configured token must fit it.
+BEARER_TOKEN_PATTERN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 # A user id named in AUTH_TOKENS becomes a URL segment of every route: no "/" and no spaces.
 USER_ID_PATTERN = re.compile(r"[A-Za-z0-9._@+-]{1,128}")
 
@@ -311,6 +313,11 @@ def parse_auth_tokens(raw: str) -> dict[str, str]:
             raise ValueError(
                 f"AUTH_TOKENS entry {position}: a token needs at least {MIN_TOKEN_CHARS} "
                 "characters and no spaces (e.g. the output of `openssl rand -hex 32`)"
+            )
+        if not BEARER_TOKEN_PATTERN.fullmatch(token):
+            raise ValueError(
+                f"AUTH_TOKENS entry {position}: a token may only hold letters, digits and "
+                "- . _ ~ + /, then = padding (RFC 6750), since that is all a client can send"
             )
         if token in users_by_token:
             raise ValueError(f"AUTH_TOKENS entry {position} repeats an earlier token")

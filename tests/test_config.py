@@ -121,11 +121,11 @@ def test_token_mode_reads_user_token_pairs(
 ) -> None:
     monkeypatch.setenv("PII_HASH_SECRET", SECRET)
     monkeypatch.setenv("AUTH_MODE", "token")
-    monkeypatch.setenv("AUTH_TOKENS", f" alice:{'a' * 20} , bob@example.org:{'b' * 20}:x ")
+    monkeypatch.setenv("AUTH_TOKENS", f" alice:{'a' * 20} , bob@example.org:{'b' * 20}-._~+/== ")
     loaded = load_settings()
     assert loaded.auth_users_by_token() == {
         "a" * 20: "alice",
-        f"{'b' * 20}:x": "bob@example.org",  # split at the first colon: tokens may hold colons
+        f"{'b' * 20}-._~+/==": "bob@example.org",  # every character RFC 6750 allows
     }
     assert "a" * 20 not in repr(loaded)  # tokens are secrets
 
@@ -138,6 +138,10 @@ def test_token_mode_reads_user_token_pairs(
         ("alice:short-token", "entry 1: a token needs at least 16"),
         (f"alice:{'a' * 20},bob/x:{'b' * 20}", "entry 2: a user id may only hold"),
         (f"alice:{'a' * 20},bob:{'a' * 20}", "entry 2 repeats an earlier token"),
+        # A client could never send these after "Bearer ": RFC 6750's b64token only.
+        (f"alice:{'a' * 20}:x", "entry 1: a token may only hold"),
+        (f"alice:{'a' * 20}!", "entry 1: a token may only hold"),
+        (f"alice:{'a' * 20}=x", "entry 1: a token may only hold"),
     ],
 )
 def test_bad_auth_tokens_are_refused_without_showing_them(

@@ -27,6 +27,31 @@ MAX_FIELD_BYTES = 1024
 MAX_FIELDS = 10
 # Multipart framing and form fields add a little to the file's own size.
 ENVELOPE_ALLOWANCE = 64 * 1024
+# The route reads its form itself (streaming), so FastAPI cannot infer the body: declare it, for
+# the OpenAPI description and for the auth middleware, which lets form bodies through only to
+# routes that take a form (auth.form_routes).
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "session_id"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "session_id": {"type": "string"},
+                        "user_id": {
+                            "type": "string",
+                            "description": "Ignored when authentication is on: the "
+                            "credential's user is used.",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
 
 
 def error_response(status: int, code: str, message: str) -> JSONResponse:
@@ -129,7 +154,7 @@ async def _drain(chunks: AsyncIterator[bytes], limit: int) -> None:
             break
 
 
-@router.post("/api/uploads", status_code=201)
+@router.post("/api/uploads", status_code=201, openapi_extra=UPLOAD_BODY)
 async def upload(request: Request) -> JSONResponse:
     """Receive one file with `user_id` and `session_id`; answer with its id and summary."""
     pipeline: UploadPipeline = request.app.state.pipeline
