@@ -53,6 +53,7 @@ from data_science.server.middleware import ObservabilityMiddleware
 from data_science.server.path_guard import PathGuard
 from data_science.server.retention import retention_sweeps
 from data_science.server.shutdown import ShutdownState
+from data_science.server.turn_lock import TurnLeases, TurnLock
 from data_science.session_store import open_session_store
 from data_science.tracing import configure_tracing
 
@@ -131,6 +132,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_service = session_service
     app.state.artifact_service = artifact_service
     app.state.shutdown = ShutdownState()
+    # One turn at a time per chat, across replicas: a lease in the session store (turn_lock.py).
+    app.add_middleware(TurnLock, leases=TurnLeases(session_service.db_engine))
     # Inside auth: every path parameter is checked before any route runs (path_guard.py).
     app.add_middleware(PathGuard)
     # Around every route, ADK's and ours: only authenticated requests get through (auth.py).
