@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy import text
 from starlette.routing import BaseRoute, Route
+from starlette.types import Message
 
 from data_science.config import APP_NAME, Settings
 from data_science.server.app import create_app
@@ -214,3 +215,33 @@ async def test_a_session_cannot_be_created_under_an_id_its_paths_would_refuse(
     assert "session_id" in created.text
     assert await session_rows(app) == []
     assert (await http.delete("/api/users/alice")).status_code == 404  # nothing stored
+
+
+async def test_a_websocket_path_with_hidden_characters_is_closed_with_the_reason(
+    app: FastAPI,
+) -> None:
+    incoming: list[Message] = [{"type": "websocket.connect"}]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return incoming.pop(0)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "websocket",
+        "asgi": {"version": "3.0"},
+        "scheme": "ws",
+        "path": "/run_live\u202e",
+        "raw_path": b"/run_live%E2%80%AE",
+        "root_path": "",
+        "query_string": f"app_name={APP_NAME}&user_id=alice&session_id=s1".encode(),
+        "headers": [(b"host", b"127.0.0.1")],
+        "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 5000),
+        "subprotocols": [],
+    }
+    await app(scope, receive, send)
+    assert [message["type"] for message in sent] == ["websocket.close"]
+    assert sent[0]["code"] == 1008 and "bidi" in sent[0]["reason"]
