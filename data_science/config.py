@@ -40,8 +40,12 @@ MIN_PII_SECRET_CHARS = 32
 MIN_TOKEN_CHARS = 16
 # What a client may send after "Bearer " (RFC 6750's b64token): a configured token must fit it.
 BEARER_TOKEN_PATTERN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
-# A user id named in AUTH_TOKENS becomes a URL segment of every route: no "/" and no spaces.
-USER_ID_PATTERN = re.compile(r"[A-Za-z0-9._@+-]{1,128}")
+# A user id becomes a URL segment of every route and a folder name in the artifact store:
+# ASCII letters, digits and ._@+- only (no "/", spaces, control, bidi or invisible characters),
+# and not dots alone ("." and ".." would name a folder above it).
+USER_ID_PATTERN = re.compile(r"(?!\.+$)[A-Za-z0-9._@+-]{1,128}")
+# A session id, ADK's (a uuid4) or one a client chose: also a URL segment and a folder name.
+SESSION_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 def is_loopback_host(host: str) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,9 @@ import httpx
 import pandas as pd
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import create_engine, delete, insert
 
+from data_science.server.turn_lock import LEASES, lease_key
 from tests.conftest import PROJECT_ROOT, LiveServer
 from tests.fake_llm import Call, FakeLLM, Recorded, Reply, Text, ToolCalls
 
@@ -403,6 +406,37 @@ def test_a_lost_connection_offers_retry_and_keeps_the_typed_text(
     expect(page.locator(".error")).to_have_count(0)
     expect(page.locator("#message-input")).to_have_value("")
     expect(page.locator(".msg.user .bubble")).to_have_count(1)
+
+
+def test_a_turn_running_elsewhere_in_the_chat_is_a_notice_and_retry_sends_it_later(
+    visit: Visit, server: LiveServer
+) -> None:
+    page = visit.page
+    open_chat(page)
+    # Another tab or replica is mid-turn in this chat: its lease is in the session store.
+    store = create_engine(f"sqlite:///{Path(server.env['DATA_DIR']) / 'sessions' / 'sessions.db'}")
+    key = lease_key(user_id(page), current_session(page))
+    with store.begin() as connection:
+        LEASES.create(connection, checkfirst=True)
+        connection.execute(
+            insert(LEASES).values(chat_key=key, holder="elsewhere", expires_at=time.time() + 60)
+        )
+    ask(page, "list my files")
+    notice = page.locator(".notice").filter(has_text="already running in this chat")
+    expect(notice).to_be_visible()
+    expect(page.locator(".error")).to_have_count(0)  # a notice, not a failure
+    expect(page.locator("#message-input")).to_have_value("list my files")
+    expect(page.locator("#send-button")).to_be_enabled()
+    shot(page, "09b-turn-running-elsewhere")
+
+    with store.begin() as connection:  # the other turn ends
+        connection.execute(delete(LEASES).where(LEASES.c.chat_key == key))
+    store.dispose()
+    notice.locator(".retry").click()
+    turn_done(page)
+    expect(page.locator(".notice")).to_have_count(0)
+    expect(page.locator(".msg.user .bubble")).to_have_count(1)
+    expect(page.locator(".msg.agent")).not_to_have_count(0)  # the turn ran and answered
 
 
 def test_header_shows_the_offline_model(visit: Visit) -> None:

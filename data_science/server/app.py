@@ -50,8 +50,10 @@ from data_science.server import (
 )
 from data_science.server.deletion import DataStores
 from data_science.server.middleware import ObservabilityMiddleware
+from data_science.server.path_guard import PathGuard
 from data_science.server.retention import retention_sweeps
 from data_science.server.shutdown import ShutdownState
+from data_science.server.turn_lock import TurnLeases, TurnLock
 from data_science.session_store import open_session_store
 from data_science.tracing import configure_tracing
 
@@ -130,6 +132,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_service = session_service
     app.state.artifact_service = artifact_service
     app.state.shutdown = ShutdownState()
+    # One turn at a time per chat, across replicas: a lease in the session store (turn_lock.py).
+    app.add_middleware(TurnLock, leases=TurnLeases(session_service.db_engine))
+    # Inside auth: every path parameter is checked before any route runs (path_guard.py).
+    app.add_middleware(PathGuard)
     # Around every route, ADK's and ours: only authenticated requests get through (auth.py).
     app.add_middleware(auth.AuthMiddleware, settings=settings, public=auth.public_paths(STATIC_DIR))
     # Added last, so it wraps even auth: refusals are measured and logged with a request id.

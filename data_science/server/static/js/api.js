@@ -40,13 +40,18 @@ export async function request(url, options = {}) {
   }
 }
 
-export async function errorText(res) {
+/** The server's own sentence for a refusal ("" when the body has none). */
+export async function errorDetail(res) {
   let detail = "";
   try {
     const body = await res.json();
     detail = body.message || body.detail || body.error || "";
   } catch { /* not JSON */ }
-  if (typeof detail !== "string") detail = JSON.stringify(detail);
+  return typeof detail === "string" ? detail : JSON.stringify(detail);
+}
+
+export async function errorText(res) {
+  const detail = await errorDetail(res);
   return `The server answered ${res.status}${detail ? `: ${detail}` : "."}`;
 }
 

@@ -2,8 +2,8 @@
 // charts and downloads. Agent text goes through renderMarkdown(); everything else is textContent.
 
 import { APP, els, state } from "./state.js";
-import { adkSessionUrl, errorText, fetchJson, readable, request } from "./api.js";
-import { el, errorLine, scrollDown, setBusy } from "./dom.js";
+import { adkSessionUrl, errorDetail, errorText, fetchJson, readable, request } from "./api.js";
+import { el, errorLine, noticeLine, scrollDown, setBusy } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
 import { watchJobs } from "./jobs.js";
 import { showImage } from "./dialogs.js";
@@ -239,6 +239,10 @@ export async function send(text, retrying = false) {
           newMessage: { role: "user", parts: [{ text }] },
         }),
       });
+      if (res.status === 409) { // a turn started in another tab or by another client still runs
+        addLine(noticeLine(await errorDetail(res) || "This chat is busy; try again shortly.", retry));
+        return;
+      }
       if (!res.ok) throw new Error(await errorText(res));
     } catch (error) {
       addError(`Could not send the message: ${readable(error)}`, retry);

@@ -54,6 +54,14 @@ export function errorLine(message, onRetry) {
   return line;
 }
 
+// A note that is no failure (e.g. the chat is busy with a turn started elsewhere), with Retry.
+export function noticeLine(message, onRetry) {
+  const line = errorLine(message, onRetry);
+  line.className = "notice";
+  line.setAttribute("role", "status");
+  return line;
+}
+
 // While a turn runs, every control marked data-idle-only waits (send, switch, delete, retry…).
 export function setBusy(busy, status = "") {
   state.busy = busy;
