@@ -28,6 +28,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any, Literal, TypeVar, cast
@@ -101,13 +102,14 @@ class FairPool:
     def _start_waiting(self) -> None:
         """Hand waiting calls to free processes (after a submit, and whenever a call ends)."""
         while (call := self._next_call()) is not None:
+            executor = self._processes()
             try:
-                running = self._processes().submit(call.function, *call.args)
-            except Exception as error:  # a broken pool: this caller hears why, the rest go on
+                running = executor.submit(call.function, *call.args)
+            except Exception as error:  # a pool shutting down: this caller hears why
                 self._release(call)
                 call.future.set_exception(error)
                 continue
-            running.add_done_callback(functools.partial(self._finished, call))
+            running.add_done_callback(functools.partial(self._finished, call, executor))
 
     def _next_call(self) -> _Call | None:
         with self._lock:
@@ -122,8 +124,10 @@ class FairPool:
                     return call
         return None
 
-    def _finished(self, call: _Call, done: Future[Any]) -> None:
+    def _finished(self, call: _Call, executor: ProcessPoolExecutor, done: Future[Any]) -> None:
         self._release(call)
+        if not done.cancelled() and isinstance(done.exception(), BrokenProcessPool):
+            self._replace(executor)
         try:
             call.future.set_result(done.result())
         except BaseException as error:  # the call's own failure, re-raised to its caller
@@ -135,6 +139,14 @@ class FairPool:
             self._running[call.session] -= 1
             if not self._running[call.session]:
                 del self._running[call.session]
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        """A worker died (killed for memory, say): its calls fail, and later calls get fresh
+        processes instead of failing too (a broken executor refuses every call after)."""
+        with self._lock:
+            if self._executor is broken:
+                self._executor = None
+        broken.shutdown(wait=False)
 
     def _processes(self) -> ProcessPoolExecutor:
         """The lane's processes, started on first use ('spawn': safe in a threaded server)."""
@@ -253,12 +265,12 @@ def _stop(process: multiprocessing.process.BaseProcess) -> None:
 
 
 def warm_up() -> None:
-    """Start every lane's processes and import the heavy libraries in them before the first
-    request."""
-    calls = [
-        lane.submit(_import_libraries, ()) for lane in _lanes.values() for _ in range(lane.size)
-    ]
-    for call in calls:
+    """Start the quick lane's processes and import the heavy libraries in them before the first
+    request: a profile must not wait for a process to start. Fitting processes start with the
+    first fits (a second or two against the fit's own seconds or minutes), so start-up costs
+    no more than it did with one pool."""
+    quick = _lanes["quick"]
+    for call in [quick.submit(_import_libraries, ()) for _ in range(quick.size)]:
         call.result()
 
 

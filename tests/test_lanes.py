@@ -7,9 +7,12 @@ test asserts on order (what finished while what was still running), never on a d
 from __future__ import annotations
 
 import asyncio
+import os
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import structlog
 from google.adk.tools.tool_context import ToolContext
 
@@ -78,3 +81,10 @@ async def test_one_chats_many_fits_do_not_make_another_chat_wait_for_all_of_them
     # First come, first served would start it after all of the busy chat's fits (fourth wave);
     # in turn, it starts with the second wave, a whole wave before the busy chat's third.
     assert other_start < busy[2 * size - 1]
+
+
+async def test_a_worker_that_dies_fails_its_own_call_and_later_calls_get_a_fresh_process() -> None:
+    # As when the kernel kills a fit that ran out of memory.
+    with pytest.raises(BrokenProcessPool):
+        await run_cpu(os._exit, 1, lane="heavy")
+    assert await run_cpu(sum, [1, 2], lane="heavy") == 3
