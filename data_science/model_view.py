@@ -259,7 +259,7 @@ async def summary_redactor(workspace: Workspace) -> Redactor | None:
     for table, key in tables:
         known = _labels.get(key)
         if known is None:
-            known = await run_cpu(text_labels, table)
+            known = await run_cpu(text_labels, table, lane="quick")
             _labels.put(key, known)
         labels += known
     redactor = await asyncio.to_thread(Redactor, labels, columns)

@@ -220,7 +220,7 @@ class UploadPipeline:
             return self._store_image(workspace, path, name, extension, parent_id)
         try:
             summary = run_in_process(
-                summarize_file, path, extension, self.settings.MAX_TABLE_COLUMNS
+                summarize_file, path, extension, self.settings.MAX_TABLE_COLUMNS, lane="quick"
             )
         except TableReadError as error:
             raise UploadRejected(
@@ -249,7 +249,12 @@ class UploadPipeline:
         target = workspace.staging_path(thumbnail_name(stored_name, extension))
         try:
             info = run_in_process(
-                reencode_image, path, target, extension, self.settings.MAX_IMAGE_PIXELS
+                reencode_image,
+                path,
+                target,
+                extension,
+                self.settings.MAX_IMAGE_PIXELS,
+                lane="quick",
             )
             record = workspace.adopt_file(
                 target,
@@ -287,7 +292,12 @@ class UploadPipeline:
         stored: list[ItemRecord] = []
         try:
             extracted, skipped = run_in_process(
-                safe_unzip, path, extraction, self._zip_limits(), self.settings.ALLOWED_EXTENSIONS
+                safe_unzip,
+                path,
+                extraction,
+                self._zip_limits(),
+                self.settings.ALLOWED_EXTENSIONS,
+                lane="quick",
             )
             members = []
             for member in extracted:

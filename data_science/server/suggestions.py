@@ -46,7 +46,7 @@ async def suggestions(
             "tables (CSV, TSV, JSON, Excel, Parquet).",
         )
     table = await asyncio.to_thread(workspace.table_file, item_id)
-    actions = await run_cpu(quick_actions, table)
+    actions = await run_cpu(quick_actions, table, lane="quick")
     return JSONResponse({"file_id": item_id, "suggestions": build_suggestions(record, actions)})
 
 

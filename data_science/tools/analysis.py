@@ -54,7 +54,7 @@ async def preview_rows(
     record, table = await _dataset(tool_context, dataset_id)
     chosen = _columns(record, columns, "column") if columns else None
     result = await run_cpu(
-        describe.preview_rows, table, n, position, chosen, settings.MAX_SAMPLE_ROWS
+        describe.preview_rows, table, n, position, chosen, settings.MAX_SAMPLE_ROWS, lane="quick"
     )
     return {"dataset_id": dataset_id, **result}
 
@@ -80,7 +80,7 @@ async def describe_distribution(
     record, table = await _dataset(tool_context, dataset_id)
     if column is not None:
         column = resolve_column(column_names(record), column)
-    result = await run_cpu(describe.describe_distribution, table, column, z_threshold)
+    result = await run_cpu(describe.describe_distribution, table, column, z_threshold, lane="quick")
     for entry in result["columns"]:
         for outliers in (entry.get("iqr_outliers"), entry.get("z_outliers")):
             if outliers and "examples" in outliers:
@@ -107,7 +107,7 @@ async def correlations(
     """
     record, table = await _dataset(tool_context, dataset_id)
     chosen = _columns(record, columns, "column") if columns else None
-    result = await run_cpu(correlation.correlations, table, chosen, method, top_k)
+    result = await run_cpu(correlation.correlations, table, chosen, method, top_k, lane="quick")
     return {"dataset_id": dataset_id, **result}
 
 
@@ -141,7 +141,12 @@ async def group_by(
         check_listable(group, _column_type(record, group))
     values = _columns(record, value_columns, "value column") if value_columns else []
     result = await run_cpu(
-        aggregate.group_by, table, groups, values, list(aggregations or ["count", "mean"])
+        aggregate.group_by,
+        table,
+        groups,
+        values,
+        list(aggregations or ["count", "mean"]),
+        lane="quick",
     )
     return {"dataset_id": dataset_id, **result}
 
@@ -163,7 +168,7 @@ async def value_counts(
     record, table = await _dataset(tool_context, dataset_id)
     column = resolve_column(column_names(record), column)
     check_listable(column, _column_type(record, column))
-    result = await run_cpu(aggregate.value_counts, table, column, top_k)
+    result = await run_cpu(aggregate.value_counts, table, column, top_k, lane="quick")
     return {"dataset_id": dataset_id, **result}
 
 
@@ -195,7 +200,9 @@ async def hypothesis_test(
     check_listable(group_column, _column_type(record, group_column))
     if test == "chi_square":
         check_listable(column, _column_type(record, column))
-    result = await run_cpu(hypothesis.hypothesis_test, table, test, column, group_column, groups)
+    result = await run_cpu(
+        hypothesis.hypothesis_test, table, test, column, group_column, groups, lane="quick"
+    )
     return {"dataset_id": dataset_id, **result}
 
 

@@ -98,7 +98,16 @@ async def cluster(
         parent_id=dataset_id,
         name=f"clusters of {record.name}",
         produce=lambda path: run_cpu(
-            cluster_to_file, table, chosen, n_clusters, path, method, linkage, eps, min_samples
+            cluster_to_file,
+            table,
+            chosen,
+            n_clusters,
+            path,
+            method,
+            linkage,
+            eps,
+            min_samples,
+            lane="heavy",
         ),
         description=describe,
     )
@@ -126,7 +135,7 @@ async def choose_k(
     record = await run_blocking(workspace.get, dataset_id, "table")
     chosen = _resolve(record, columns)
     table = await run_blocking(workspace.table_file, dataset_id)
-    report = await run_cpu(choose_k_report, table, chosen, max_k)
+    report = await run_cpu(choose_k_report, table, chosen, max_k, lane="heavy")
     chart = await _save_png(tool_context, f"choose k {record.name}", report.pop("png"))
     return {"dataset_id": dataset_id, **report, **chart}
 
@@ -155,7 +164,9 @@ async def find_anomalies(
         workspace,
         parent_id=dataset_id,
         name=f"anomalies in {record.name}",
-        produce=lambda path: run_cpu(anomalies_to_file, table, chosen, contamination, path),
+        produce=lambda path: run_cpu(
+            anomalies_to_file, table, chosen, contamination, path, lane="heavy"
+        ),
         description=lambda report: (
             f"isolation forest (contamination {contamination:g}) on "
             f"{', '.join(report['columns_used'])}"

@@ -40,4 +40,6 @@ async def analyze_dataset(dataset_id: str, tool_context: ToolContext) -> dict[st
     columns have missing values. `dataset_id` comes from `list_data_files`.
     """
     table = await run_blocking(workspace_for(tool_context).table_file, dataset_id)
-    return await run_cpu(profile_table, table, dataset_id, get_settings().SUMMARY_MODE_ONLY)
+    return await run_cpu(
+        profile_table, table, dataset_id, get_settings().SUMMARY_MODE_ONLY, lane="quick"
+    )

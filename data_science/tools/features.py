@@ -45,14 +45,16 @@ async def select_features(
     """
     workspace, record, table, target = await open_with_target(tool_context, dataset_id, target)
     if not keep_only_selected:
-        report = await run_cpu(select_features_to_file, table, target, method, k, estimator, None)
+        report = await run_cpu(
+            select_features_to_file, table, target, method, k, estimator, None, lane="heavy"
+        )
         return {"source_dataset_id": dataset_id, **report}
     saved, report = await derive_table(
         workspace,
         parent_id=dataset_id,
         name=f"{record.name} (selected features for {target})",
         produce=lambda path: run_cpu(
-            select_features_to_file, table, target, method, k, estimator, path
+            select_features_to_file, table, target, method, k, estimator, path, lane="heavy"
         ),
         description=lambda report: (
             f"{method} feature selection for '{target}': kept "

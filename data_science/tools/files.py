@@ -58,7 +58,7 @@ async def merge_datasets(
         parent_id=left.id,
         name=f"{left.name} ⋈ {right.name}",
         produce=lambda path: run_cpu(
-            merge_to_file, left_table, right_table, left_keys, right_keys, how, path
+            merge_to_file, left_table, right_table, left_keys, right_keys, how, path, lane="quick"
         ),
         description=f"{how} join of {left.id} and {right.id} on {', '.join(left_keys)}",
     )
@@ -84,7 +84,7 @@ async def load_sheet(dataset_id: str, sheet: str, tool_context: ToolContext) -> 
         workspace,
         parent_id=record.id,
         name=f"{record.name} [{sheet}]",
-        produce=lambda out: run_cpu(sheet_to_file, path, sheet, out),
+        produce=lambda out: run_cpu(sheet_to_file, path, sheet, out, lane="quick"),
         description=f"sheet {sheet!r} of {record.name}",
     )
     return {"dataset_id": saved.id, "rows": saved.rows, "columns": saved.columns}
@@ -109,7 +109,7 @@ async def export_dataset(
     table = await run_blocking(workspace.table_file, dataset_id)
     filename = artifact_filename(record.name.rsplit(".", 1)[0], file_format)
     async with staged_file(workspace, f"export.{file_format}") as out_path:
-        report = await run_cpu(export_to_file, table, file_format, out_path)
+        report = await run_cpu(export_to_file, table, file_format, out_path, lane="quick")
         if report["size_bytes"] > MAX_EXPORT_BYTES:
             raise ToolError(
                 f"The {file_format.upper()} file would be larger than "

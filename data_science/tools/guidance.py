@@ -80,7 +80,7 @@ async def suggest_next_steps(dataset_id: str, tool_context: ToolContext) -> dict
     types, dates, free text and a likely target column.
     """
     table = await run_blocking(workspace_for(tool_context).table_file, dataset_id)
-    return {"dataset_id": dataset_id, **await run_cpu(next_steps, table)}
+    return {"dataset_id": dataset_id, **await run_cpu(next_steps, table, lane="quick")}
 
 
 @tool
@@ -96,7 +96,7 @@ async def analyze_and_model(
     """
     workspace, _, table, target = await open_with_target(tool_context, dataset_id, target)
     async with staged_file(workspace, "model.joblib") as model_path:
-        result = await run_cpu(profile_and_model, table, target, model_path)
+        result = await run_cpu(profile_and_model, table, target, model_path, lane="heavy")
         report = result.pop("model_report")
         saved = await run_blocking(
             workspace.adopt_file,
@@ -107,7 +107,7 @@ async def analyze_and_model(
             parent_id=dataset_id,
             details=report,
         )
-    steps = await run_cpu(next_steps, table)
+    steps = await run_cpu(next_steps, table, lane="quick")
     return {
         "model_id": saved.id,
         "dataset_id": dataset_id,

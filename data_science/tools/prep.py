@@ -36,8 +36,11 @@ from data_science.tools.base import (
     tool,
     workspace_for,
 )
-from data_science.workers import run_cpu
+from data_science.workers import Lane, run_cpu
 from data_science.workspace import ItemRecord, Workspace
+
+# Imputers that fit a model on the table (heavy lane).
+MODEL_IMPUTERS = frozenset({"knn", "iterative"})
 
 
 async def _open(tool_context: ToolContext, dataset_id: str) -> tuple[Workspace, ItemRecord]:
@@ -60,15 +63,20 @@ async def _derive(
     label: str,
     function: Callable[..., dict[str, Any]],
     *args: Any,
+    lane: Lane = "quick",
 ) -> dict[str, Any]:
-    """Run `function(table, out_path, summary_only, *args)` in a worker; store its output table."""
+    """Run `function(table, out_path, summary_only, *args)` in a worker; store its output table.
+
+    A data change is one pass over the table, so the quick lane, except where a model is
+    fitted to make it (KNN and iterative imputation).
+    """
     table = await run_blocking(workspace.table_file, record.id)
     summary_only = get_settings().SUMMARY_MODE_ONLY
     saved, report = await derive_table(
         workspace,
         parent_id=record.id,
         name=f"{record.name} ({label})",
-        produce=lambda path: run_cpu(function, table, path, summary_only, *args),
+        produce=lambda path: run_cpu(function, table, path, summary_only, *args, lane=lane),
         description=lambda report: str(report["action"]),
     )
     return {"dataset_id": saved.id, "source_dataset_id": record.id, **report}
@@ -96,7 +104,14 @@ async def impute_missing(
     workspace, record = await _open(tool_context, dataset_id)
     chosen = _resolve_all(record, columns)
     return await _derive(
-        workspace, record, f"{strategy} imputed", impute_to_file, chosen, strategy, fill_value
+        workspace,
+        record,
+        f"{strategy} imputed",
+        impute_to_file,
+        chosen,
+        strategy,
+        fill_value,
+        lane="heavy" if strategy in MODEL_IMPUTERS else "quick",
     )
 
 

@@ -55,7 +55,14 @@ async def forecast(
         parent_id=dataset_id,
         name=f"forecast of {value_column}",
         produce=lambda path: run_cpu(
-            forecast_to_file, table, time_column, value_column, horizon, season_length, path
+            forecast_to_file,
+            table,
+            time_column,
+            value_column,
+            horizon,
+            season_length,
+            path,
+            lane="heavy",
         ),
         description=lambda report: f"{report['best_model']} forecast, {horizon} steps",
     )
@@ -88,7 +95,9 @@ async def decompose_series(
     time_column = resolve_column(column_names(record), time_column, "time column")
     value_column = resolve_column(column_names(record), value_column, "value column")
     table = await run_blocking(workspace.table_file, dataset_id)
-    result = await run_cpu(decompose_to_chart, table, time_column, value_column, season_length)
+    result = await run_cpu(
+        decompose_to_chart, table, time_column, value_column, season_length, lane="quick"
+    )
     chart = f"decomposition_{re.sub(r'[^a-z0-9]+', '_', value_column.lower())}.png"
     version = await tool_context.save_artifact(
         chart, types.Part.from_bytes(data=result.pop("chart"), mime_type="image/png")

@@ -44,7 +44,7 @@ async def train(
     saved, report = await save_model(
         workspace,
         parent_id=dataset_id,
-        produce=lambda path: run_cpu(fit_to_file, table, target, path, model),
+        produce=lambda path: run_cpu(fit_to_file, table, target, path, model, lane="heavy"),
         name=lambda report: f"{report['model']} predicting {target}",
     )
     return {"model_id": saved.id, "dataset_id": dataset_id, **report}
@@ -68,7 +68,7 @@ async def predict(model_id: str, dataset_id: str, tool_context: ToolContext) -> 
         parent_id=dataset_id,
         name=f"predictions of {target}",
         produce=lambda path: run_cpu(
-            predict_to_file, model_path, table, features, f"predicted_{target}", path
+            predict_to_file, model_path, table, features, f"predicted_{target}", path, lane="quick"
         ),
         description=f"{record.name} applied to {dataset_id}",
     )

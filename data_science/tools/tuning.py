@@ -38,7 +38,7 @@ async def cross_validate(
     positive errors, lower is better) and r2.
     """
     _, _, table, target = await open_with_target(tool_context, dataset_id, target)
-    report = await run_cpu(cross_validate_model, table, target, model, folds)
+    report = await run_cpu(cross_validate_model, table, target, model, folds, lane="heavy")
     return {"dataset_id": dataset_id, **report}
 
 
@@ -121,7 +121,9 @@ async def train_ensemble(
     saved, report = await save_model(
         workspace,
         parent_id=dataset_id,
-        produce=lambda path: run_cpu(ensemble_to_file, table, target, list(models), method, path),
+        produce=lambda path: run_cpu(
+            ensemble_to_file, table, target, list(models), method, path, lane="heavy"
+        ),
         name=lambda report: (
             f"{method} ensemble ({', '.join(report['members'])}) predicting {target}"
         ),

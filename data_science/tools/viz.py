@@ -94,7 +94,7 @@ async def plot(
     if kind == "scatter" and not spec.y:
         raise ToolError("A scatter plot needs both `x` and `y` columns.", code="missing_argument")
     table = await run_blocking(workspace.table_file, dataset_id)
-    chart = await run_cpu(render_chart, table, spec)
+    chart = await run_cpu(render_chart, table, spec, lane="quick")
     saved = await _save(tool_context, chart)
     return {**saved, "kind": kind, "rows_plotted": chart.rows_used, **_extras(chart)}
 
@@ -113,7 +113,7 @@ async def auto_charts(dataset_id: str, tool_context: ToolContext) -> dict[str, A
     workspace = workspace_for(tool_context)
     record = await run_blocking(workspace.get, dataset_id, "table")
     table = await run_blocking(workspace.table_file, dataset_id)
-    overview = await run_cpu(render_overview, table)
+    overview = await run_cpu(render_overview, table, lane="quick")
     if not overview:
         raise ToolError(
             f"No column of '{record.name}' suits a chart: every column is constant, empty or "
@@ -182,7 +182,9 @@ async def plot_model(
             "this session, so its test rows cannot be rebuilt. Train the model again.",
             code="dataset_missing",
         ) from None
-    chart = await run_cpu(render_model_chart, model_path, table, target, features, kind, n_test)
+    chart = await run_cpu(
+        render_model_chart, model_path, table, target, features, kind, n_test, lane="quick"
+    )
     # Named by kind and target: a title may hold a class label, which is data (summary mode).
     saved = await _save(tool_context, chart, name=f"{kind} {target}")
     return {**saved, "model_id": model_id, "kind": kind, "target": target, **_extras(chart)}

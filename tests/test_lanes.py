@@ -1,0 +1,90 @@
+"""The worker lanes: quick calls never wait behind fits, and chats share the fitting processes.
+
+Stand-in work (`tests/busy_work.py`) fills the heavy lane for as long as a test needs, so each
+test asserts on order (what finished while what was still running), never on a duration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import structlog
+from google.adk.tools.tool_context import ToolContext
+
+from data_science.tools.base import workspace_for
+from data_science.tools.data import analyze_dataset
+from data_science.tools.viz import plot
+from data_science.workers import lane_size, run_cpu
+from tests.busy_work import occupy, wait_until_started
+
+# Stand-ins hold their worker at most this long if a test fails before releasing them.
+HOLD_SECONDS = 90
+PAUSE_SECONDS = 1.0
+
+
+async def test_a_profile_finishes_while_every_fitting_process_is_busy_and_more_fits_wait(
+    tool_context: ToolContext, penguins: pd.DataFrame, tmp_path: Path
+) -> None:
+    dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
+    started, release = tmp_path / "started", tmp_path / "release"
+    started.mkdir()
+    fits = [
+        asyncio.ensure_future(
+            run_cpu(occupy, str(started), str(release), HOLD_SECONDS, lane="heavy")
+        )
+        for _ in range(2 * lane_size("heavy"))  # every process busy, as many again queued
+    ]
+    try:
+        await wait_until_started(started, lane_size("heavy"))
+        profile = await analyze_dataset(dataset_id=dataset_id, tool_context=tool_context)
+        chart = await plot(
+            dataset_id=dataset_id, kind="histogram", x="body_mass_g", tool_context=tool_context
+        )
+        still_running = [not fit.done() for fit in fits]
+    finally:
+        release.touch()
+        await asyncio.gather(*fits)
+    assert profile["status"] == "ok" and profile["rows"] == 344, profile
+    assert chart["status"] == "ok", chart
+    assert all(still_running)  # the quick calls did not wait for a single fit
+
+
+async def _submit_as(
+    session: str, count: int, started: Path, release: Path
+) -> list[asyncio.Future[tuple[float, float]]]:
+    """`count` one-second fits from chat `session` (the id the agent turn binds to its context)."""
+    structlog.contextvars.bind_contextvars(session_id=session)
+    return [
+        asyncio.ensure_future(
+            run_cpu(occupy, str(started), str(release), PAUSE_SECONDS, lane="heavy")
+        )
+        for _ in range(count)
+    ]
+
+
+async def test_one_chats_many_fits_do_not_make_another_chat_wait_for_all_of_them(
+    tmp_path: Path,
+) -> None:
+    size = lane_size("heavy")
+    started, release = tmp_path / "started", tmp_path / "never"
+    started.mkdir()
+    busy_chat = await asyncio.create_task(_submit_as("busy-chat", 3 * size, started, release))
+    await wait_until_started(started, size)  # the first wave runs, the rest of them wait
+    other_chat = await asyncio.create_task(_submit_as("other-chat", 1, started, release))
+    busy = sorted(start for start, _ in await asyncio.gather(*busy_chat))
+    ((other_start, _),) = await asyncio.gather(*other_chat)
+    # First come, first served would start it after all of the busy chat's fits (fourth wave);
+    # in turn, it starts with the second wave, a whole wave before the busy chat's third.
+    assert other_start < busy[2 * size - 1]
+
+
+async def test_a_worker_that_dies_fails_its_own_call_and_later_calls_get_a_fresh_process() -> None:
+    # As when the kernel kills a fit that ran out of memory.
+    with pytest.raises(BrokenProcessPool):
+        await run_cpu(os._exit, 1, lane="heavy")
+    assert await run_cpu(sum, [1, 2], lane="heavy") == 3
