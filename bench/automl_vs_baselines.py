@@ -103,6 +103,7 @@ def run_dataset(
                     tmp / f"{name}.ag_tool",
                     float(budget),
                     preset,
+                    time.monotonic() + budget,
                     deadline=budget * 1.1,
                 )
             )["test_metrics"]

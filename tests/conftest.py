@@ -88,9 +88,13 @@ START_SECONDS = 180
 
 
 class LiveServer:
-    """The real app (`main.py`) in a child process on a free port."""
+    """The real app (`main.py` of `root`, this checkout by default) in a child process on a
+    free port."""
 
-    def __init__(self, data_dir: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, extra_env: dict[str, str] | None = None, root: Path = PROJECT_ROOT
+    ) -> None:
+        self.root = root
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir.parent / f"server-{self.port}.log"
@@ -105,16 +109,17 @@ class LiveServer:
         }
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> LiveServer:
+    def start(self, timeout: float = START_SECONDS) -> LiveServer:
+        """Start it and wait until /healthz answers (`timeout` s at most)."""
         self.log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, str(PROJECT_ROOT / "main.py")],
-            cwd=PROJECT_ROOT,
+            [sys.executable, str(self.root / "main.py")],
+            cwd=self.root,
             env=self.env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + START_SECONDS
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
@@ -124,7 +129,7 @@ class LiveServer:
             except httpx.HTTPError:
                 time.sleep(0.2)
         self.stop()  # else the server and its worker processes outlive the test run
-        raise RuntimeError(f"server did not start within {START_SECONDS} s")
+        raise RuntimeError(f"server did not start within {timeout:.0f} s")
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

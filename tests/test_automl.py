@@ -1,18 +1,27 @@
 """AutoGluon through the `automl` tool: same split, honest budget, usable model."""
 
+import asyncio
 import importlib
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from google.adk.tools.tool_context import ToolContext
 
 from data_science.config import Settings
+from data_science.models.replies import render_result
 from data_science.tools.automl import automl, search_models
 from data_science.tools.base import workspace_for
 from data_science.tools.train import predict
+from data_science.workers import lane_size, run_cpu
+from tests.busy_work import occupy, wait_until_started
 
 BUDGET = 20
+# Too short for the nine models of medium_quality on a busy machine, long enough for a few.
+BUSY_BUDGET = 40
+# Longest the stand-in fits keep the machine busy if the test fails before releasing them.
+BUSY_SECONDS = 300
 
 
 async def test_automl_scores_on_the_held_out_split_within_its_budget(
@@ -99,3 +108,43 @@ async def test_search_models_picks_a_family_and_scores_it_on_the_held_out_split(
         model_id=result["model_id"], dataset_id=dataset_id, tool_context=tool_context
     )
     assert predicted["status"] == "ok"
+
+
+async def test_a_budget_too_short_on_a_busy_machine_returns_the_best_model_found(
+    tool_context: ToolContext,
+    penguins: pd.DataFrame,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setattr(settings, "AUTOML_PRESET", "medium_quality")
+    dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
+    started, release = tmp_path / "started", tmp_path / "release"
+    started.mkdir()
+    busy = [  # every fitting process spins: AutoML's process shares the cores with them
+        asyncio.ensure_future(
+            run_cpu(occupy, str(started), str(release), BUSY_SECONDS, True, lane="heavy")
+        )
+        for _ in range(lane_size("heavy"))
+    ]
+    try:
+        await wait_until_started(started, lane_size("heavy"))
+        result = await automl(
+            dataset_id=dataset_id,
+            target="species",
+            time_budget_seconds=BUSY_BUDGET,
+            tool_context=tool_context,
+        )
+    finally:
+        release.touch()
+        await asyncio.gather(*busy)
+    # The best model found so far is kept, and the answer says the run was cut short.
+    assert result["status"] == "ok", result
+    assert result["cut_short"] is True
+    assert any("ran out of time" in note for note in result["notes"]), result["notes"]
+    assert "ran out of time" in render_result("automl", result)  # the offline model says so
+    assert result["test_metrics"]["accuracy"] > 0.8 and result["leaderboard"]
+    predicted = await predict(
+        model_id=result["model_id"], dataset_id=dataset_id, tool_context=tool_context
+    )
+    assert predicted["status"] == "ok" and predicted["rows"] == 344

@@ -25,7 +25,8 @@ from data_science.tools.base import (
 from data_science.workers import DeadlineExceeded, JobCancelled
 
 PREDICTOR_DIR = "autogluon"
-# The call returns within budget + 10 %, whatever AutoGluon does.
+# The answer is due within the budget (AutoGluon is wrapped up in time, keeping what it has);
+# the process is killed 10 % later whatever AutoGluon does.
 DEADLINE_MARGIN = 1.1
 # A fresh process needs a few seconds to import pandas and scikit-learn before it can start.
 WORKER_START_SECONDS = 5
@@ -66,7 +67,10 @@ async def automl(
     80 % split as `train` and reports metrics on the same held-out 20 %, a leaderboard of the
     models it tried (scored on the test split) and permutation feature importance. The budget
     defaults to DEFAULT_AUTOML_SECONDS (60) and is capped at MAX_AUTOML_SECONDS; the call
-    returns within the budget plus 10 %. Returns a `model_id` usable with `predict`.
+    returns within the budget plus 10 %. When the budget runs out before every model of the
+    preset was tried, it returns the best model found so far with `cut_short: true` and a note
+    saying so (tell the person; a larger budget tries more). Returns a `model_id` usable with
+    `predict`.
     """
     settings = get_settings()
     if not settings.ENABLE_AUTOML:
@@ -85,8 +89,8 @@ async def automl(
     started = time.monotonic()
 
     async def produce(predictor_dir: Path) -> dict[str, Any]:
-        with automl_run("autogluon"):
-            return await run_as_job(
+        with automl_run("autogluon") as timing:
+            report: dict[str, Any] = await run_as_job(
                 tool_context,
                 "automl",
                 f"AutoML predicting {target}",
@@ -96,11 +100,15 @@ async def automl(
                 predictor_dir,
                 float(budget),
                 settings.AUTOML_PRESET,
+                time.monotonic() + budget,  # when the answer is due: the process starts now
                 budget_seconds=budget,
                 deadline=budget * DEADLINE_MARGIN,
-                overrun=f"AutoML did not finish within its {budget} s budget and was stopped. "
-                "Give it a larger time_budget_seconds, or use `train` for a quick model.",
+                overrun=f"AutoML could not train and score a single model within its {budget} s "
+                "budget (the machine may be busy) and was stopped. Give it a larger "
+                "time_budget_seconds, or use `train` for a quick model.",
             )
+            timing.fields["cut_short"] = report["cut_short"]
+            return report
 
     saved, report = await save_model(
         workspace,

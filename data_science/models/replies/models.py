@@ -54,6 +54,12 @@ def _extras(result: dict[str, Any]) -> list[str]:
         lines += ["", *table(["model", "test score", "fit seconds"], [
             [row["model"], row["test_score"], row["fit_seconds"]] for row in board[:8]
         ])]  # fmt: skip
+    if result.get("cut_short"):
+        lines += [
+            "",
+            "AutoML ran out of time before trying every model it planned, so this is the best "
+            "of those it trained. A larger time budget lets it try more.",
+        ]
     return lines
 
 
