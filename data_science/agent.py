@@ -10,16 +10,16 @@ from google.adk.apps import App
 from google.genai import types
 
 from data_science.config import APP_NAME, Settings, get_settings
-from data_science.model_view import MAX_NAME_CHARACTERS, for_model, summary_redactor
-from data_science.models.selection import build_model
+from data_science.llm.model_view import MAX_NAME_CHARACTERS, for_model, summary_redactor
+from data_science.llm.selection import build_model
 from data_science.plugins.attachments import AttachmentIntakePlugin
 from data_science.plugins.context_budget import ContextBudgetPlugin
 from data_science.plugins.llm_usage import LlmUsagePlugin
 from data_science.plugins.observability import ObservabilityPlugin
 from data_science.plugins.tool_errors import ToolErrorsPlugin
 from data_science.prompts import render_instruction
+from data_science.storage.workspace import Workspace, describe_catalogue
 from data_science.tools import ALL_TOOLS
-from data_science.workspace import Workspace, describe_catalogue
 
 
 async def session_instruction(context: ReadonlyContext) -> str:

@@ -22,7 +22,7 @@ from PIL import Image
 
 from data_science.agent import build_app
 from data_science.config import Settings
-from data_science.models.offline import OfflineModel
+from data_science.offline.model import OfflineModel
 from tests.conftest import PROJECT_ROOT, LiveServer, free_port
 from tests.hostile_files import jpeg_with_gps, make_zip
 

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from google.adk.tools.tool_context import ToolContext
 
-from data_science.audit import GENESIS, AuditLog, audit_log, verify_chain
 from data_science.config import Settings, get_settings
+from data_science.observability.audit import GENESIS, AuditLog, audit_log, verify_chain
 from data_science.tools import impute_missing, value_counts
 from tests.conftest import PROJECT_ROOT, add_dataset
 

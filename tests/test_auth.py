@@ -332,7 +332,7 @@ async def test_the_running_app_serves_its_owner_and_refuses_everyone_else(
 async def test_log_lines_name_the_caller_not_the_user_a_path_names(
     http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from data_science.observability import hash_user_id
+    from data_science.observability.logging import hash_user_id
 
     refused = await http.get(f"/apps/{APP}/users/alice/sessions", headers=BOB)
     assert refused.status_code == 403

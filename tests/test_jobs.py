@@ -7,7 +7,7 @@ import httpx
 import pandas as pd
 from google.adk.tools.tool_context import ToolContext
 
-from data_science import workers
+from data_science.runtime import workers
 from data_science.tools.automl import automl, search_models
 from data_science.tools.base import workspace_for
 from data_science.tools.tuning import tune_model

@@ -25,7 +25,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from data_science.config import Settings, get_settings
-from data_science.models.resilient import UNAVAILABLE_MESSAGE
+from data_science.llm.resilient import UNAVAILABLE_MESSAGE
 from tests.conftest import LiveServer
 from tests.fake_llm import Call, FakeLLM, Recorded, Reply, Slow, Status, Text, ToolCalls
 
@@ -685,7 +685,7 @@ async def test_ollama_gets_its_own_chat_api_with_the_settings_and_tool_results(
 
 
 def test_retry_after_reads_seconds_milliseconds_and_http_dates_and_ignores_nonsense() -> None:
-    from data_science.models.resilient import retry_after_seconds
+    from data_science.llm.resilient import retry_after_seconds
 
     class Throttled(Exception):
         def __init__(self, headers: dict[str, str]) -> None:

@@ -19,9 +19,9 @@ from google.genai import types
 from prometheus_client import REGISTRY
 
 from data_science.plugins.observability import ObservabilityPlugin
+from data_science.runtime.workers import DeadlineExceeded, JobCancelled
 from data_science.tools import search_models, value_counts
 from data_science.tools.automl import automl_run
-from data_science.workers import DeadlineExceeded, JobCancelled
 from tests.conftest import add_dataset
 
 

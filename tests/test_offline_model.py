@@ -13,14 +13,14 @@ from google.genai import types
 
 from data_science.agent import build_app
 from data_science.config import Settings
-from data_science.models.intents import Call, Exchange, History, decide
-from data_science.models.intents.columns import find_mentions
-from data_science.models.intents.text import read
-from data_science.models.offline import read_turns
-from data_science.models.replies import RENDERERS, render_result
-from data_science.models.selection import build_model, model_name
+from data_science.llm.selection import build_model, model_name
+from data_science.offline.intents import Call, Exchange, History, decide
+from data_science.offline.intents.columns import find_mentions
+from data_science.offline.intents.text import read
+from data_science.offline.model import read_turns
+from data_science.offline.replies import RENDERERS, render_result
+from data_science.storage.workspace import Workspace, describe_catalogue
 from data_science.tools import ALL_TOOLS
-from data_science.workspace import Workspace, describe_catalogue
 from tests.conftest import PROJECT_ROOT
 from tests.offline_eval.datasets import catalogue
 
@@ -167,7 +167,7 @@ def test_replies_explain_errors_and_survive_unexpected_results() -> None:
 
 def test_the_rules_load_well_under_a_second_and_answer_in_milliseconds() -> None:
     code = (
-        "import time; start = time.perf_counter(); import data_science.models.intents; "
+        "import time; start = time.perf_counter(); import data_science.offline.intents; "
         "print(time.perf_counter() - start)"
     )
     output = subprocess.run(

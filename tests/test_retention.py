@@ -25,8 +25,8 @@ from sqlalchemy import text
 from data_science.config import APP_NAME, Settings, get_settings
 from data_science.server.deletion import DataStores
 from data_science.server.retention import STALE_WORK_SECONDS, sweep
-from data_science.session_store import open_session_store
-from data_science.workspace import META_FILE, Workspace
+from data_science.storage.session_store import open_session_store
+from data_science.storage.workspace import META_FILE, Workspace
 from tests.conftest import LiveServer
 
 DAY = 86_400

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from data_science.config import APP_NAME, Settings, get_settings
 from data_science.server.app import create_app
-from data_science.session_store import forget_user_state, open_session_store
+from data_science.storage.session_store import forget_user_state, open_session_store
 
 UNREACHABLE_POSTGRES = "postgresql+asyncpg://dsagent:dsagent@127.0.0.1:9/dsagent_test"
 

@@ -19,11 +19,11 @@ import pytest
 from google.adk.tools.tool_context import ToolContext
 
 from data_science.agent import session_instruction
-from data_science.audit import audit_log
 from data_science.config import Settings
+from data_science.intake.pipeline import UploadPipeline
+from data_science.observability.audit import audit_log
 from data_science.plugins.attachments import take_in
-from data_science.production_file_handler import UploadPipeline
-from data_science.tables import table_summary
+from data_science.storage.tables import table_summary
 from data_science.tools import ALL_TOOLS
 from data_science.tools.base import workspace_for
 from tests.conftest import add_dataset

@@ -7,7 +7,7 @@ import joblib
 import pandas as pd
 from google.adk.tools.tool_context import ToolContext
 
-from data_science.tables import table_summary
+from data_science.storage.tables import table_summary
 from data_science.tools.base import workspace_for
 from data_science.tools.files import export_dataset, export_model, load_sheet, merge_datasets
 from data_science.tools.train import train

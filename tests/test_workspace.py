@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from data_science.config import Settings
-from data_science.workspace import UnknownItem, Workspace
+from data_science.storage.workspace import UnknownItem, Workspace
 
 
 def test_saved_frames_are_listed_and_loaded_back(settings: Settings) -> None:

@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from data_science.errors import ToolError
-from data_science.tables import TableFile, column_kind
+from data_science.storage.tables import TableFile, column_kind
 
 SEED = 42
 ALPHA = 0.05

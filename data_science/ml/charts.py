@@ -27,7 +27,7 @@ from matplotlib.ticker import MaxNLocator
 
 from data_science.errors import ToolError
 from data_science.ml.supervised import ROW_ID_NAME
-from data_science.tables import TableFile, column_kind
+from data_science.storage.tables import TableFile, column_kind
 
 ChartKind = Literal[
     "histogram", "scatter", "line", "bar", "box", "heatmap", "violin", "pie", "area"

@@ -28,7 +28,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from data_science.errors import ToolError
-from data_science.tables import TableFile, write_parquet
+from data_science.storage.tables import TableFile, write_parquet
 
 Method = Literal["kmeans", "dbscan", "agglomerative", "gaussian_mixture"]
 Linkage = Literal["ward", "average", "complete"]

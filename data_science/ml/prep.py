@@ -24,7 +24,7 @@ from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler, Ta
 
 from data_science.errors import ToolError
 from data_science.ml.supervised import MIN_ROWS, ROW_ID_NAME, detect_task
-from data_science.tables import TableFile, write_parquet
+from data_science.storage.tables import TableFile, write_parquet
 
 SEED = 42
 PREVIEW_ROWS = 5

@@ -14,7 +14,7 @@ import joblib
 import numpy as np
 
 from data_science.ml.supervised import SEED, held_out_metrics, held_out_split
-from data_science.tables import TableFile
+from data_science.storage.tables import TableFile
 
 FIT_SHARE = 0.8
 ESTIMATORS = {

@@ -23,7 +23,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from data_science.errors import ToolError
-from data_science.tables import TableFile, write_parquet
+from data_science.storage.tables import TableFile, write_parquet
 
 SEASON_BY_FREQUENCY = {
     "h": 24,

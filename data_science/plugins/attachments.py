@@ -17,11 +17,11 @@ from google.adk.agents.invocation_context import InvocationContext
 from google.adk.plugins.base_plugin import BasePlugin
 from google.genai import types
 
-from data_science.audit import audit_log
 from data_science.config import get_settings
-from data_science.model_view import clean_text, quote
-from data_science.production_file_handler import AcceptedUpload, UploadPipeline
-from data_science.validators import UploadRejected
+from data_science.intake.pipeline import AcceptedUpload, UploadPipeline
+from data_science.intake.validators import UploadRejected
+from data_science.llm.model_view import clean_text, quote
+from data_science.observability.audit import audit_log
 
 ATTACHMENT_MARKER = "[attachment]"
 DEFAULT_NAME = "attachment"

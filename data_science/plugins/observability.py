@@ -16,8 +16,8 @@ from google.adk.agents.invocation_context import InvocationContext
 from google.adk.plugins.base_plugin import BasePlugin
 from google.genai import types
 
-from data_science.metrics import ACTIVE_SESSIONS
-from data_science.observability import bind_request_context, record_operation
+from data_science.observability.logging import bind_request_context, record_operation
+from data_science.observability.metrics import ACTIVE_SESSIONS
 
 
 @dataclass(frozen=True)

@@ -30,13 +30,14 @@ from google.adk.runners import Runner
 from google.adk.sessions.in_memory_session_service import InMemorySessionService
 from google.genai import types
 
-from data_science import workers
 from data_science.agent import build_app
-from data_science.audit import audit_log
 from data_science.config import APP_NAME, Settings, get_settings
-from data_science.models.offline import OfflineModel
-from data_science.observability import configure_logging
-from data_science.production_file_handler import UploadPipeline
+from data_science.intake.pipeline import UploadPipeline
+from data_science.observability.audit import audit_log
+from data_science.observability.logging import configure_logging
+from data_science.observability.tracing import configure_tracing
+from data_science.offline.model import OfflineModel
+from data_science.runtime import workers
 from data_science.server import (
     auth,
     deletion,
@@ -52,8 +53,7 @@ from data_science.server.deletion import DataStores
 from data_science.server.middleware import ObservabilityMiddleware
 from data_science.server.retention import retention_sweeps
 from data_science.server.shutdown import ShutdownState
-from data_science.session_store import open_session_store
-from data_science.tracing import configure_tracing
+from data_science.storage.session_store import open_session_store
 
 WARM_UP_USER = "start-up-warm-up"
 STATIC_DIR = Path(__file__).parent / "static"

@@ -24,9 +24,9 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from data_science.audit import audit_log
 from data_science.config import USER_ID_PATTERN, Settings
-from data_science.observability import bind_request_context, get_logger
+from data_science.observability.audit import audit_log
+from data_science.observability.logging import bind_request_context, get_logger
 
 log = get_logger(__name__)
 router = APIRouter()

@@ -18,12 +18,12 @@ from fastapi.responses import JSONResponse
 from google.adk.artifacts.base_artifact_service import BaseArtifactService
 from google.adk.sessions.database_session_service import DatabaseSessionService
 
-from data_science.audit import AuditLog, audit_log
 from data_science.config import APP_NAME, Settings
-from data_science.jobs import jobs
+from data_science.observability.audit import AuditLog, audit_log
+from data_science.runtime.jobs import jobs
 from data_science.server.uploads import error_response
-from data_science.session_store import forget_user_state
-from data_science.workspace import (
+from data_science.storage.session_store import forget_user_state
+from data_science.storage.workspace import (
     UnknownItem,
     Workspace,
     artifact_user_dir,

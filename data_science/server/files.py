@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from data_science.config import APP_NAME
 from data_science.server.uploads import error_response
-from data_science.workspace import Workspace
+from data_science.storage.workspace import Workspace
 
 router = APIRouter()
 

@@ -29,8 +29,8 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from data_science.metrics import HTTP_SERVER_REQUEST_DURATION
-from data_science.observability import bind_request_context, get_logger
+from data_science.observability.logging import bind_request_context, get_logger
+from data_science.observability.metrics import HTTP_SERVER_REQUEST_DURATION
 
 log = get_logger("http")
 REQUEST_ID_HEADER = "X-Request-ID"

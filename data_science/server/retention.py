@@ -16,9 +16,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from data_science.config import APP_NAME
-from data_science.observability import get_logger
+from data_science.observability.logging import get_logger
 from data_science.server.deletion import DataStores, delete_session_data
-from data_science.workspace import directory_key, remove_expired_items, remove_stale_work
+from data_science.storage.workspace import directory_key, remove_expired_items, remove_stale_work
 
 log = get_logger(__name__)
 DAY_SECONDS = 86_400

@@ -15,10 +15,10 @@ from fastapi.responses import JSONResponse
 
 from data_science.config import APP_NAME
 from data_science.ml.guidance import quick_actions
-from data_science.models.intents import decide
+from data_science.offline.intents import decide
+from data_science.runtime.workers import run_cpu
 from data_science.server.uploads import error_response
-from data_science.workers import run_cpu
-from data_science.workspace import ItemRecord, UnknownItem, Workspace, describe_catalogue
+from data_science.storage.workspace import ItemRecord, UnknownItem, Workspace, describe_catalogue
 
 router = APIRouter()
 

@@ -17,10 +17,10 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from data_science.config import APP_NAME
-from data_science.observability import bind_request_context
-from data_science.production_file_handler import QuarantineFile, UploadPipeline
+from data_science.intake.pipeline import QuarantineFile, UploadPipeline
+from data_science.intake.validators import UploadRejected
+from data_science.observability.logging import bind_request_context
 from data_science.server.auth import request_user
-from data_science.validators import UploadRejected
 
 router = APIRouter()
 MAX_FIELD_BYTES = 1024

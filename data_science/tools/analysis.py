@@ -10,9 +10,11 @@ from typing import Any, Literal
 from google.adk.tools.tool_context import ToolContext
 
 from data_science.config import get_settings
+from data_science.llm.model_view import check_listable, rows_for_model
 from data_science.ml import analysis
-from data_science.model_view import check_listable, rows_for_model
-from data_science.tables import TableFile
+from data_science.runtime.workers import run_cpu
+from data_science.storage.tables import TableFile
+from data_science.storage.workspace import ItemRecord
 from data_science.tools.base import (
     ToolError,
     column_names,
@@ -21,8 +23,6 @@ from data_science.tools.base import (
     tool,
     workspace_for,
 )
-from data_science.workers import run_cpu
-from data_science.workspace import ItemRecord
 
 Aggregation = Literal["count", "mean", "median", "sum", "min", "max", "std"]
 

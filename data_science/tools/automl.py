@@ -11,10 +11,11 @@ from typing import Any, Literal
 from google.adk.tools.tool_context import ToolContext
 
 from data_science.config import get_settings
-from data_science.metrics import AUTOML_DURATION
 from data_science.ml.automl import run_autogluon
 from data_science.ml.search import run_flaml
-from data_science.observability import TimedOperation, timed_operation
+from data_science.observability.logging import TimedOperation, timed_operation
+from data_science.observability.metrics import AUTOML_DURATION
+from data_science.runtime.workers import DeadlineExceeded, JobCancelled
 from data_science.tools.base import (
     ToolError,
     open_with_target,
@@ -22,7 +23,6 @@ from data_science.tools.base import (
     save_model,
     tool,
 )
-from data_science.workers import DeadlineExceeded, JobCancelled
 
 PREDICTOR_DIR = "autogluon"
 # The call returns within budget + 10 %, whatever AutoGluon does.

@@ -22,17 +22,17 @@ from typing import Any, ParamSpec, TypeVar
 
 from google.adk.tools.tool_context import ToolContext
 
-from data_science.audit import audit_log
 from data_science.config import get_settings
 from data_science.errors import ToolError
-from data_science.jobs import jobs
 from data_science.jsonsafe import to_jsonable
-from data_science.metrics import TOOL_CALLS, TOOL_DURATION
-from data_science.model_view import clean_text, for_model, summary_redactor
-from data_science.observability import get_logger, timed_operation
-from data_science.tables import TableFile
-from data_science.workers import DeadlineExceeded, JobCancelled, run_with_deadline
-from data_science.workspace import ITEM_ID, ItemRecord, UnknownItem, Workspace
+from data_science.llm.model_view import clean_text, for_model, summary_redactor
+from data_science.observability.audit import audit_log
+from data_science.observability.logging import get_logger, timed_operation
+from data_science.observability.metrics import TOOL_CALLS, TOOL_DURATION
+from data_science.runtime.jobs import jobs
+from data_science.runtime.workers import DeadlineExceeded, JobCancelled, run_with_deadline
+from data_science.storage.tables import TableFile
+from data_science.storage.workspace import ITEM_ID, ItemRecord, UnknownItem, Workspace
 
 __all__ = [
     "ToolError",
@@ -124,7 +124,7 @@ async def _result_of(
 async def _shown_to_model(
     function: Callable[..., Awaitable[dict[str, Any]]], *args: Any, **kwargs: Any
 ) -> dict[str, Any]:
-    """The tool's result as the model may see it (`data_science.model_view`).
+    """The tool's result as the model may see it (`data_science.llm.model_view`).
 
     Strings are cleaned of control characters. In summary mode, placeholders in the arguments
     become the values they stand for, and the result's text values become placeholders; if the

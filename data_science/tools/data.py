@@ -8,9 +8,9 @@ from google.adk.tools.tool_context import ToolContext
 
 from data_science.config import get_settings
 from data_science.ml.profile import profile_table
+from data_science.runtime.workers import run_cpu
+from data_science.storage.workspace import describe_catalogue
 from data_science.tools.base import run_blocking, tool, workspace_for
-from data_science.workers import run_cpu
-from data_science.workspace import describe_catalogue
 
 
 @tool

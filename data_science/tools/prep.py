@@ -26,6 +26,8 @@ from data_science.ml.prep import (
     scale_to_file,
     tfidf_to_file,
 )
+from data_science.runtime.workers import run_cpu
+from data_science.storage.workspace import ItemRecord, Workspace
 from data_science.tools.base import (
     column_names,
     derive_table,
@@ -34,8 +36,6 @@ from data_science.tools.base import (
     tool,
     workspace_for,
 )
-from data_science.workers import run_cpu
-from data_science.workspace import ItemRecord, Workspace
 
 
 async def _open(tool_context: ToolContext, dataset_id: str) -> tuple[Workspace, ItemRecord]:

@@ -8,8 +8,9 @@ from typing import Any
 from google.adk.tools.tool_context import ToolContext
 from google.genai import types
 
+from data_science.llm.model_view import drop_in_summary_mode
 from data_science.ml.timeseries import decompose_to_chart, forecast_to_file
-from data_science.model_view import drop_in_summary_mode
+from data_science.runtime.workers import run_cpu
 from data_science.tools.base import (
     ToolError,
     column_names,
@@ -19,7 +20,6 @@ from data_science.tools.base import (
     tool,
     workspace_for,
 )
-from data_science.workers import run_cpu
 
 MAX_HORIZON = 365
 

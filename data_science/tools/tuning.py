@@ -9,13 +9,13 @@ from google.adk.tools.tool_context import ToolContext
 from data_science.config import get_settings
 from data_science.ml.estimators import ModelName
 from data_science.ml.tuning import cross_validate_model, ensemble_to_file, tune_to_file
+from data_science.runtime.workers import run_cpu
 from data_science.tools.base import (
     open_with_target,
     run_as_job,
     save_model,
     tool,
 )
-from data_science.workers import run_cpu
 
 
 @tool
