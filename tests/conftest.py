@@ -22,6 +22,9 @@ from google.adk.tools.tool_context import ToolContext
 from palmerpenguins import load_penguins
 
 from data_science.config import Settings, get_settings
+from data_science.storage.tables import write_parquet
+from data_science.storage.workspace import ItemRecord, Workspace
+from data_science.tools.base import TABLE_FILE, workspace_for
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,11 +72,27 @@ async def tool_context(settings: Settings) -> ToolContext:
     return ToolContext(invocation)
 
 
+def store_frame(workspace: Workspace, frame: pd.DataFrame, name: str) -> ItemRecord:
+    """Store `frame` as a table of `workspace` the way a tool does: a worker's Parquet file in
+    a staging path, adopted into the workspace (`tools.base.derive_table`)."""
+    path = workspace.staging_path(TABLE_FILE)
+    try:
+        summary = write_parquet(frame, path)
+        return workspace.adopt_file(
+            path, kind="table", name=name, stored_name=TABLE_FILE, summary=summary
+        )
+    finally:
+        workspace.discard_staging(path)
+
+
 def add_dataset(tool_context: ToolContext, frame: pd.DataFrame, name: str) -> str:
     """Store `frame` in the tool context's session as a dataset; return its id."""
-    from data_science.tools.base import workspace_for
+    return store_frame(workspace_for(tool_context), frame, name).id
 
-    return workspace_for(tool_context).save_frame(frame, name=name).id
+
+def load_table(tool_context: ToolContext, dataset_id: str) -> pd.DataFrame:
+    """The stored table `dataset_id` of the tool context's session, as a tool reads it."""
+    return workspace_for(tool_context).table_file(dataset_id).load()
 
 
 def free_port() -> int:

@@ -11,6 +11,7 @@ from data_science.config import Settings
 from data_science.tools.automl import automl, search_models
 from data_science.tools.base import workspace_for
 from data_science.tools.train import predict
+from tests.conftest import add_dataset
 
 BUDGET = 20
 
@@ -18,7 +19,7 @@ BUDGET = 20
 async def test_automl_scores_on_the_held_out_split_within_its_budget(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
-    dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
+    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
     started = time.monotonic()
     result = await automl(
         dataset_id=dataset_id,
@@ -45,7 +46,7 @@ async def test_a_budget_too_small_to_finish_is_cut_off_cleanly(
     tool_context: ToolContext, penguins: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     automl_module = importlib.import_module("data_science.tools.automl")
-    dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
+    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
     # A deadline of 0.5 s: no AutoGluon run can make it.
     monkeypatch.setattr(automl_module, "DEADLINE_MARGIN", 0.05)
     started = time.monotonic()
@@ -61,7 +62,7 @@ async def test_a_budget_too_small_to_finish_is_cut_off_cleanly(
 async def test_budgets_outside_the_limits_are_refused(
     tool_context: ToolContext, penguins: pd.DataFrame, budget: int, code: str
 ) -> None:
-    dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
+    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
     result = await automl(
         dataset_id=dataset_id,
         target="species",
@@ -78,7 +79,7 @@ async def test_automl_can_be_switched_off(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(settings, "ENABLE_AUTOML", False)
-    dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
+    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
     result = await automl(dataset_id=dataset_id, target="species", tool_context=tool_context)
     assert result["status"] == "error" and "ENABLE_AUTOML" in result["message"]
 
@@ -86,7 +87,7 @@ async def test_automl_can_be_switched_off(
 async def test_search_models_picks_a_family_and_scores_it_on_the_held_out_split(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
-    dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
+    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
     started = time.monotonic()
     result = await search_models(
         dataset_id=dataset_id, target="species", time_budget_seconds=10, tool_context=tool_context

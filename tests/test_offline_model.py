@@ -21,7 +21,7 @@ from data_science.offline.model import read_turns
 from data_science.offline.replies import RENDERERS, render_result
 from data_science.storage.workspace import Workspace, describe_catalogue
 from data_science.tools import ALL_TOOLS
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, store_frame
 from tests.offline_eval.datasets import catalogue
 
 PENGUINS = catalogue("penguins")
@@ -210,7 +210,7 @@ def test_hosted_model_choice_follows_the_settings(settings: Settings, monkeypatc
 
 
 def test_the_catalogue_view_never_carries_stored_names(settings: Settings) -> None:
-    record = Workspace(settings, "alice", "s").save_frame(pd.DataFrame({"a": [1]}), name="x")
+    record = store_frame(Workspace(settings, "alice", "s"), pd.DataFrame({"a": [1]}), "x")
     assert "stored_name" not in str(describe_catalogue([record]))
 
 
@@ -230,7 +230,7 @@ class Chat:
         session = await self.sessions.create_session(app_name="data_science", user_id="alice")
         self.session_id = session.id
         if frame is not None:
-            Workspace(settings, "alice", session.id).save_frame(frame, name="penguins.csv")
+            store_frame(Workspace(settings, "alice", session.id), frame, "penguins.csv")
         return self
 
     async def say(self, text: str) -> tuple[list[tuple[str, dict]], str]:

@@ -46,6 +46,7 @@ from litellm.exceptions import (
 from pydantic import PrivateAttr
 
 from data_science.config import Settings
+from data_science.llm.keys import CALL_METADATA_KEY, INVALID_ARGUMENTS_KEY
 from data_science.observability.logging import get_logger
 
 log = get_logger(__name__)
@@ -53,8 +54,6 @@ log = get_logger(__name__)
 # LiteLLM prints a "Give Feedback / Get Help" banner on every provider error; the log has it.
 litellm.suppress_debug_info = True
 
-CALL_METADATA_KEY = "llm_call"
-INVALID_ARGUMENTS_KEY = "_invalid_json_arguments"
 RAW_ARGUMENTS_SHOWN = 300  # characters of a malformed argument string kept for the model
 
 UNAVAILABLE_MESSAGE = "The language model is not answering right now; please try again in a moment."

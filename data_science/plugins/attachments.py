@@ -22,8 +22,8 @@ from data_science.intake.pipeline import AcceptedUpload, UploadPipeline
 from data_science.intake.validators import UploadRejected
 from data_science.llm.model_view import clean_text, quote
 from data_science.observability.audit import audit_log
+from data_science.prompts import ATTACHMENT_MARKER
 
-ATTACHMENT_MARKER = "[attachment]"
 DEFAULT_NAME = "attachment"
 MAX_REASON_CHARACTERS = 300
 

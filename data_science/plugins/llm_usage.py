@@ -24,7 +24,7 @@ from google.adk.plugins.base_plugin import BasePlugin
 from google.genai import types
 
 from data_science.config import Settings
-from data_science.llm.resilient import CALL_METADATA_KEY
+from data_science.llm.keys import CALL_METADATA_KEY
 from data_science.observability.audit import audit_log
 from data_science.observability.metrics import (
     GEN_AI_COST,

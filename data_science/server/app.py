@@ -49,7 +49,7 @@ from data_science.server import (
     suggestions,
     uploads,
 )
-from data_science.server.deletion import DataStores
+from data_science.server.data_stores import DataStores
 from data_science.server.middleware import ObservabilityMiddleware
 from data_science.server.retention import retention_sweeps
 from data_science.server.shutdown import ShutdownState

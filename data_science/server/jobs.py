@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from data_science.runtime.jobs import jobs
-from data_science.server.uploads import error_response
+from data_science.server.responses import error_response
 
 router = APIRouter()
 

@@ -21,16 +21,13 @@ from data_science.intake.pipeline import QuarantineFile, UploadPipeline
 from data_science.intake.validators import UploadRejected
 from data_science.observability.logging import bind_request_context
 from data_science.server.auth import request_user
+from data_science.server.responses import error_response
 
 router = APIRouter()
 MAX_FIELD_BYTES = 1024
 MAX_FIELDS = 10
 # Multipart framing and form fields add a little to the file's own size.
 ENVELOPE_ALLOWANCE = 64 * 1024
-
-
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message}, status_code=status)
 
 
 @dataclass

@@ -20,11 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import pandas as pd
 from pydantic import BaseModel, Field
 
 from data_science.config import Settings
-from data_science.storage.tables import TableFile, table_summary
+from data_science.storage.tables import TableFile
 
 ItemKind = Literal["table", "image", "archive", "model"]
 ID_PREFIX: dict[str, str] = {"table": "ds", "image": "img", "archive": "zip", "model": "mdl"}
@@ -117,10 +116,6 @@ class Workspace:
         record = self.get(dataset_id, "table")
         return TableFile(self.data_path(record), record.extension)
 
-    def load_frame(self, dataset_id: str) -> pd.DataFrame:
-        """The table `dataset_id` as a DataFrame, in this process (cached, copy-on-write)."""
-        return self.table_file(dataset_id).load()
-
     def model_file(self, model_id: str) -> tuple[ItemRecord, Path]:
         """The model's record and the joblib file a worker process loads it from."""
         record = self.get(model_id, "model")
@@ -201,29 +196,6 @@ class Workspace:
         shutil.rmtree(self.root)
         _remove_if_empty(self.root.parent)
         return count
-
-    def save_frame(
-        self,
-        frame: pd.DataFrame,
-        *,
-        name: str,
-        parent_id: str | None = None,
-        description: str | None = None,
-    ) -> ItemRecord:
-        """Store a derived table (as Parquet); the source dataset is never changed."""
-
-        def write(target: Path) -> None:
-            frame.to_parquet(target, index=False)
-
-        return self._store(
-            kind="table",
-            name=name,
-            stored_name="data.parquet",
-            write=write,
-            summary=table_summary(frame),
-            parent_id=parent_id,
-            description=description,
-        )
 
     # Internals ---------------------------------------------------------------------------------
     def _item_dir(self, item_id: str) -> Path:
