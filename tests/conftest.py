@@ -21,7 +21,7 @@ from google.adk.sessions.in_memory_session_service import InMemorySessionService
 from google.adk.tools.tool_context import ToolContext
 from palmerpenguins import load_penguins
 
-from data_science.config import Settings, get_settings
+from data_science.config import Settings
 from data_science.storage.tables import write_parquet
 from data_science.storage.workspace import ItemRecord, Workspace
 from data_science.tools.base import TABLE_FILE, workspace_for
@@ -30,17 +30,17 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    """Settings whose DATA_DIR is a fresh temporary directory, as every module sees them."""
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings whose DATA_DIR is a fresh temporary directory, built here and handed to what the
+    test builds (an agent, an app). The environment says the same, for the entry points that
+    load their own settings (a child process, ADK's agent loader)."""
     for name in Settings.model_fields:  # nothing from the developer's shell leaks in
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     monkeypatch.chdir(tmp_path)  # no stray .env file from the working copy
-    get_settings.cache_clear()
-    current = get_settings()
+    current = Settings(DATA_DIR=tmp_path / "data")
     current.create_data_dirs()
-    yield current
-    get_settings.cache_clear()
+    return current
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ from google.adk.artifacts.file_artifact_service import FileArtifactService
 from google.genai import types
 from sqlalchemy import text
 
-from data_science.config import APP_NAME, Settings, get_settings
+from data_science.config import APP_NAME, Settings
 from data_science.server.data_stores import DataStores
 from data_science.server.retention import STALE_WORK_SECONDS, sweep
 from data_science.storage.session_store import open_session_store
@@ -34,10 +34,8 @@ TABLE = pd.DataFrame({"a": [1, 2, 3]})
 
 
 @pytest.fixture
-async def stores(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[DataStores]:
-    monkeypatch.setenv("DATA_RETENTION_DAYS", "1")
-    get_settings.cache_clear()
-    current = get_settings()
+async def stores(settings: Settings) -> AsyncIterator[DataStores]:
+    current = Settings(DATA_DIR=settings.DATA_DIR, DATA_RETENTION_DAYS=1)
     sessions = open_session_store(current)
     yield DataStores(current, sessions, FileArtifactService(current.artifacts_dir))
     await sessions.close()
@@ -107,12 +105,10 @@ async def test_the_sweep_removes_old_sessions_and_files_and_keeps_young_ones(
 
 
 async def test_retention_zero_keeps_everything_but_still_clears_crash_leftovers(
-    stores: DataStores, monkeypatch: pytest.MonkeyPatch
+    stores: DataStores,
 ) -> None:
-    monkeypatch.setenv("DATA_RETENTION_DAYS", "0")
-    get_settings.cache_clear()
-    keep_forever = DataStores(get_settings(), stores.sessions, stores.artifacts)
-    settings = keep_forever.settings
+    settings = Settings(DATA_DIR=stores.settings.DATA_DIR, DATA_RETENTION_DAYS=0)
+    keep_forever = DataStores(settings, stores.sessions, stores.artifacts)
     session = await stores.sessions.create_session(app_name=APP_NAME, user_id="alice")
     workspace = Workspace(settings, "alice", session.id)
     ancient = store_frame(workspace, TABLE, "ancient.csv")

@@ -30,7 +30,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
-from data_science.config import get_settings
+from data_science.config import Settings
 from data_science.errors import ToolError
 from data_science.intake.validators import BIDI_AND_INVISIBLE_CHARACTERS
 from data_science.ml.profile import text_labels
@@ -248,7 +248,7 @@ def _table_keys(workspace: Workspace) -> tuple[list[tuple[TableFile, TableKey]],
 
 async def summary_redactor(workspace: Workspace) -> Redactor | None:
     """The session's redactor when summary mode is on; None when values may be shown."""
-    if not get_settings().SUMMARY_MODE_ONLY:
+    if not workspace.settings.SUMMARY_MODE_ONLY:
         return None
     tables, columns = await asyncio.to_thread(_table_keys, workspace)
     session_key = tuple(key for _, key in tables)
@@ -267,13 +267,13 @@ async def summary_redactor(workspace: Workspace) -> Redactor | None:
     return redactor
 
 
-def check_listable(column: str, column_type: str) -> None:
+def check_listable(settings: Settings, column: str, column_type: str) -> None:
     """Summary mode shows numbers only as statistics: a numeric column's values are not listed.
 
     Tools that list a column's distinct values (counts, groups) call this; text values are
     fine, as they reach the model as placeholders.
     """
-    if get_settings().SUMMARY_MODE_ONLY and column_type in NUMBER_TYPES:
+    if settings.SUMMARY_MODE_ONLY and column_type in NUMBER_TYPES:
         raise ToolError(
             f"The values of '{column}' cannot be listed: this deployment runs in summary mode, "
             "which shows numbers only as statistics (describe_distribution and analyze_dataset "
@@ -283,20 +283,22 @@ def check_listable(column: str, column_type: str) -> None:
         )
 
 
-def rows_for_model(rows: list[dict[str, Any]], keep: Iterable[str]) -> list[dict[str, Any]]:
+def rows_for_model(
+    settings: Settings, rows: list[dict[str, Any]], keep: Iterable[str]
+) -> list[dict[str, Any]]:
     """Row records as the model may see them: in summary mode only the `keep` keys (the row
     number, computed scores), never a row's values."""
-    if not get_settings().SUMMARY_MODE_ONLY:
+    if not settings.SUMMARY_MODE_ONLY:
         return rows
     kept = frozenset(keep)
     return [{key: value for key, value in row.items() if key in kept} for row in rows]
 
 
-def drop_in_summary_mode(report: dict[str, Any], *keys: str) -> dict[str, Any]:
+def drop_in_summary_mode(settings: Settings, report: dict[str, Any], *keys: str) -> dict[str, Any]:
     """`report` without `keys` in summary mode: for series that may repeat single rows' values
     (a forecast's holdout: observed values, one row per time step, and a seasonal-naive
     prediction, which copies them)."""
-    if not get_settings().SUMMARY_MODE_ONLY:
+    if not settings.SUMMARY_MODE_ONLY:
         return report
     return {key: value for key, value in report.items() if key not in keys}
 

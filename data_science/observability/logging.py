@@ -33,7 +33,7 @@ from typing import Any, ParamSpec, TypeVar, cast
 
 import structlog
 
-from data_science.config import MIN_PII_SECRET_CHARS, ConfigError, Settings, get_settings
+from data_science.config import MIN_PII_SECRET_CHARS, ConfigError, Settings
 from data_science.observability.metrics import OPERATION_DURATION
 
 P = ParamSpec("P")
@@ -151,6 +151,7 @@ def _redact(value: Any) -> Any:
 
 
 def bind_request_context(
+    settings: Settings,
     *,
     request_id: str | None = None,
     user_id: str | None = None,
@@ -161,18 +162,18 @@ def bind_request_context(
     if request_id:
         fields["request_id"] = request_id
     if user_id:
-        fields["user"] = hash_user_id(user_id)
+        fields["user"] = hash_user_id(user_id, settings)
     if session_id:
         fields["session_id"] = session_id
     structlog.contextvars.bind_contextvars(**fields)
 
 
-def hash_user_id(user_id: str, settings: Settings | None = None) -> str:
+def hash_user_id(user_id: str, settings: Settings) -> str:
     """A stable label for a user id in logs and audit records: HMAC-SHA256 under the PII key.
 
     Without the key the label cannot be linked back to an id, even a guessable one.
     """
-    key = pii_key(settings or get_settings())
+    key = pii_key(settings)
     return hmac.new(key, user_id.encode("utf-8"), hashlib.sha256).hexdigest()[:USER_LABEL_CHARS]
 
 

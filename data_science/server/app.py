@@ -31,7 +31,7 @@ from google.adk.sessions.in_memory_session_service import InMemorySessionService
 from google.genai import types
 
 from data_science.agent import build_app
-from data_science.config import APP_NAME, Settings, get_settings
+from data_science.config import APP_NAME, Settings
 from data_science.intake.pipeline import UploadPipeline
 from data_science.observability.audit import audit_log
 from data_science.observability.logging import configure_logging
@@ -92,8 +92,8 @@ async def warm_up_agent(agent_app: App) -> None:
     await runner.close()
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+def create_app(settings: Settings) -> FastAPI:
+    """The server, everything in it built from `settings` (main.py loads them once)."""
     configure_logging(settings)
     configure_tracing(settings)  # before ADK's app, which would install its own exporters
     agent_app = build_app(settings)
@@ -133,7 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Around every route, ADK's and ours: only authenticated requests get through (auth.py).
     app.add_middleware(auth.AuthMiddleware, settings=settings, public=auth.public_paths(STATIC_DIR))
     # Added last, so it wraps even auth: refusals are measured and logged with a request id.
-    app.add_middleware(ObservabilityMiddleware)
+    app.add_middleware(ObservabilityMiddleware, settings=settings)
     app.include_router(metrics.router)
     app.include_router(auth.router)
     app.include_router(deletion.router)

@@ -76,6 +76,7 @@ class AuthMiddleware:
 
     def __init__(self, app: ASGIApp, settings: Settings, public: frozenset[str]) -> None:
         self.app = app
+        self.settings = settings
         self.mode = settings.AUTH_MODE
         self.public = public
         self.header = settings.AUTH_HEADER.lower().encode("latin-1")
@@ -95,7 +96,9 @@ class AuthMiddleware:
         user: str | None = None
         try:
             user = self._identify(scope)
-            bind_request_context(user_id=user)  # log lines name the caller, not the path's user
+            bind_request_context(
+                self.settings, user_id=user
+            )  # log lines name the caller, not the path's user
             self._check_named_users(user, scope["path"], _query_users(scope))
             if scope["type"] == "http" and _may_carry_json(scope):
                 body = await _read_body(receive)

@@ -170,7 +170,7 @@ async def upload(request: Request) -> JSONResponse:
         size = form.file.size if form.file else 0
         form.discard()
         bind_request_context(
-            user_id=form.fields.get("user_id"), session_id=form.fields.get("session_id")
+            settings, user_id=form.fields.get("user_id"), session_id=form.fields.get("session_id")
         )
         await asyncio.to_thread(
             pipeline.record_rejection,
@@ -197,7 +197,7 @@ async def upload(request: Request) -> JSONResponse:
 
 async def _finish(request: Request, pipeline: UploadPipeline, form: StreamingForm) -> JSONResponse:
     user_id, session_id = form.fields.get("user_id"), form.fields.get("session_id")
-    bind_request_context(user_id=user_id, session_id=session_id)
+    bind_request_context(pipeline.settings, user_id=user_id, session_id=session_id)
     if form.file is None or not form.filename:
         form.discard()
         return error_response(400, "missing_file", "The form has no file part named 'file'.")

@@ -10,7 +10,6 @@ from typing import Any, Literal
 
 from google.adk.tools.tool_context import ToolContext
 
-from data_science.config import get_settings
 from data_science.ml.automl import run_autogluon
 from data_science.ml.search import run_flaml
 from data_science.observability.logging import TimedOperation, timed_operation
@@ -21,6 +20,7 @@ from data_science.tools.base import (
     open_with_target,
     run_as_job,
     save_model,
+    settings_for,
     tool,
 )
 
@@ -68,7 +68,7 @@ async def automl(
     defaults to DEFAULT_AUTOML_SECONDS (60) and is capped at MAX_AUTOML_SECONDS; the call
     returns within the budget plus 10 %. Returns a `model_id` usable with `predict`.
     """
-    settings = get_settings()
+    settings = settings_for(tool_context)
     if not settings.ENABLE_AUTOML:
         raise ToolError(
             "AutoML is switched off here (ENABLE_AUTOML=false); use `train` instead.",
@@ -130,7 +130,7 @@ async def search_models(
     best?" or "tune the model". Returns the best family, its settings, each family's best CV
     loss, the test metrics and a `model_id` usable with `predict`.
     """
-    settings = get_settings()
+    settings = settings_for(tool_context)
     if not 5 <= time_budget_seconds <= settings.MAX_AUTOML_SECONDS:
         raise ToolError(
             f"time_budget_seconds must be between 5 and {settings.MAX_AUTOML_SECONDS} "

@@ -22,7 +22,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from google.adk.tools.tool_context import ToolContext
 
-from data_science.config import get_settings
+from data_science.config import Settings
 from data_science.errors import ToolError
 from data_science.jsonsafe import to_jsonable
 from data_science.llm.model_view import clean_text, for_model, summary_redactor
@@ -45,6 +45,7 @@ __all__ = [
     "run_as_job",
     "run_blocking",
     "save_model",
+    "settings_for",
     "staged_file",
     "tool",
     "workspace_for",
@@ -163,14 +164,19 @@ def _arguments(
 
 
 def _audit_call(name: str, arguments: dict[str, Any], seconds: float, outcome: str) -> None:
-    """One audit record per tool execution (AutoML runs included), before the model sees it."""
+    """One audit record per tool execution (AutoML runs included), before the model sees it.
+
+    ADK always passes the `ToolContext`, which leads to the settings and the audit log; a call
+    without one (only possible from Python, not from a model) is logged instead.
+    """
     context = arguments.get("tool_context")
     if not isinstance(context, ToolContext):
-        context = None
-    audit_log(get_settings()).record(
+        log.error("tool.called_without_context", tool=name, outcome=outcome)
+        return
+    audit_log(settings_for(context)).record(
         "tool",
-        user_id=context.user_id if context else None,
-        session_id=context.session.id if context else None,
+        user_id=context.user_id,
+        session_id=context.session.id,
         tool=name,
         arguments=summarize_arguments(arguments),
         duration_ms=round(seconds * 1000, 1),
@@ -227,9 +233,21 @@ def _summarize(key: str, value: Any) -> Any:
     return {"type": type(value).__name__}
 
 
+def settings_for(tool_context: ToolContext) -> Settings:
+    """The settings of the agent that called the tool (`agent.build_agent` gives it them).
+
+    ADK hands a tool the running invocation, its agent included, through the `ToolContext`;
+    that is how the settings reach tools without being a parameter the model would see.
+    """
+    settings = getattr(tool_context.get_invocation_context().agent, "settings", None)
+    if not isinstance(settings, Settings):
+        raise TypeError("Tools run under an agent made by data_science.agent.build_agent.")
+    return settings
+
+
 def workspace_for(tool_context: ToolContext) -> Workspace:
     """The calling user's workspace for the current session: the only files a tool can reach."""
-    return Workspace(get_settings(), tool_context.user_id, tool_context.session.id)
+    return Workspace(settings_for(tool_context), tool_context.user_id, tool_context.session.id)
 
 
 async def run_as_job(

@@ -162,7 +162,7 @@ async def find_anomalies(
         ),
     )
     report["most_anomalous"] = rows_for_model(
-        report["most_anomalous"], keep=("row", "anomaly_score")
+        workspace.settings, report["most_anomalous"], keep=("row", "anomaly_score")
     )
     return {"dataset_id": saved.id, **report}
 

@@ -12,7 +12,6 @@ from typing import Any, Literal
 
 from google.adk.tools.tool_context import ToolContext
 
-from data_science.config import get_settings
 from data_science.errors import ToolError
 from data_science.ml.prep import (
     cast_column_to_file,
@@ -33,6 +32,7 @@ from data_science.tools.base import (
     derive_table,
     resolve_column,
     run_blocking,
+    settings_for,
     tool,
     workspace_for,
 )
@@ -61,7 +61,7 @@ async def _derive(
 ) -> dict[str, Any]:
     """Run `function(table, out_path, summary_only, *args)` in a worker; store its output table."""
     table = await run_blocking(workspace.table_file, record.id)
-    summary_only = get_settings().SUMMARY_MODE_ONLY
+    summary_only = workspace.settings.SUMMARY_MODE_ONLY
     saved, report = await derive_table(
         workspace,
         parent_id=record.id,
@@ -256,7 +256,7 @@ async def encode_columns(
         chosen,
         method,
         target_column,
-        get_settings().MAX_TABLE_COLUMNS,
+        settings_for(tool_context).MAX_TABLE_COLUMNS,
     )
 
 
@@ -293,5 +293,5 @@ async def text_to_tfidf(
         tfidf_to_file,
         column,
         max_features,
-        get_settings().MAX_TABLE_COLUMNS,
+        settings_for(tool_context).MAX_TABLE_COLUMNS,
     )

@@ -59,7 +59,9 @@ async def forecast(
         ),
         description=lambda report: f"{report['best_model']} forecast, {horizon} steps",
     )
-    result["holdout"] = drop_in_summary_mode(result["holdout"], "actual", "predicted")
+    result["holdout"] = drop_in_summary_mode(
+        workspace.settings, result["holdout"], "actual", "predicted"
+    )
     chart = f"forecast_{re.sub(r'[^a-z0-9]+', '_', value_column.lower())}.png"
     version = await tool_context.save_artifact(
         chart, types.Part.from_bytes(data=result.pop("chart"), mime_type="image/png")
