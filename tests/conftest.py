@@ -131,12 +131,14 @@ class LiveServer:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self.log.close()
                 raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return self
             except httpx.HTTPError:
                 time.sleep(0.2)
+        self.stop()  # a server that came up late would otherwise outlive the test run
         raise RuntimeError("server did not start within 60 s")
 
     def stop(self) -> None:
