@@ -386,18 +386,3 @@ def _extract_counted(
             "corrupt_archive", f"The ZIP member {info.filename!r} is damaged: {error}."
         ) from None
     return written
-
-
-# Export safety -----------------------------------------------------------------------------------
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
-
-
-def sanitize_for_export(value: object) -> object:
-    """Neutralise a cell a spreadsheet would run as a formula: such text gets a leading `'`.
-
-    Only text is touched; numbers (including negative ones) and other values pass unchanged.
-    This is the one function that decides what a downloaded CSV or workbook may contain.
-    """
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value

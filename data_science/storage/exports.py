@@ -1,6 +1,6 @@
 """Writing tables for people to download (CSV and Excel), safe to open in a spreadsheet.
 
-Every text cell passes through `validators.sanitize_for_export`; numeric columns keep their
+Every text cell passes through `sanitize_for_export`; numeric columns keep their
 numbers; in workbooks every string is stored as a string, never as a formula.
 """
 
@@ -16,7 +16,18 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from data_science.intake.validators import sanitize_for_export
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
+
+
+def sanitize_for_export(value: object) -> object:
+    """Neutralise a cell a spreadsheet would run as a formula: such text gets a leading `'`.
+
+    Only text is touched; numbers (including negative ones) and other values pass unchanged.
+    This is the one function that decides what a downloaded CSV or workbook may contain.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
 
 
 def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
