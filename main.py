@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from data_science.config import ConfigError, load_settings
-from data_science.observability import configure_logging
+from data_science.observability.logging import configure_logging
 
 
 def main() -> None:

@@ -12,8 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from data_science.audit import verify_chain
 from data_science.config import ConfigError, load_settings
+from data_science.observability.audit import verify_chain
 
 
 def main(argv: list[str] | None = None) -> int:

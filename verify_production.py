@@ -12,7 +12,8 @@ import json
 import sys
 from dataclasses import asdict
 
-from data_science.checks import (
+from data_science.config import ConfigError, Settings, load_settings
+from data_science.observability.checks import (
     Check,
     auth_check,
     data_dir_checks,
@@ -22,13 +23,12 @@ from data_science.checks import (
     limits_check,
     session_store_check,
 )
-from data_science.config import ConfigError, Settings, load_settings
 
 SYMBOLS = {"ok": "PASS", "warn": "WARN", "fail": "FAIL"}
 
 
 def model_check(settings: Settings) -> Check:
-    from data_science.models.selection import model_name
+    from data_science.llm.selection import model_name
 
     name = model_name(settings)
     if name == "offline":
@@ -42,7 +42,7 @@ def model_check(settings: Settings) -> Check:
 
 
 async def run_checks(settings: Settings) -> list[Check]:
-    from data_science.session_store import open_session_store
+    from data_science.storage.session_store import open_session_store
 
     checks = [Check("config", "ok", "all variables valid")]
     checks += data_dir_checks(settings)

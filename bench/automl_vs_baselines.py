@@ -26,8 +26,8 @@ from data_science.config import Settings
 from data_science.ml.automl import run_autogluon
 from data_science.ml.search import run_flaml
 from data_science.ml.supervised import fit_and_evaluate, held_out_metrics, held_out_split
-from data_science.tables import TableFile
-from data_science.workers import run_with_deadline
+from data_science.runtime.workers import run_with_deadline
+from data_science.storage.tables import TableFile
 
 RESULTS = Path(__file__).with_name("results") / "automl_vs_baselines.md"
 

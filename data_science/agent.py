@@ -1,46 +1,71 @@
-"""The ADK agent and app. `adk web`, `adk api_server` and `main.py` all serve `app` from here."""
+"""The ADK agent and app. `main.py` (through `server/app.py`), `adk web` and `adk api_server`
+all serve an app built by `build_app(settings)`.
+
+The server builds it from the settings it was given. `adk web .` and `adk api_server .` look for
+a module attribute `app` (or `root_agent`) instead: those two are built on first access (a
+PEP 562 module `__getattr__`) from `load_settings()`, so importing this module builds nothing,
+creates no directory and changes no ADK flag.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
+from typing import Any
 
 from google.adk.agents import LlmAgent
 from google.adk.agents.readonly_context import ReadonlyContext
 from google.adk.apps import App
 from google.genai import types
+from pydantic import Field
 
-from data_science.config import APP_NAME, Settings, get_settings
-from data_science.model_view import MAX_NAME_CHARACTERS, for_model, summary_redactor
-from data_science.models.selection import build_model
+from data_science.config import APP_NAME, Settings, load_settings
+from data_science.llm.model_view import MAX_NAME_CHARACTERS, for_model, summary_redactor
+from data_science.llm.selection import build_model
 from data_science.plugins.attachments import AttachmentIntakePlugin
 from data_science.plugins.context_budget import ContextBudgetPlugin
 from data_science.plugins.llm_usage import LlmUsagePlugin
 from data_science.plugins.observability import ObservabilityPlugin
 from data_science.plugins.tool_errors import ToolErrorsPlugin
 from data_science.prompts import render_instruction
+from data_science.storage.workspace import Workspace, describe_catalogue
 from data_science.tools import ALL_TOOLS
-from data_science.workspace import Workspace, describe_catalogue
+
+ENTRY_POINTS = frozenset({"app", "root_agent"})  # what ADK's agent loader looks for
 
 
-async def session_instruction(context: ReadonlyContext) -> str:
+class DataScientist(LlmAgent):
+    """The agent, holding the settings it was built from.
+
+    ADK hands each tool the running invocation, this agent included, through its `ToolContext`
+    (as it hands it the session and the artifact store); the tools read their settings there
+    (`tools.base.settings_for`). So the settings never appear in a tool's signature, which ADK
+    turns into the declaration the model sees, and no tool falls back on a process-wide copy.
+    """
+
+    settings: Settings = Field(exclude=True, repr=False)
+
+
+async def session_instruction(settings: Settings, context: ReadonlyContext) -> str:
     """The instruction with this session's datasets, so the model knows about new uploads."""
-    workspace = Workspace(get_settings(), context.user_id, context.session.id)
+    workspace = Workspace(settings, context.user_id, context.session.id)
     records = await asyncio.to_thread(workspace.items)
     redactor = await summary_redactor(workspace)
     catalogue = for_model(describe_catalogue(records), redactor, limit=MAX_NAME_CHARACTERS)
     return render_instruction(catalogue, summary_mode=redactor is not None)
 
 
-def build_agent(settings: Settings) -> LlmAgent:
-    return LlmAgent(
+def build_agent(settings: Settings) -> DataScientist:
+    return DataScientist(
         name="data_scientist",
         description="Profiles, charts and models the person's uploaded data with tested tools.",
         model=build_model(settings),
-        instruction=session_instruction,
+        instruction=functools.partial(session_instruction, settings),
         tools=list(ALL_TOOLS),
         generate_content_config=types.GenerateContentConfig(
             temperature=settings.LLM_TEMPERATURE, max_output_tokens=settings.LLM_MAX_TOKENS
         ),
+        settings=settings,
     )
 
 
@@ -53,8 +78,8 @@ def build_app(settings: Settings) -> App:
         name=APP_NAME,
         root_agent=build_agent(settings),
         plugins=[
-            ObservabilityPlugin(),
-            AttachmentIntakePlugin(),
+            ObservabilityPlugin(settings),
+            AttachmentIntakePlugin(settings),
             LlmUsagePlugin(settings),
             ContextBudgetPlugin(settings),
             ToolErrorsPlugin(settings),
@@ -62,5 +87,10 @@ def build_app(settings: Settings) -> App:
     )
 
 
-app = build_app(get_settings())
-root_agent = app.root_agent
+def __getattr__(name: str) -> Any:
+    """`app` and `root_agent` for ADK's agent loader, built once, when it first asks."""
+    if name not in ENTRY_POINTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    app = build_app(load_settings())
+    globals().update(app=app, root_agent=app.root_agent)
+    return globals()[name]

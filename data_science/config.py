@@ -2,6 +2,10 @@
 
 Every limit, path, flag and model option lives here, read from the environment (or a `.env`
 file) and validated once at start-up. Nothing else in the code base reads `os.environ`.
+
+`load_settings()` is called only where the process starts (main.py, the verify_* scripts, and
+`data_science.agent` when `adk web`/`adk api_server` ask for the app); everything else is
+handed the `Settings` it needs. There is no process-wide copy to fall back on.
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ import ipaddress
 import re
 import shutil
 import tempfile
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
@@ -344,9 +347,3 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as error:
         raise ConfigError(describe_validation_error(error)) from None
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings. Tests change the environment and call `cache_clear()`."""
-    return load_settings()

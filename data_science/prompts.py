@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+# The first word of the note that stands in for a file attached to a chat message (written by
+# plugins/attachments.py, read back by the offline model); the instruction below names it.
+ATTACHMENT_MARKER = "[attachment]"
+
 INSTRUCTION = """\
 You are a careful data scientist working with a person through a chat. They upload data files
 and ask questions in plain words; you answer by calling your tools, never by guessing numbers.

@@ -21,23 +21,29 @@ from google.adk.sessions.in_memory_session_service import InMemorySessionService
 from google.adk.tools.tool_context import ToolContext
 from palmerpenguins import load_penguins
 
-from data_science.config import Settings, get_settings
+from data_science.config import Settings
+from data_science.storage.tables import write_parquet
+from data_science.storage.workspace import ItemRecord, Workspace
+from data_science.tools.base import TABLE_FILE, workspace_for
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# A start takes about 20 s of CPU (ADK, LiteLLM, pandas, two worker processes): a minute or
+# more of wall time on a shared 2-core machine running other test processes.
+START_SECONDS = 180
 
 
 @pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    """Settings whose DATA_DIR is a fresh temporary directory, as every module sees them."""
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings whose DATA_DIR is a fresh temporary directory, built here and handed to what the
+    test builds (an agent, an app). The environment says the same, for the entry points that
+    load their own settings (a child process, ADK's agent loader)."""
     for name in Settings.model_fields:  # nothing from the developer's shell leaks in
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     monkeypatch.chdir(tmp_path)  # no stray .env file from the working copy
-    get_settings.cache_clear()
-    current = get_settings()
+    current = Settings(DATA_DIR=tmp_path / "data")
     current.create_data_dirs()
-    yield current
-    get_settings.cache_clear()
+    return current
 
 
 @pytest.fixture(scope="session")
@@ -69,22 +75,33 @@ async def tool_context(settings: Settings) -> ToolContext:
     return ToolContext(invocation)
 
 
+def store_frame(workspace: Workspace, frame: pd.DataFrame, name: str) -> ItemRecord:
+    """Store `frame` as a table of `workspace` the way a tool does: a worker's Parquet file in
+    a staging path, adopted into the workspace (`tools.base.derive_table`)."""
+    path = workspace.staging_path(TABLE_FILE)
+    try:
+        summary = write_parquet(frame, path)
+        return workspace.adopt_file(
+            path, kind="table", name=name, stored_name=TABLE_FILE, summary=summary
+        )
+    finally:
+        workspace.discard_staging(path)
+
+
 def add_dataset(tool_context: ToolContext, frame: pd.DataFrame, name: str) -> str:
     """Store `frame` in the tool context's session as a dataset; return its id."""
-    from data_science.tools.base import workspace_for
+    return store_frame(workspace_for(tool_context), frame, name).id
 
-    return workspace_for(tool_context).save_frame(frame, name=name).id
+
+def load_table(tool_context: ToolContext, dataset_id: str) -> pd.DataFrame:
+    """The stored table `dataset_id` of the tool context's session, as a tool reads it."""
+    return workspace_for(tool_context).table_file(dataset_id).load()
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-# Start-up (imports, worker processes, a warm-up turn) takes ~10 s alone, several times that on
-# a machine busy with other test runs.
-START_SECONDS = 180
 
 
 class LiveServer:
@@ -122,6 +139,7 @@ class LiveServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self.log.close()
                 raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:

@@ -22,7 +22,7 @@ from PIL import Image
 
 from data_science.agent import build_app
 from data_science.config import Settings
-from data_science.models.offline import OfflineModel
+from data_science.offline.model import OfflineModel
 from tests.conftest import PROJECT_ROOT, LiveServer, free_port
 from tests.hostile_files import jpeg_with_gps, make_zip
 
@@ -200,7 +200,7 @@ async def test_no_model_request_carries_the_raw_bytes(
     assert line not in stored.model_dump_json()
 
 
-async def test_adk_web_from_the_repo_root_answers_an_attached_csv(
+async def test_adk_web_from_the_repo_root_lists_only_the_agent_and_answers_an_attached_csv(
     tmp_path: Path, penguins_csv: Path
 ) -> None:
     port = free_port()
@@ -225,6 +225,8 @@ async def test_adk_web_from_the_repo_root_answers_an_attached_csv(
         try:
             url = f"http://127.0.0.1:{port}"
             await wait_until_up(url, process)
+            async with httpx.AsyncClient(base_url=url) as http:
+                assert (await http.get("/list-apps")).json() == [APP]  # not tests/ nor scripts/
             async with AdkWebServerClient(base_url=url, timeout=120) as client:
                 session = await client.create_session(app_name=APP, user_id="alice")
                 events = await run(

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from google.adk.tools.tool_context import ToolContext
 
-from data_science.audit import GENESIS, AuditLog, audit_log, verify_chain
-from data_science.config import Settings, get_settings
+from data_science.config import Settings, load_settings
+from data_science.observability.audit import GENESIS, AuditLog, audit_log, verify_chain
 from data_science.tools import impute_missing, value_counts
 from tests.conftest import PROJECT_ROOT, add_dataset
 
@@ -121,8 +121,7 @@ def test_audit_log_path_is_configurable(
 ) -> None:
     target = tmp_path / "elsewhere" / "trail.jsonl"
     monkeypatch.setenv("AUDIT_LOG_PATH", str(target))
-    get_settings.cache_clear()
-    configured = get_settings()
+    configured = load_settings()
     audit_log(configured).record("moved")
     assert records(target)[0]["action"] == "moved"
     assert not settings.audit_log_path.exists()

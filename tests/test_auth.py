@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute, Route
 from starlette.types import Message
 
-from data_science.config import Settings, get_settings
+from data_science.config import Settings, load_settings
 from data_science.server.app import STATIC_DIR, create_app
 from tests.conftest import LiveServer
 
@@ -32,8 +32,7 @@ SAMPLE_VALUES = {"app_name": APP, "user_id": "alice", "artifact_name": "chart.pn
 def auth_settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
     for name, value in {"PII_HASH_SECRET": PII_SECRET, **env}.items():
         monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    return get_settings()
+    return load_settings()
 
 
 @pytest.fixture
@@ -197,7 +196,7 @@ async def test_each_refusal_is_audited_without_the_token_or_raw_user_ids(
     await http.get(f"/apps/{APP}/users/alice/sessions")
     await http.get(f"/apps/{APP}/users/alice/sessions", headers={"Authorization": "Bearer wrong"})
     await http.get(f"/apps/{APP}/users/alice/sessions", headers=BOB)
-    path = get_settings().audit_log_path
+    path = settings.audit_log_path
     records = [json.loads(line) for line in path.read_text().splitlines()]
     failures = [record for record in records if record["action"] == "auth_failure"]
     assert [(r["reason"], r["status"]) for r in failures] == [
@@ -330,9 +329,9 @@ async def test_the_running_app_serves_its_owner_and_refuses_everyone_else(
 
 
 async def test_log_lines_name_the_caller_not_the_user_a_path_names(
-    http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    token_app: FastAPI, http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from data_science.observability import hash_user_id
+    from data_science.observability.logging import hash_user_id
 
     refused = await http.get(f"/apps/{APP}/users/alice/sessions", headers=BOB)
     assert refused.status_code == 403
@@ -343,4 +342,4 @@ async def test_log_lines_name_the_caller_not_the_user_a_path_names(
         if isinstance(record.msg, dict) and record.msg.get("request_id") == request_id
     ]
     assert {line["event"] for line in mine} >= {"auth.refused", "http.request"}
-    assert {line["user"] for line in mine} == {hash_user_id("bob")}
+    assert {line["user"] for line in mine} == {hash_user_id("bob", token_app.state.settings)}

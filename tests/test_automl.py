@@ -10,12 +10,13 @@ import pytest
 from google.adk.tools.tool_context import ToolContext
 
 from data_science.config import Settings
-from data_science.models.replies import render_result
+from data_science.offline.replies import render_result
+from data_science.runtime.workers import lane_size, run_cpu
 from data_science.tools.automl import automl, search_models
 from data_science.tools.base import workspace_for
 from data_science.tools.train import predict
-from data_science.workers import lane_size, run_cpu
 from tests.busy_work import occupy, wait_until_started
+from tests.conftest import add_dataset
 
 BUDGET = 20
 # Too short for the nine models of medium_quality on a busy machine, long enough for a few.
@@ -27,7 +28,7 @@ BUSY_SECONDS = 300
 async def test_automl_scores_on_the_held_out_split_within_its_budget(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
-    dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
+    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
     started = time.monotonic()
     result = await automl(
         dataset_id=dataset_id,
@@ -54,7 +55,7 @@ async def test_a_budget_too_small_to_finish_is_cut_off_cleanly(
     tool_context: ToolContext, penguins: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     automl_module = importlib.import_module("data_science.tools.automl")
-    dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
+    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
     # A deadline of 0.5 s: no AutoGluon run can make it.
     monkeypatch.setattr(automl_module, "DEADLINE_MARGIN", 0.05)
     started = time.monotonic()
@@ -70,7 +71,7 @@ async def test_a_budget_too_small_to_finish_is_cut_off_cleanly(
 async def test_budgets_outside_the_limits_are_refused(
     tool_context: ToolContext, penguins: pd.DataFrame, budget: int, code: str
 ) -> None:
-    dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
+    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
     result = await automl(
         dataset_id=dataset_id,
         target="species",
@@ -87,7 +88,7 @@ async def test_automl_can_be_switched_off(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(settings, "ENABLE_AUTOML", False)
-    dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
+    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
     result = await automl(dataset_id=dataset_id, target="species", tool_context=tool_context)
     assert result["status"] == "error" and "ENABLE_AUTOML" in result["message"]
 
@@ -95,7 +96,7 @@ async def test_automl_can_be_switched_off(
 async def test_search_models_picks_a_family_and_scores_it_on_the_held_out_split(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
-    dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
+    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
     started = time.monotonic()
     result = await search_models(
         dataset_id=dataset_id, target="species", time_budget_seconds=10, tool_context=tool_context

@@ -1,3 +1,4 @@
+import os
 import stat
 import subprocess
 import sys
@@ -5,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from data_science.config import ConfigError, Settings, get_settings, load_settings
+from data_science.config import ConfigError, Settings, load_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,8 +91,34 @@ def test_sessions_default_to_sqlite_under_the_data_dir(settings: Settings) -> No
     )
 
 
-def test_settings_are_cached_until_cleared(settings: Settings) -> None:
-    assert get_settings() is get_settings()
+IMPORT_THEN_ASK = """
+import os
+from google.adk.features import FeatureName, is_feature_enabled
+import data_science.agent as agent
+imported = (os.path.exists(os.environ["DATA_DIR"]),
+            is_feature_enabled(FeatureName.FUNCTION_TOOL_ARG_VALIDATION))
+app = agent.app
+asked = (os.path.exists(os.environ["DATA_DIR"]),
+         is_feature_enabled(FeatureName.FUNCTION_TOOL_ARG_VALIDATION))
+print(imported, asked, app is agent.app, agent.root_agent is app.root_agent)
+"""
+
+
+def test_importing_the_agent_builds_nothing_until_adk_asks_for_the_app(
+    settings: Settings, tmp_path: Path
+) -> None:
+    fresh = tmp_path / "fresh-data-dir"
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORT_THEN_ASK],
+        env={**os.environ, "DATA_DIR": str(fresh)},
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    # Imported: no directory, no ADK flag. Asked for `app`: built once, from the environment.
+    assert result.stdout.split("\n")[-2] == "(False, False) (True, True) True True"
 
 
 def test_main_refuses_to_start_on_bad_configuration(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from data_science.config import Settings
-from data_science.workspace import directory_key
+from data_science.storage.workspace import directory_key
 
 APP = "data_science"
 

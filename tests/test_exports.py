@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from data_science.exports import write_csv, write_xlsx
-from data_science.validators import sanitize_for_export
+from data_science.storage.exports import sanitize_for_export, write_csv, write_xlsx
 
 
 @pytest.mark.parametrize(

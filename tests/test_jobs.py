@@ -7,10 +7,11 @@ import httpx
 import pandas as pd
 from google.adk.tools.tool_context import ToolContext
 
-from data_science import workers
+from data_science.runtime import workers
 from data_science.tools.automl import automl, search_models
 from data_science.tools.base import workspace_for
 from data_science.tools.tuning import tune_model
+from tests.conftest import add_dataset
 
 BUDGET = 120
 
@@ -27,7 +28,7 @@ async def wait_for_job(client: httpx.AsyncClient, jobs_url: str) -> dict[str, ob
 async def test_a_running_automl_shows_progress_and_stops_when_cancelled(
     client: httpx.AsyncClient, tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
-    dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
+    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
     call = asyncio.ensure_future(
         automl(
             dataset_id=dataset_id,
@@ -58,7 +59,7 @@ async def test_a_running_automl_shows_progress_and_stops_when_cancelled(
 async def test_a_job_cannot_be_cancelled_from_another_session(
     client: httpx.AsyncClient, tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
-    dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
+    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
     call = asyncio.ensure_future(
         search_models(
             dataset_id=dataset_id,
@@ -91,7 +92,7 @@ async def test_cancelling_an_unknown_job_says_what_to_do(client: httpx.AsyncClie
 async def test_a_tuning_search_can_be_followed_and_cancelled_without_a_budget(
     client: httpx.AsyncClient, tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
-    dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
+    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
     call = asyncio.ensure_future(
         tune_model(
             dataset_id=dataset_id,

@@ -16,10 +16,10 @@ import pytest
 import structlog
 from google.adk.tools.tool_context import ToolContext
 
+from data_science.runtime.workers import lane_size, run_cpu
 from data_science.tools.base import workspace_for
 from data_science.tools.data import analyze_dataset
 from data_science.tools.viz import plot
-from data_science.workers import lane_size, run_cpu
 from tests.busy_work import occupy, wait_until_started
 
 # Stand-ins hold their worker at most this long if a test fails before releasing them.

@@ -24,8 +24,8 @@ import pandas as pd
 import pytest
 from prometheus_client import REGISTRY
 
-from data_science.config import Settings, get_settings
-from data_science.models.resilient import UNAVAILABLE_MESSAGE
+from data_science.config import Settings, load_settings
+from data_science.llm.resilient import UNAVAILABLE_MESSAGE
 from tests.conftest import LiveServer
 from tests.fake_llm import Call, FakeLLM, Recorded, Reply, Slow, Status, Text, ToolCalls
 
@@ -109,19 +109,15 @@ async def hosted_chat(
     for name, value in settings_env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(tmp_path)
-    get_settings.cache_clear()
-    settings = get_settings()
+    settings = load_settings()
     app = create_app(settings)
     transport = httpx.ASGITransport(app=app)
-    try:
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://127.0.0.1", timeout=120
-        ) as http:
-            created = await http.post(f"/apps/{APP}/users/alice/sessions", json={})
-            assert created.status_code == 200, created.text
-            yield Chat(http, settings, created.json()["id"])
-    finally:
-        get_settings.cache_clear()
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://127.0.0.1", timeout=120
+    ) as http:
+        created = await http.post(f"/apps/{APP}/users/alice/sessions", json={})
+        assert created.status_code == 200, created.text
+        yield Chat(http, settings, created.json()["id"])
 
 
 def final_text(events: list[dict[str, Any]]) -> str:
@@ -685,7 +681,7 @@ async def test_ollama_gets_its_own_chat_api_with_the_settings_and_tool_results(
 
 
 def test_retry_after_reads_seconds_milliseconds_and_http_dates_and_ignores_nonsense() -> None:
-    from data_science.models.resilient import retry_after_seconds
+    from data_science.llm.resilient import retry_after_seconds
 
     class Throttled(Exception):
         def __init__(self, headers: dict[str, str]) -> None:

@@ -18,10 +18,11 @@ from google.adk.tools.tool_context import ToolContext
 from google.genai import types
 from prometheus_client import REGISTRY
 
+from data_science.config import Settings
 from data_science.plugins.observability import ObservabilityPlugin
+from data_science.runtime.workers import DeadlineExceeded, JobCancelled
 from data_science.tools import search_models, value_counts
 from data_science.tools.automl import automl_run
-from data_science.workers import DeadlineExceeded, JobCancelled
 from tests.conftest import add_dataset
 
 
@@ -103,14 +104,16 @@ class GatedModel(BaseLlm):
         yield LlmResponse(content=types.Content(role="model", parts=[types.Part(text="done")]))
 
 
-async def test_active_sessions_counts_sessions_with_a_running_turn_whatever_the_ending() -> None:
+async def test_active_sessions_counts_sessions_with_a_running_turn_whatever_the_ending(
+    settings: Settings,
+) -> None:
     gauge = "dsagent_active_sessions"
     gates = {name: asyncio.Event() for name in ("fine", "broken", "abandoned")}
     model = GatedModel(gates=gates, entered=asyncio.Queue(), failing={"broken"})
     app = App(
         name="gauge_test",
         root_agent=LlmAgent(name="gauge", model=model, instruction="answer"),
-        plugins=[ObservabilityPlugin()],
+        plugins=[ObservabilityPlugin(settings)],
     )
     sessions = InMemorySessionService()
     runner = Runner(app=app, session_service=sessions)

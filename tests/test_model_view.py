@@ -9,7 +9,7 @@ import pytest
 from google.adk.tools.tool_context import ToolContext
 
 from data_science.config import Settings
-from data_science.model_view import Redactor, clean_strings, clean_text, quote, summary_redactor
+from data_science.llm.model_view import Redactor, clean_strings, clean_text, quote, summary_redactor
 from data_science.tools.base import workspace_for
 from tests.conftest import add_dataset
 

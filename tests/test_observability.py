@@ -15,7 +15,7 @@ from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
 from data_science.config import ConfigError, Settings, load_settings
-from data_science.observability import (
+from data_science.observability.logging import (
     REDACTED,
     USER_LABEL_CHARS,
     _local_pii_key,

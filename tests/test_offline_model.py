@@ -13,15 +13,15 @@ from google.genai import types
 
 from data_science.agent import build_app
 from data_science.config import Settings
-from data_science.models.intents import Call, Exchange, History, decide
-from data_science.models.intents.columns import find_mentions
-from data_science.models.intents.text import read
-from data_science.models.offline import read_turns
-from data_science.models.replies import RENDERERS, render_result
-from data_science.models.selection import build_model, model_name
+from data_science.llm.selection import build_model, model_name
+from data_science.offline.intents import Call, Exchange, History, decide
+from data_science.offline.intents.columns import find_mentions
+from data_science.offline.intents.text import read
+from data_science.offline.model import read_turns
+from data_science.offline.replies import RENDERERS, render_result
+from data_science.storage.workspace import Workspace, describe_catalogue
 from data_science.tools import ALL_TOOLS
-from data_science.workspace import Workspace, describe_catalogue
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, store_frame
 from tests.offline_eval.datasets import catalogue
 
 PENGUINS = catalogue("penguins")
@@ -167,7 +167,7 @@ def test_replies_explain_errors_and_survive_unexpected_results() -> None:
 
 def test_the_rules_load_well_under_a_second_and_answer_in_milliseconds() -> None:
     code = (
-        "import time; start = time.perf_counter(); import data_science.models.intents; "
+        "import time; start = time.perf_counter(); import data_science.offline.intents; "
         "print(time.perf_counter() - start)"
     )
     output = subprocess.run(
@@ -210,7 +210,7 @@ def test_hosted_model_choice_follows_the_settings(settings: Settings, monkeypatc
 
 
 def test_the_catalogue_view_never_carries_stored_names(settings: Settings) -> None:
-    record = Workspace(settings, "alice", "s").save_frame(pd.DataFrame({"a": [1]}), name="x")
+    record = store_frame(Workspace(settings, "alice", "s"), pd.DataFrame({"a": [1]}), "x")
     assert "stored_name" not in str(describe_catalogue([record]))
 
 
@@ -230,7 +230,7 @@ class Chat:
         session = await self.sessions.create_session(app_name="data_science", user_id="alice")
         self.session_id = session.id
         if frame is not None:
-            Workspace(settings, "alice", session.id).save_frame(frame, name="penguins.csv")
+            store_frame(Workspace(settings, "alice", session.id), frame, "penguins.csv")
         return self
 
     async def say(self, text: str) -> tuple[list[tuple[str, dict]], str]:

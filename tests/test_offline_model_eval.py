@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from data_science.models.intents.history import CATALOGUE_TOOL
+from data_science.offline.intents.history import CATALOGUE_TOOL
 from data_science.tools import ALL_TOOLS
 from tests.offline_eval.datasets import SESSIONS
 from tests.offline_eval.harness import Case, Report, evaluate, load

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from data_science.observability import USER_LABEL_CHARS
+from data_science.observability.logging import USER_LABEL_CHARS
 from tests.conftest import PROJECT_ROOT, LiveServer
 
 APP = "data_science"

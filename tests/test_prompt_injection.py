@@ -44,11 +44,11 @@ from PIL import Image, PngImagePlugin
 from pydantic import Field
 
 from data_science.agent import build_app
-from data_science.audit import audit_log
 from data_science.config import APP_NAME, Settings
-from data_science.production_file_handler import UploadPipeline
+from data_science.intake.pipeline import UploadPipeline
+from data_science.observability.audit import audit_log
+from data_science.storage.workspace import directory_key
 from data_science.tools import ALL_TOOLS
-from data_science.workspace import directory_key
 from tests.conftest import add_dataset
 from tests.test_summary_mode import add_workbook, calls, marked_frame
 

@@ -22,22 +22,20 @@ from google.adk.artifacts.file_artifact_service import FileArtifactService
 from google.genai import types
 from sqlalchemy import text
 
-from data_science.config import APP_NAME, Settings, get_settings
-from data_science.server.deletion import DataStores
+from data_science.config import APP_NAME, Settings
+from data_science.server.data_stores import DataStores
 from data_science.server.retention import STALE_WORK_SECONDS, sweep
-from data_science.session_store import open_session_store
-from data_science.workspace import META_FILE, Workspace
-from tests.conftest import LiveServer
+from data_science.storage.session_store import open_session_store
+from data_science.storage.workspace import META_FILE, Workspace
+from tests.conftest import LiveServer, store_frame
 
 DAY = 86_400
 TABLE = pd.DataFrame({"a": [1, 2, 3]})
 
 
 @pytest.fixture
-async def stores(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[DataStores]:
-    monkeypatch.setenv("DATA_RETENTION_DAYS", "1")
-    get_settings.cache_clear()
-    current = get_settings()
+async def stores(settings: Settings) -> AsyncIterator[DataStores]:
+    current = Settings(DATA_DIR=settings.DATA_DIR, DATA_RETENTION_DAYS=1)
     sessions = open_session_store(current)
     yield DataStores(current, sessions, FileArtifactService(current.artifacts_dir))
     await sessions.close()
@@ -77,9 +75,9 @@ async def test_the_sweep_removes_old_sessions_and_files_and_keeps_young_ones(
     young = await stores.sessions.create_session(app_name=APP_NAME, user_id="alice")
     old_space = Workspace(settings, "alice", old.id)
     young_space = Workspace(settings, "alice", young.id)
-    old_space.save_frame(TABLE, name="in old session.csv")
-    expired = young_space.save_frame(TABLE, name="expired.csv")
-    fresh = young_space.save_frame(TABLE, name="fresh.csv")
+    store_frame(old_space, TABLE, "in old session.csv")
+    expired = store_frame(young_space, TABLE, "expired.csv")
+    fresh = store_frame(young_space, TABLE, "fresh.csv")
     chart = types.Part.from_bytes(data=b"\x89PNG chart", mime_type="image/png")
     await stores.artifacts.save_artifact(
         app_name=APP_NAME, user_id="alice", session_id=old.id, filename="chart.png", artifact=chart
@@ -107,15 +105,13 @@ async def test_the_sweep_removes_old_sessions_and_files_and_keeps_young_ones(
 
 
 async def test_retention_zero_keeps_everything_but_still_clears_crash_leftovers(
-    stores: DataStores, monkeypatch: pytest.MonkeyPatch
+    stores: DataStores,
 ) -> None:
-    monkeypatch.setenv("DATA_RETENTION_DAYS", "0")
-    get_settings.cache_clear()
-    keep_forever = DataStores(get_settings(), stores.sessions, stores.artifacts)
-    settings = keep_forever.settings
+    settings = Settings(DATA_DIR=stores.settings.DATA_DIR, DATA_RETENTION_DAYS=0)
+    keep_forever = DataStores(settings, stores.sessions, stores.artifacts)
     session = await stores.sessions.create_session(app_name=APP_NAME, user_id="alice")
     workspace = Workspace(settings, "alice", session.id)
-    ancient = workspace.save_frame(TABLE, name="ancient.csv")
+    ancient = store_frame(workspace, TABLE, "ancient.csv")
     age(workspace.root / ancient.id / META_FILE, 3650 * DAY)
     await age_session(keep_forever, session.id, 3650 * DAY)
     stale_staging = workspace.staging_dir()
@@ -141,7 +137,7 @@ async def test_a_file_whose_session_is_gone_expires_too_and_is_audited_by_key(
     stores: DataStores,
 ) -> None:
     workspace = Workspace(stores.settings, "alice", "session-deleted-through-adk")
-    orphan = workspace.save_frame(TABLE, name="orphan.csv")
+    orphan = store_frame(workspace, TABLE, "orphan.csv")
     age(workspace.root / orphan.id / META_FILE, 2 * DAY)
 
     report = await sweep(stores)

@@ -9,9 +9,9 @@ from google.adk.events.event import Event
 from google.genai import types
 from sqlalchemy import text
 
-from data_science.config import APP_NAME, Settings, get_settings
+from data_science.config import APP_NAME, Settings, load_settings
 from data_science.server.app import create_app
-from data_science.session_store import forget_user_state, open_session_store
+from data_science.storage.session_store import forget_user_state, open_session_store
 
 UNREACHABLE_POSTGRES = "postgresql+asyncpg://dsagent:dsagent@127.0.0.1:9/dsagent_test"
 
@@ -22,8 +22,7 @@ def store_settings(
 ) -> Settings:
     for name, value in session_store_env.items():
         monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    return get_settings()
+    return load_settings()
 
 
 async def readiness(settings: Settings) -> httpx.Response:
@@ -44,8 +43,7 @@ async def test_readiness_fails_when_the_database_is_unreachable(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SESSION_SERVICE_URI", UNREACHABLE_POSTGRES)
-    get_settings.cache_clear()
-    response = await readiness(get_settings())
+    response = await readiness(load_settings())
     assert response.status_code == 503
     assert "refused" in response.json()["checks"]["session_store"].lower()
 

@@ -8,7 +8,7 @@ import pandas as pd
 
 from data_science.ml.guidance import telling_chart
 from data_science.server.suggestions import build_suggestions
-from data_science.workspace import ItemRecord
+from data_science.storage.workspace import ItemRecord
 
 APP = "data_science"
 

@@ -19,11 +19,11 @@ import pytest
 from google.adk.tools.tool_context import ToolContext
 
 from data_science.agent import session_instruction
-from data_science.audit import audit_log
 from data_science.config import Settings
+from data_science.intake.pipeline import UploadPipeline
+from data_science.observability.audit import audit_log
 from data_science.plugins.attachments import take_in
-from data_science.production_file_handler import UploadPipeline
-from data_science.tables import table_summary
+from data_science.storage.tables import table_summary
 from data_science.tools import ALL_TOOLS
 from data_science.tools.base import workspace_for
 from tests.conftest import add_dataset
@@ -230,7 +230,7 @@ async def test_no_tool_result_shows_a_cell_value_in_summary_mode(
             if outcome != expected or leaks(result, numbers):
                 failures.append((name, arguments, outcome, leaks(result, numbers), result))
     assert [(n, a, o, found) for n, a, o, found, _ in failures] == [], failures
-    instruction = await session_instruction(tool_context)
+    instruction = await session_instruction(summary_mode, tool_context)
     assert "Summary mode is on" in instruction and "category_1" in instruction
     assert leaks(instruction, numbers) == []
 
@@ -277,7 +277,7 @@ async def test_attachment_notes_show_schema_but_no_cell_value_in_summary_mode(
     note = take_in(pipeline, csv, "sales.csv", tool_context.user_id, tool_context.session.id)
     assert note.startswith("[attachment]") and '"region" (text)' in note and "60 rows" in note
     assert leaks(note, row_values(marked_frame())) == []
-    instruction = await session_instruction(tool_context)
+    instruction = await session_instruction(summary_mode, tool_context)
     assert '"region"' in instruction and leaks(instruction, []) == []
 
 

@@ -3,7 +3,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from data_science.tables import TableReadError, read_table, table_summary
+from data_science.storage.tables import TableReadError, read_table, table_summary
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "latin-1"])

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from google.adk.tools.tool_context import ToolContext
 
-from data_science.tools.base import workspace_for
 from data_science.tools.timeseries import decompose_series, forecast
+from tests.conftest import add_dataset, load_table
 
 
 def monthly_sales(months: int = 96) -> pd.DataFrame:
@@ -24,7 +24,7 @@ async def test_the_forecast_is_scored_on_the_last_months_and_beats_the_baseline(
     tool_context: ToolContext,
 ) -> None:
     frame = monthly_sales()
-    dataset_id = workspace_for(tool_context).save_frame(frame, name="sales.csv").id
+    dataset_id = add_dataset(tool_context, frame, "sales.csv")
     result = await forecast(
         dataset_id=dataset_id,
         time_column="month",
@@ -48,7 +48,7 @@ async def test_the_forecast_is_scored_on_the_last_months_and_beats_the_baseline(
     installed = importlib.util.find_spec("autogluon.timeseries") is not None
     assert result["engines"] == (["statsforecast", "autogluon"] if installed else ["statsforecast"])
     assert ("AutoGluon" in holdout["metrics"]) == installed
-    stored = workspace_for(tool_context).load_frame(result["dataset_id"])
+    stored = load_table(tool_context, result["dataset_id"])
     assert len(stored) == 12 and (stored["lower_95"] <= stored["upper_95"]).all()
     assert pd.Timestamp(stored["time"].iloc[0]) == pd.Timestamp("2023-01-01")
     part = await tool_context.load_artifact(result["chart"])
@@ -56,7 +56,7 @@ async def test_the_forecast_is_scored_on_the_last_months_and_beats_the_baseline(
 
 
 async def test_a_series_too_short_for_the_horizon_is_explained(tool_context: ToolContext) -> None:
-    dataset_id = workspace_for(tool_context).save_frame(monthly_sales(20), name="s.csv").id
+    dataset_id = add_dataset(tool_context, monthly_sales(20), "s.csv")
     result = await forecast(
         dataset_id=dataset_id,
         time_column="month",
@@ -69,7 +69,7 @@ async def test_a_series_too_short_for_the_horizon_is_explained(tool_context: Too
 
 async def test_a_text_value_column_is_refused(tool_context: ToolContext) -> None:
     frame = monthly_sales().assign(region="north")
-    dataset_id = workspace_for(tool_context).save_frame(frame, name="s.csv").id
+    dataset_id = add_dataset(tool_context, frame, "s.csv")
     result = await forecast(
         dataset_id=dataset_id, time_column="month", value_column="region", tool_context=tool_context
     )
@@ -78,7 +78,7 @@ async def test_a_text_value_column_is_refused(tool_context: ToolContext) -> None
 
 async def test_decomposition_recovers_the_trend_and_the_season(tool_context: ToolContext) -> None:
     frame = monthly_sales()
-    dataset_id = workspace_for(tool_context).save_frame(frame, name="sales.csv").id
+    dataset_id = add_dataset(tool_context, frame, "sales.csv")
     result = await decompose_series(
         dataset_id=dataset_id, time_column="month", value_column="sales", tool_context=tool_context
     )
@@ -95,7 +95,7 @@ async def test_decomposition_recovers_the_trend_and_the_season(tool_context: Too
 
 
 async def test_decomposition_needs_two_seasons(tool_context: ToolContext) -> None:
-    dataset_id = workspace_for(tool_context).save_frame(monthly_sales(18), name="s.csv").id
+    dataset_id = add_dataset(tool_context, monthly_sales(18), "s.csv")
     result = await decompose_series(
         dataset_id=dataset_id, time_column="month", value_column="sales", tool_context=tool_context
     )

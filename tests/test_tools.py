@@ -15,7 +15,7 @@ from sklearn.model_selection import train_test_split
 from data_science.config import Settings
 from data_science.tools import analyze_dataset, cluster, list_data_files, plot, predict, train
 from data_science.tools.base import workspace_for
-from tests.conftest import add_dataset
+from tests.conftest import add_dataset, load_table
 
 
 async def test_list_data_files_shows_datasets_without_paths(
@@ -177,7 +177,7 @@ async def test_predict_stores_predictions_as_a_new_dataset(
         model_id=trained["model_id"], dataset_id=new_rows, tool_context=tool_context
     )
     assert result["status"] == "ok" and result["rows"] == 10
-    frame = workspace_for(tool_context).load_frame(result["dataset_id"])
+    frame = load_table(tool_context, result["dataset_id"])
     assert set(frame["predicted_species"]) <= {"Adelie", "Chinstrap", "Gentoo"}
     assert (frame["predicted_species"] == penguins["species"].head(10)).mean() >= 0.9
 
@@ -203,7 +203,7 @@ async def test_kmeans_finds_the_iris_species_structure(tool_context: ToolContext
     assert chosen["n_clusters"] == int(max(scores, key=scores.get))
     fixed = await cluster(dataset_id=dataset_id, n_clusters=3, tool_context=tool_context)
     assert sum(fixed["sizes"].values()) == 150 and len(fixed["sizes"]) == 3
-    labelled = workspace_for(tool_context).load_frame(fixed["dataset_id"])
+    labelled = load_table(tool_context, fixed["dataset_id"])
     assert labelled["cluster"].nunique() == 3
 
 

@@ -17,9 +17,8 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from data_science.tools.base import workspace_for
 from data_science.tools.cluster import choose_k, cluster, find_anomalies
-from tests.conftest import add_dataset
+from tests.conftest import add_dataset, load_table
 
 PNG = b"\x89PNG"
 
@@ -56,7 +55,7 @@ async def test_kmeans_silhouette_pca_and_chart_match_sklearn(tool_context: ToolC
     assert result["pca_explained_variance"] == [round(float(r), 4) for r in ratios]
     assert len(result["profiles"]) == 3 and set(result["profile_columns"]) == set(frame.columns)
     assert (await chart_bytes(tool_context, result)).startswith(PNG)
-    labelled = workspace_for(tool_context).load_frame(result["dataset_id"])
+    labelled = load_table(tool_context, result["dataset_id"])
     assert (labelled["cluster"].to_numpy() == labels).all()
 
 
@@ -108,7 +107,7 @@ async def test_dbscan_noise_count_and_default_eps(tool_context: ToolContext, pen
     assert chosen["eps"] == round(eps, 6) and "k-distance" in chosen["eps_chosen_by"]
     expected = DBSCAN(eps=eps, min_samples=5).fit_predict(data)
     assert chosen["noise_points"] == int((expected == -1).sum())
-    labelled = workspace_for(tool_context).load_frame(chosen["dataset_id"])
+    labelled = load_table(tool_context, chosen["dataset_id"])
     assert (labelled["cluster"].to_numpy() == expected).all()
 
 
@@ -160,7 +159,7 @@ async def test_find_anomalies_matches_isolation_forest(
     top = result["most_anomalous"]
     assert len(top) == 10 and top[0]["row"] == int(np.argmin(forest.decision_function(data)))
     assert set(top[0]) == {"row", "anomaly_score", *numeric}
-    labelled = workspace_for(tool_context).load_frame(result["dataset_id"])
+    labelled = load_table(tool_context, result["dataset_id"])
     assert labelled["anomaly"].dtype == bool and int(labelled["anomaly"].sum()) == int(
         flagged.sum()
     )

@@ -19,7 +19,7 @@ from sklearn.preprocessing import StandardScaler
 
 from data_science.tools.base import workspace_for
 from data_science.tools.features import select_features
-from tests.conftest import add_dataset
+from tests.conftest import add_dataset, load_table
 
 
 def breast_cancer() -> pd.DataFrame:
@@ -210,7 +210,7 @@ async def test_keep_only_selected_saves_the_selected_columns_and_the_target(
         tool_context=tool_context,
     )
     assert result["status"] == "ok", result
-    kept = workspace_for(tool_context).load_frame(result["dataset_id"])
+    kept = load_table(tool_context, result["dataset_id"])
     assert list(kept.columns) == [*result["selected_columns"], "body_mass_g"]
     assert len(kept) == len(penguins)
     record = workspace_for(tool_context).get(result["dataset_id"])

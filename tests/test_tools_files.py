@@ -7,11 +7,11 @@ import joblib
 import pandas as pd
 from google.adk.tools.tool_context import ToolContext
 
-from data_science.tables import table_summary
+from data_science.storage.tables import table_summary
 from data_science.tools.base import workspace_for
 from data_science.tools.files import export_dataset, export_model, load_sheet, merge_datasets
 from data_science.tools.train import train
-from tests.conftest import add_dataset
+from tests.conftest import add_dataset, load_table
 
 ORDERS = pd.DataFrame(
     {"order": [1, 2, 3, 4], "customer": ["a", "b", "b", "z"], "amount": [10.0, 20.0, 5.0, 7.5]}
@@ -36,7 +36,7 @@ async def test_a_left_join_matches_pandas_and_counts_unmatched_rows(
     )
     assert result["status"] == "ok", result
     expected = ORDERS.merge(CUSTOMERS, how="left", left_on="customer", right_on="customer_code")
-    merged = workspace_for(tool_context).load_frame(result["dataset_id"])
+    merged = load_table(tool_context, result["dataset_id"])
     pd.testing.assert_frame_equal(merged.fillna("-"), expected.fillna("-"))
     assert (result["matched_rows"], result["only_left_rows"]) == (3, 1)
 
@@ -77,7 +77,7 @@ async def test_another_sheet_of_a_workbook_opens_as_a_dataset(
     )
     result = await load_sheet(dataset_id=record.id, sheet="customers", tool_context=tool_context)
     assert result["status"] == "ok" and result["rows"] == 3
-    loaded = workspace_for(tool_context).load_frame(result["dataset_id"])
+    loaded = load_table(tool_context, result["dataset_id"])
     pd.testing.assert_frame_equal(loaded, CUSTOMERS)
     missing = await load_sheet(dataset_id=record.id, sheet="nope", tool_context=tool_context)
     assert missing["status"] == "error" and "orders, customers" in missing["message"]

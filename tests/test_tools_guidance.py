@@ -6,7 +6,6 @@ from google.adk.tools.tool_context import ToolContext
 
 from data_science.ml.supervised import fit_and_evaluate
 from data_science.tools import ALL_TOOLS
-from data_science.tools.base import workspace_for
 from data_science.tools.guidance import (
     analyze_and_model,
     describe_capabilities,
@@ -14,6 +13,7 @@ from data_science.tools.guidance import (
     suggest_next_steps,
 )
 from data_science.tools.train import predict
+from tests.conftest import add_dataset
 
 
 async def test_capabilities_list_every_tool(tool_context: ToolContext) -> None:
@@ -32,7 +32,7 @@ async def test_next_steps_follow_the_data(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
     frame = penguins.assign(observed=pd.date_range("2020-01-01", periods=len(penguins)).astype(str))
-    dataset_id = workspace_for(tool_context).save_frame(frame, name="p.csv").id
+    dataset_id = add_dataset(tool_context, frame, "p.csv")
     result = await suggest_next_steps(dataset_id=dataset_id, tool_context=tool_context)
     tools = {step["tool"] for step in result["suggestions"]}
     assert {"impute_missing", "correlations", "expand_dates", "train", "cluster"} <= tools
@@ -44,7 +44,7 @@ async def test_next_steps_follow_the_data(
 async def test_one_shot_reports_a_baseline_and_a_stronger_model(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
-    dataset_id = workspace_for(tool_context).save_frame(penguins, name="p.csv").id
+    dataset_id = add_dataset(tool_context, penguins, "p.csv")
     result = await analyze_and_model(
         dataset_id=dataset_id, target="species", tool_context=tool_context
     )

@@ -12,7 +12,6 @@ from sklearn.model_selection import KFold
 from sklearn.preprocessing import MinMaxScaler, OrdinalEncoder, StandardScaler, TargetEncoder
 
 from data_science.config import Settings
-from data_science.tools.base import workspace_for
 from data_science.tools.prep import (
     cast_column,
     drop_columns,
@@ -25,13 +24,13 @@ from data_science.tools.prep import (
     scale_columns,
     text_to_tfidf,
 )
-from tests.conftest import add_dataset
+from tests.conftest import add_dataset, load_table
 
 NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
 
 
 def load(tool_context: ToolContext, dataset_id: str) -> pd.DataFrame:
-    return workspace_for(tool_context).load_frame(dataset_id)
+    return load_table(tool_context, dataset_id)
 
 
 def diabetes() -> pd.DataFrame:

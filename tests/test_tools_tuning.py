@@ -18,6 +18,7 @@ from data_science.ml.tuning import PARAM_SPACES, grid_size, param_space
 from data_science.tools import predict, train
 from data_science.tools.base import workspace_for
 from data_science.tools.tuning import cross_validate, train_ensemble, tune_model
+from tests.conftest import add_dataset, load_table
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ def diabetes() -> pd.DataFrame:
 
 
 def save(tool_context: ToolContext, frame: pd.DataFrame, name: str) -> str:
-    return workspace_for(tool_context).save_frame(frame, name=name).id
+    return add_dataset(tool_context, frame, name)
 
 
 def load_saved_model(tool_context: ToolContext, model_id: str) -> Any:
@@ -235,7 +236,7 @@ async def test_voting_ensemble_reports_members_exactly_as_train_would(
     predictions = await predict(
         model_id=result["model_id"], dataset_id=dataset_id, tool_context=tool_context
     )
-    frame = workspace_for(tool_context).load_frame(predictions["dataset_id"])
+    frame = load_table(tool_context, predictions["dataset_id"])
     assert set(frame["predicted_species"]) <= {"Adelie", "Chinstrap", "Gentoo"}
 
 

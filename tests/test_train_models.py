@@ -12,7 +12,7 @@ from sklearn.model_selection import cross_val_score
 from data_science.ml.estimators import family_names
 from data_science.ml.supervised import build_pipeline, held_out_split
 from data_science.tools import predict, train
-from data_science.tools.base import workspace_for
+from tests.conftest import add_dataset, load_table
 
 CLASSIFIERS = family_names()
 REGRESSORS = [name for name in family_names() if name not in {"logistic", "naive_bayes"}]
@@ -22,7 +22,7 @@ REGRESSORS = [name for name in family_names() if name not in {"logistic", "naive
 async def test_each_classifier_scores_on_the_held_out_split(
     tool_context: ToolContext, penguins: pd.DataFrame, model: str
 ) -> None:
-    dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
+    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
     result = await train(
         dataset_id=dataset_id, target="species", model=model, tool_context=tool_context
     )
@@ -33,7 +33,7 @@ async def test_each_classifier_scores_on_the_held_out_split(
     predicted = await predict(
         model_id=result["model_id"], dataset_id=dataset_id, tool_context=tool_context
     )
-    frame = workspace_for(tool_context).load_frame(predicted["dataset_id"])
+    frame = load_table(tool_context, predicted["dataset_id"])
     assert set(frame["predicted_species"]) <= {"Adelie", "Chinstrap", "Gentoo"}
 
 
@@ -42,7 +42,7 @@ async def test_each_regressor_scores_on_the_held_out_split(
     tool_context: ToolContext, model: str
 ) -> None:
     data = load_diabetes(as_frame=True).frame
-    dataset_id = workspace_for(tool_context).save_frame(data, name="diabetes.csv").id
+    dataset_id = add_dataset(tool_context, data, "diabetes.csv")
     result = await train(
         dataset_id=dataset_id, target="target", model=model, tool_context=tool_context
     )
@@ -55,7 +55,7 @@ async def test_auto_keeps_the_family_with_the_best_training_cross_validation(
     tool_context: ToolContext,
 ) -> None:
     data = load_diabetes(as_frame=True).frame
-    dataset_id = workspace_for(tool_context).save_frame(data, name="diabetes.csv").id
+    dataset_id = add_dataset(tool_context, data, "diabetes.csv")
     result = await train(dataset_id=dataset_id, target="target", tool_context=tool_context)
     assert result["status"] == "ok", result
     split = held_out_split(data, "target")
@@ -81,7 +81,7 @@ async def test_binary_auc_comes_from_margins_when_a_model_has_no_probabilities(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
     frame = penguins.dropna(subset=["sex"])
-    dataset_id = workspace_for(tool_context).save_frame(frame, name="penguins.csv").id
+    dataset_id = add_dataset(tool_context, frame, "penguins.csv")
     result = await train(
         dataset_id=dataset_id, target="sex", model="ridge", tool_context=tool_context
     )
@@ -92,7 +92,7 @@ async def test_a_classification_only_model_on_a_numeric_target_is_explained(
     tool_context: ToolContext,
 ) -> None:
     data = load_diabetes(as_frame=True).frame
-    dataset_id = workspace_for(tool_context).save_frame(data, name="diabetes.csv").id
+    dataset_id = add_dataset(tool_context, data, "diabetes.csv")
     result = await train(
         dataset_id=dataset_id, target="target", model="naive_bayes", tool_context=tool_context
     )
@@ -103,7 +103,7 @@ async def test_a_classification_only_model_on_a_numeric_target_is_explained(
 async def test_an_unknown_model_lists_the_choices(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
-    dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
+    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
     result = await train(
         dataset_id=dataset_id,
         target="species",
@@ -141,7 +141,7 @@ async def test_training_on_time_indexed_data_reports_the_temporal_split(
 ) -> None:
     dates = pd.date_range("2024-01-01", periods=len(penguins), freq="D")
     frame = penguins.assign(observed_on=dates)
-    dataset_id = workspace_for(tool_context).save_frame(frame, name="p.csv").id
+    dataset_id = add_dataset(tool_context, frame, "p.csv")
     result = await train(dataset_id=dataset_id, target="body_mass_g", tool_context=tool_context)
     assert result["status"] == "ok", result
     assert "temporal on 'observed_on'" in result["split"] and result["n_test"] == 69

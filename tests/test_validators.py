@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from data_science.validators import (
+from data_science.intake.validators import (
     UploadRejected,
     check_content_matches,
     check_extension,

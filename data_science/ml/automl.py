@@ -20,8 +20,8 @@ from typing import Any
 import pandas as pd
 
 from data_science.ml.supervised import HeldOutSplit, held_out_metrics, held_out_split
-from data_science.tables import TableFile
-from data_science.workers import DeadlineExceeded
+from data_science.runtime.workers import DeadlineExceeded
+from data_science.storage.tables import TableFile
 
 LEADERBOARD_ROWS = 10
 IMPORTANCE_ROWS = 15

@@ -29,7 +29,7 @@ from sklearn.preprocessing import StandardScaler
 from data_science.errors import ToolError
 from data_science.ml.charts.canvas import figure_png
 from data_science.ml.common import SEED, is_numeric
-from data_science.tables import TableFile, write_parquet
+from data_science.storage.tables import TableFile, write_parquet
 
 Method = Literal["kmeans", "dbscan", "agglomerative", "gaussian_mixture"]
 Linkage = Literal["ward", "average", "complete"]

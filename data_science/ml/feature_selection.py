@@ -36,7 +36,7 @@ from data_science.errors import ToolError
 from data_science.ml.common import SEED
 from data_science.ml.prep.encoding import onehot_frame
 from data_science.ml.supervised import FeaturePlan, labelled_rows
-from data_science.tables import TableFile, write_parquet
+from data_science.storage.tables import TableFile, write_parquet
 
 ONEHOT_CATEGORIES = 30
 RFECV_FOLDS = 5

@@ -8,8 +8,8 @@ from typing import Any, Literal
 import pandas as pd
 
 from data_science.errors import ToolError
-from data_science.exports import write_csv, write_xlsx
-from data_science.tables import TableFile, table_summary, write_parquet
+from data_science.storage.exports import write_csv, write_xlsx
+from data_science.storage.tables import TableFile, table_summary, write_parquet
 
 MergeHow = Literal["inner", "left", "right", "outer"]
 MAX_RESULT_ROWS = 20_000_000
@@ -94,7 +94,7 @@ def sheet_to_file(path: Path, sheet: str, out_path: Path) -> dict[str, Any]:
 def export_to_file(
     table: TableFile, file_format: Literal["csv", "xlsx"], out_path: Path
 ) -> dict[str, Any]:
-    """Write a table for download, formula-safe (see data_science.exports)."""
+    """Write a table for download, formula-safe (see data_science.storage.exports)."""
     frame = table.load()
     if file_format == "xlsx" and len(frame) > 1_048_575:
         raise ToolError(

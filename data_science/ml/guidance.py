@@ -12,7 +12,7 @@ import pandas as pd
 from data_science.errors import ToolError
 from data_science.ml.common import is_numeric
 from data_science.ml.supervised import detect_task, fit_and_evaluate, plan_features
-from data_science.tables import TableFile
+from data_science.storage.tables import TableFile
 
 TARGET_NAMES = re.compile(
     r"^(target|label|class|y|outcome|churn|species|default|survived|price)$", re.IGNORECASE

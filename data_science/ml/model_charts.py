@@ -30,7 +30,7 @@ from data_science.errors import ToolError
 from data_science.ml.charts.canvas import COLOR, MAX_POINTS, OTHER, Chart, figure_png, short_label
 from data_science.ml.common import SEED
 from data_science.ml.supervised import held_out_split, positive_scores
-from data_science.tables import TableFile
+from data_science.storage.tables import TableFile
 
 ModelChartKind = Literal["confusion_matrix", "roc_curve", "residuals", "feature_importance"]
 MODEL_CHART_KINDS: tuple[str, ...] = get_args(ModelChartKind)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from data_science.ml.common import is_numeric
-from data_science.tables import TableFile, column_kind
+from data_science.storage.tables import TableFile, column_kind
 
 SAMPLE_ROWS = 5
 MAX_CELL_CHARACTERS = 80
@@ -63,7 +63,7 @@ def _profile_column(series: pd.Series, summary_only: bool) -> dict[str, Any]:
                 max=values.max(),
             )
     elif not summary_only or column_kind(series) == "text":
-        # Summary mode shows text values as placeholders (data_science.model_view).
+        # Summary mode shows text values as placeholders (data_science.llm.model_view).
         counts = series.astype("string").value_counts(dropna=True).head(5)
         entry["top_values"] = {_clip(key): int(count) for key, count in counts.items()}
     return entry

@@ -15,7 +15,7 @@ import numpy as np
 
 from data_science.ml.common import SEED
 from data_science.ml.supervised import held_out_metrics, held_out_split
-from data_science.tables import TableFile
+from data_science.storage.tables import TableFile
 
 FIT_SHARE = 0.8
 ESTIMATORS = {

@@ -32,7 +32,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from data_science.errors import ToolError
 from data_science.ml.common import SEED, is_row_id
 from data_science.ml.estimators import DEFAULT_MODEL, family, make_estimator
-from data_science.tables import TableFile, write_parquet
+from data_science.storage.tables import TableFile, write_parquet
 
 TEST_SIZE = 0.2
 MIN_ROWS = 20

@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 
 from data_science.errors import ToolError
 from data_science.ml.charts.canvas import figure_png
-from data_science.tables import TableFile, write_parquet
+from data_science.storage.tables import TableFile, write_parquet
 
 SEASON_BY_FREQUENCY = {
     "h": 24,

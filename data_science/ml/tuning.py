@@ -33,7 +33,7 @@ from data_science.ml.supervised import (
     held_out_split,
     positive_scores,
 )
-from data_science.tables import TableFile
+from data_science.storage.tables import TableFile
 
 MAX_SEARCH_ROWS = 20_000
 MAX_GRID = 60

@@ -17,13 +17,13 @@ from google.adk.agents.invocation_context import InvocationContext
 from google.adk.plugins.base_plugin import BasePlugin
 from google.genai import types
 
-from data_science.audit import audit_log
-from data_science.config import get_settings
-from data_science.model_view import clean_text, quote
-from data_science.production_file_handler import AcceptedUpload, UploadPipeline
-from data_science.validators import UploadRejected
+from data_science.config import Settings
+from data_science.intake.pipeline import AcceptedUpload, UploadPipeline
+from data_science.intake.validators import UploadRejected
+from data_science.llm.model_view import clean_text, quote
+from data_science.observability.audit import audit_log
+from data_science.prompts import ATTACHMENT_MARKER
 
-ATTACHMENT_MARKER = "[attachment]"
 DEFAULT_NAME = "attachment"
 MAX_REASON_CHARACTERS = 300
 
@@ -31,8 +31,9 @@ MAX_REASON_CHARACTERS = 300
 class AttachmentIntakePlugin(BasePlugin):
     """Replaces every `inline_data` part of a user message with the intake's verdict on it."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: Settings) -> None:
         super().__init__(name="attachment_intake")
+        self.settings = settings
 
     async def on_user_message_callback(
         self, *, invocation_context: InvocationContext, user_message: types.Content
@@ -40,7 +41,7 @@ class AttachmentIntakePlugin(BasePlugin):
         parts = user_message.parts or []
         if not any(part.inline_data for part in parts):
             return None
-        settings = get_settings()
+        settings = self.settings
         pipeline = UploadPipeline(settings, audit_log(settings))
         total = sum(len(part.inline_data.data or b"") for part in parts if part.inline_data)
         replaced = []

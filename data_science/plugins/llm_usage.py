@@ -23,10 +23,14 @@ from google.adk.models.llm_response import LlmResponse
 from google.adk.plugins.base_plugin import BasePlugin
 from google.genai import types
 
-from data_science.audit import audit_log
 from data_science.config import Settings
-from data_science.metrics import GEN_AI_COST, GEN_AI_OPERATION_DURATION, GEN_AI_TOKEN_USAGE
-from data_science.models.resilient import CALL_METADATA_KEY
+from data_science.llm.keys import CALL_METADATA_KEY
+from data_science.observability.audit import audit_log
+from data_science.observability.metrics import (
+    GEN_AI_COST,
+    GEN_AI_OPERATION_DURATION,
+    GEN_AI_TOKEN_USAGE,
+)
 
 USAGE_STATE_KEY = "llm_usage"
 # Turns whose calls are being counted; finished turns are dropped in after_run_callback, and

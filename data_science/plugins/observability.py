@@ -16,8 +16,9 @@ from google.adk.agents.invocation_context import InvocationContext
 from google.adk.plugins.base_plugin import BasePlugin
 from google.genai import types
 
-from data_science.metrics import ACTIVE_SESSIONS
-from data_science.observability import bind_request_context, record_operation
+from data_science.config import Settings
+from data_science.observability.logging import bind_request_context, record_operation
+from data_science.observability.metrics import ACTIVE_SESSIONS
 
 
 @dataclass(frozen=True)
@@ -71,19 +72,20 @@ class ObservabilityPlugin(BasePlugin):
     Put it first among the app's plugins, so that the other plugins' log lines carry the ids.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, settings: Settings) -> None:
         super().__init__(name="observability")
+        self.settings = settings
 
     async def on_user_message_callback(
         self, *, invocation_context: InvocationContext, user_message: types.Content
     ) -> types.Content | None:
-        _bind(invocation_context)
+        _bind(self.settings, invocation_context)
         return None
 
     async def before_run_callback(
         self, *, invocation_context: InvocationContext
     ) -> types.Content | None:
-        _bind(invocation_context)
+        _bind(self.settings, invocation_context)
         RUNNING_TURNS.start(invocation_context.invocation_id, invocation_context.session.id)
         return None
 
@@ -96,8 +98,8 @@ class ObservabilityPlugin(BasePlugin):
         _finish(invocation_context, "error", error=type(error).__name__)
 
 
-def _bind(context: InvocationContext) -> None:
-    bind_request_context(user_id=context.user_id, session_id=context.session.id)
+def _bind(settings: Settings, context: InvocationContext) -> None:
+    bind_request_context(settings, user_id=context.user_id, session_id=context.session.id)
 
 
 def _finish(context: InvocationContext, outcome: str, **fields: str) -> None:

@@ -29,10 +29,10 @@ from google.adk.tools.base_tool import BaseTool
 from google.adk.tools.function_tool import FunctionTool
 from google.adk.tools.tool_context import ToolContext
 
-from data_science.audit import audit_log
 from data_science.config import Settings
-from data_science.models.resilient import INVALID_ARGUMENTS_KEY
-from data_science.observability import get_logger
+from data_science.llm.keys import INVALID_ARGUMENTS_KEY
+from data_science.observability.audit import audit_log
+from data_science.observability.logging import get_logger
 from data_science.tools import ALL_TOOLS
 from data_science.tools.base import error_result, summarize_arguments
 

@@ -30,13 +30,14 @@ from google.adk.runners import Runner
 from google.adk.sessions.in_memory_session_service import InMemorySessionService
 from google.genai import types
 
-from data_science import workers
 from data_science.agent import build_app
-from data_science.audit import audit_log
-from data_science.config import APP_NAME, Settings, get_settings
-from data_science.models.offline import OfflineModel
-from data_science.observability import configure_logging
-from data_science.production_file_handler import UploadPipeline
+from data_science.config import APP_NAME, Settings
+from data_science.intake.pipeline import UploadPipeline
+from data_science.observability.audit import audit_log
+from data_science.observability.logging import configure_logging
+from data_science.observability.tracing import configure_tracing
+from data_science.offline.model import OfflineModel
+from data_science.runtime import workers
 from data_science.server import (
     auth,
     deletion,
@@ -48,14 +49,13 @@ from data_science.server import (
     suggestions,
     uploads,
 )
-from data_science.server.deletion import DataStores
+from data_science.server.data_stores import DataStores
 from data_science.server.middleware import ObservabilityMiddleware
 from data_science.server.path_guard import PathGuard
 from data_science.server.retention import retention_sweeps
 from data_science.server.shutdown import ShutdownState
 from data_science.server.turn_lock import TurnLeases, TurnLock
-from data_science.session_store import open_session_store
-from data_science.tracing import configure_tracing
+from data_science.storage.session_store import open_session_store
 
 WARM_UP_USER = "start-up-warm-up"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -94,8 +94,8 @@ async def warm_up_agent(agent_app: App) -> None:
     await runner.close()
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+def create_app(settings: Settings) -> FastAPI:
+    """The server, everything in it built from `settings` (main.py loads them once)."""
     configure_logging(settings)
     configure_tracing(settings)  # before ADK's app, which would install its own exporters
     agent_app = build_app(settings)
@@ -139,7 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Around every route, ADK's and ours: only authenticated requests get through (auth.py).
     app.add_middleware(auth.AuthMiddleware, settings=settings, public=auth.public_paths(STATIC_DIR))
     # Added last, so it wraps even auth: refusals are measured and logged with a request id.
-    app.add_middleware(ObservabilityMiddleware)
+    app.add_middleware(ObservabilityMiddleware, settings=settings)
     app.include_router(metrics.router)
     app.include_router(auth.router)
     app.include_router(deletion.router)

@@ -34,9 +34,9 @@ from python_multipart.multipart import parse_options_header
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from data_science.audit import audit_log
 from data_science.config import BEARER_TOKEN_PATTERN, USER_ID_PATTERN, Settings
-from data_science.observability import bind_request_context, get_logger
+from data_science.observability.audit import audit_log
+from data_science.observability.logging import bind_request_context, get_logger
 
 log = get_logger(__name__)
 router = APIRouter()
@@ -92,6 +92,7 @@ class AuthMiddleware:
 
     def __init__(self, app: ASGIApp, settings: Settings, public: frozenset[str]) -> None:
         self.app = app
+        self.settings = settings
         self.mode = settings.AUTH_MODE
         self.public = public
         self.header_name = settings.AUTH_HEADER
@@ -113,7 +114,8 @@ class AuthMiddleware:
         user: str | None = None
         try:
             user = self._identify(scope)
-            bind_request_context(user_id=user)  # log lines name the caller, not the path's user
+            # Log lines name the caller, not the path's user.
+            bind_request_context(self.settings, user_id=user)
             self._check_named_users(user, scope["path"], _query_users(scope))
             if scope["type"] == "http":
                 checked = await self._check_body(user, scope, receive)
@@ -167,7 +169,7 @@ class AuthMiddleware:
         if body is None:
             return None
         # Observability's sniffer may have bound the body's user id while it was read.
-        bind_request_context(user_id=user)
+        bind_request_context(self.settings, user_id=user)
         if body:
             named = await _in_thread_if_large(_json_users, body)
             self._check_named_users(user, scope["path"], named)

@@ -4,112 +4,22 @@
 `DELETE /api/users/{user_id}/sessions/{session_id}` removes the session's files, its artifacts
 (charts, downloads) and its history; `DELETE /api/users/{user_id}` does that for every session
 of the user and removes what is left under their id. Deleted means gone from disk. Every
-deletion is audited; the retention sweep (`retention.py`) deletes through the same functions.
+deletion is audited. The deleting itself is in `data_stores.py`, shared with the retention sweep.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from google.adk.artifacts.base_artifact_service import BaseArtifactService
-from google.adk.sessions.database_session_service import DatabaseSessionService
 
-from data_science.audit import AuditLog, audit_log
-from data_science.config import APP_NAME, Settings
-from data_science.jobs import jobs
-from data_science.server.uploads import error_response
-from data_science.session_store import forget_user_state
-from data_science.workspace import (
-    UnknownItem,
-    Workspace,
-    artifact_user_dir,
-    prune_empty_dirs,
-    remove_user_files,
-)
+from data_science.config import APP_NAME
+from data_science.server.data_stores import DataStores, delete_session_data, delete_user_data
+from data_science.server.responses import error_response
+from data_science.storage.workspace import UnknownItem, Workspace
 
 router = APIRouter()
-USER_SCOPED_PREFIX = "user:"  # ADK artifacts that belong to the user, not to one session
-
-
-@dataclass(frozen=True)
-class DataStores:
-    """Everything that holds a user's data."""
-
-    settings: Settings
-    sessions: DatabaseSessionService
-    artifacts: BaseArtifactService
-
-    @property
-    def audit(self) -> AuditLog:
-        return audit_log(self.settings)
-
-    @classmethod
-    def of(cls, request: Request) -> DataStores:
-        state = request.app.state
-        return cls(state.settings, state.session_service, state.artifact_service)
-
-
-async def delete_session_data(
-    stores: DataStores, user_id: str, session_id: str, *, reason: str
-) -> dict[str, Any]:
-    """Remove a session's files, artifacts and history (in that order, so a failure half-way
-    leaves the session listed and the call can be repeated). Returns what was removed."""
-    for job in jobs.for_session(user_id, session_id):
-        job.cancel.set()  # a running job must not write into a session being removed
-    workspace = Workspace(stores.settings, user_id, session_id)
-    files = await asyncio.to_thread(workspace.remove_all)
-    keys = await stores.artifacts.list_artifact_keys(
-        app_name=APP_NAME, user_id=user_id, session_id=session_id
-    )
-    session_keys = [key for key in keys if not key.startswith(USER_SCOPED_PREFIX)]
-    for key in session_keys:
-        await stores.artifacts.delete_artifact(
-            app_name=APP_NAME, user_id=user_id, session_id=session_id, filename=key
-        )
-    await asyncio.to_thread(prune_empty_dirs, artifact_user_dir(stores.settings, APP_NAME, user_id))
-    await stores.sessions.delete_session(app_name=APP_NAME, user_id=user_id, session_id=session_id)
-    removed = {"session_id": session_id, "files": files, "artifacts": len(session_keys)}
-    await asyncio.to_thread(
-        stores.audit.record, "deletion", user_id=user_id, scope="session", reason=reason, **removed
-    )
-    return removed
-
-
-async def delete_user_data(stores: DataStores, user_id: str, *, reason: str) -> dict[str, Any]:
-    """Remove every session of the user (as above), then whatever else is kept under their id.
-
-    Audited when anything was there to remove.
-    """
-    listed = await stores.sessions.list_sessions(app_name=APP_NAME, user_id=user_id)
-    sessions = [
-        await delete_session_data(stores, user_id, session.id, reason=reason)
-        for session in listed.sessions
-    ]
-    # Files of sessions that no longer exist, and artifacts kept for the user across sessions.
-    leftover_files = await asyncio.to_thread(remove_user_files, stores.settings, user_id)
-    user_keys = await stores.artifacts.list_artifact_keys(
-        app_name=APP_NAME, user_id=user_id, session_id=None
-    )
-    for key in user_keys:
-        await stores.artifacts.delete_artifact(
-            app_name=APP_NAME, user_id=user_id, session_id=None, filename=key
-        )
-    await asyncio.to_thread(prune_empty_dirs, artifact_user_dir(stores.settings, APP_NAME, user_id))
-    await forget_user_state(stores.sessions, user_id)
-    removed = {
-        "sessions": len(sessions),
-        "files": sum(item["files"] for item in sessions) + leftover_files,
-        "artifacts": sum(item["artifacts"] for item in sessions) + len(user_keys),
-    }
-    if any(removed.values()):
-        await asyncio.to_thread(
-            stores.audit.record, "deletion", user_id=user_id, scope="user", reason=reason, **removed
-        )
-    return removed
 
 
 async def _session_exists(stores: DataStores, user_id: str, session_id: str) -> bool:

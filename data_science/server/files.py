@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from data_science.config import APP_NAME
-from data_science.server.uploads import error_response
-from data_science.workspace import Workspace
+from data_science.server.responses import error_response
+from data_science.storage.workspace import Workspace
 
 router = APIRouter()
 

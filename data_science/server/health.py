@@ -7,14 +7,14 @@ import asyncio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from data_science.checks import (
+from data_science.config import Settings
+from data_science.observability.checks import (
     Check,
     data_dir_checks,
     free_disk_check,
     libmagic_check,
     session_store_check,
 )
-from data_science.config import Settings
 
 router = APIRouter()
 

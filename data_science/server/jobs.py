@@ -10,8 +10,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from data_science.jobs import jobs
-from data_science.server.uploads import error_response
+from data_science.runtime.jobs import jobs
+from data_science.server.responses import error_response
 
 router = APIRouter()
 

@@ -11,5 +11,5 @@ router = APIRouter()
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics() -> Response:
-    """Every metric of `data_science.metrics`, plus the Python process collectors."""
+    """Every metric of `data_science.observability.metrics`, plus the Python process collectors."""
     return Response(generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -29,8 +29,9 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from data_science.metrics import HTTP_SERVER_REQUEST_DURATION
-from data_science.observability import bind_request_context, get_logger
+from data_science.config import Settings
+from data_science.observability.logging import bind_request_context, get_logger
+from data_science.observability.metrics import HTTP_SERVER_REQUEST_DURATION
 
 log = get_logger("http")
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -47,8 +48,9 @@ IDS_IN_JSON = re.compile(rb'"(user_id|userId|session_id|sessionId)"\s*:\s*"([^"\
 class ObservabilityMiddleware:
     """Request id, log context, duration metric and access log for every HTTP request."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
+        self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,12 +60,13 @@ class ObservabilityMiddleware:
         structlog.contextvars.clear_contextvars()
         ids = IDS_IN_PATH.search(scope.get("path", ""))
         bind_request_context(
+            self.settings,
             request_id=request_id,
             user_id=ids["user"] if ids else None,
             session_id=ids["session"] if ids else None,
         )
         status = 500  # what the client gets if the app raises before answering
-        receive = _naming_ids_in_json(scope, receive)
+        receive = _naming_ids_in_json(scope, receive, self.settings)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -91,7 +94,7 @@ class ObservabilityMiddleware:
             )
 
 
-def _naming_ids_in_json(scope: Scope, receive: Receive) -> Receive:
+def _naming_ids_in_json(scope: Scope, receive: Receive, settings: Settings) -> Receive:
     """`receive`, binding the user and session ids a JSON body names as the route reads it."""
     if b"json" not in Headers(scope=scope).get("content-type", "").encode():
         return receive
@@ -105,7 +108,7 @@ def _naming_ids_in_json(scope: Scope, receive: Receive) -> Receive:
             for key, value in IDS_IN_JSON.findall(seen):
                 name = "user_id" if key.startswith(b"user") else "session_id"
                 found.setdefault(name, value.decode("utf-8", "replace"))
-            bind_request_context(**found)
+            bind_request_context(settings, **found)
         return message
 
     return receive_and_look

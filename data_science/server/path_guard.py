@@ -27,10 +27,10 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from data_science.config import APP_NAME, SESSION_ID_PATTERN, USER_ID_PATTERN
-from data_science.observability import get_logger
-from data_science.server.uploads import error_response
-from data_science.validators import BIDI_AND_INVISIBLE_CHARACTERS
-from data_science.workspace import ITEM_ID
+from data_science.intake.validators import BIDI_AND_INVISIBLE_CHARACTERS
+from data_science.observability.logging import get_logger
+from data_science.server.responses import error_response
+from data_science.storage.workspace import ITEM_ID
 
 log = get_logger(__name__)
 

@@ -3,7 +3,7 @@
 Started with the app and run at once, then every RETENTION_SWEEP_SECONDS. Each run removes
 work a crash left behind (staging directories, quarantine files) and, when DATA_RETENTION_DAYS
 is above 0, every session not updated within that many days (files, artifacts and history,
-through `deletion.delete_session_data`) and every file stored before then. Each removal is
+through `data_stores.delete_session_data`) and every file stored before then. Each removal is
 audited. Disk work runs in threads, never on the event loop.
 """
 
@@ -16,9 +16,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from data_science.config import APP_NAME
-from data_science.observability import get_logger
-from data_science.server.deletion import DataStores, delete_session_data
-from data_science.workspace import directory_key, remove_expired_items, remove_stale_work
+from data_science.observability.logging import get_logger
+from data_science.server.data_stores import DataStores, delete_session_data
+from data_science.storage.workspace import directory_key, remove_expired_items, remove_stale_work
 
 log = get_logger(__name__)
 DAY_SECONDS = 86_400

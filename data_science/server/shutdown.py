@@ -23,8 +23,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from data_science.config import Settings
-from data_science.jobs import jobs
-from data_science.observability import get_logger
+from data_science.observability.logging import get_logger
+from data_science.runtime.jobs import jobs
 
 log = get_logger(__name__)
 

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from data_science.config import Settings
-from data_science.models.offline import OFFLINE_MODEL_NAME
-from data_science.models.selection import model_name
+from data_science.llm.selection import model_name
+from data_science.offline.model import OFFLINE_MODEL_NAME
 
 router = APIRouter()
 

@@ -3,6 +3,10 @@
 Each suggestion is a label for the button and the message it sends: a profile, the chart that
 says most about the data, and a model for the likely target (the choice is made by
 `ml.guidance.quick_actions`, the same logic as the `suggest_next_steps` tool).
+
+This is the one place outside the offline model that runs its parser (`offline.intents.decide`):
+a message that names the file must still be read as the step the button promises, and the
+offline model is the reader to satisfy (a hosted model understands either form).
 """
 
 from __future__ import annotations
@@ -15,10 +19,10 @@ from fastapi.responses import JSONResponse
 
 from data_science.config import APP_NAME
 from data_science.ml.guidance import quick_actions
-from data_science.models.intents import decide
-from data_science.server.uploads import error_response
-from data_science.workers import run_cpu
-from data_science.workspace import ItemRecord, UnknownItem, Workspace, describe_catalogue
+from data_science.offline.intents import decide
+from data_science.runtime.workers import run_cpu
+from data_science.server.responses import error_response
+from data_science.storage.workspace import ItemRecord, UnknownItem, Workspace, describe_catalogue
 
 router = APIRouter()
 

@@ -30,8 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from data_science.observability import get_logger
-from data_science.server.uploads import error_response
+from data_science.observability.logging import get_logger
+from data_science.server.responses import error_response
 
 log = get_logger(__name__)
 

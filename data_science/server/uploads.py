@@ -17,10 +17,11 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from data_science.config import APP_NAME
-from data_science.observability import bind_request_context
-from data_science.production_file_handler import QuarantineFile, UploadPipeline
+from data_science.intake.pipeline import QuarantineFile, UploadPipeline
+from data_science.intake.validators import UploadRejected
+from data_science.observability.logging import bind_request_context
 from data_science.server.auth import request_user
-from data_science.validators import UploadRejected
+from data_science.server.responses import error_response
 
 router = APIRouter()
 MAX_FIELD_BYTES = 1024
@@ -52,10 +53,6 @@ UPLOAD_BODY = {
         },
     }
 }
-
-
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message}, status_code=status)
 
 
 @dataclass
@@ -198,7 +195,7 @@ async def upload(request: Request) -> JSONResponse:
         size = form.file.size if form.file else 0
         form.discard()
         bind_request_context(
-            user_id=form.fields.get("user_id"), session_id=form.fields.get("session_id")
+            settings, user_id=form.fields.get("user_id"), session_id=form.fields.get("session_id")
         )
         await asyncio.to_thread(
             pipeline.record_rejection,
@@ -225,7 +222,7 @@ async def upload(request: Request) -> JSONResponse:
 
 async def _finish(request: Request, pipeline: UploadPipeline, form: StreamingForm) -> JSONResponse:
     user_id, session_id = form.fields.get("user_id"), form.fields.get("session_id")
-    bind_request_context(user_id=user_id, session_id=session_id)
+    bind_request_context(pipeline.settings, user_id=user_id, session_id=session_id)
     if form.file is None or not form.filename:
         form.discard()
         return error_response(400, "missing_file", "The form has no file part named 'file'.")

@@ -9,20 +9,20 @@ from typing import Any, Literal
 
 from google.adk.tools.tool_context import ToolContext
 
-from data_science.config import get_settings
+from data_science.llm.model_view import check_listable, rows_for_model
 from data_science.ml.analysis import aggregate, correlation, describe, hypothesis
-from data_science.model_view import check_listable, rows_for_model
-from data_science.tables import TableFile
+from data_science.runtime.workers import run_cpu
+from data_science.storage.tables import TableFile
+from data_science.storage.workspace import ItemRecord
 from data_science.tools.base import (
     ToolError,
     column_names,
     resolve_column,
     run_blocking,
+    settings_for,
     tool,
     workspace_for,
 )
-from data_science.workers import run_cpu
-from data_science.workspace import ItemRecord
 
 Aggregation = Literal["count", "mean", "median", "sum", "min", "max", "std"]
 
@@ -44,7 +44,7 @@ async def preview_rows(
     `columns`: optionally only these columns. Returns each row with its row number (counting
     from 0) and its values; long text is cut to 80 characters.
     """
-    settings = get_settings()
+    settings = settings_for(tool_context)
     if settings.SUMMARY_MODE_ONLY:
         raise ToolError(
             "Rows cannot be shown: this deployment runs in summary mode, which never shows "
@@ -77,6 +77,7 @@ async def describe_distribution(
     values are left out; `n` is how many values were used. Row numbers count from 0 and can be
     looked up with preview_rows.
     """
+    settings = settings_for(tool_context)
     record, table = await _dataset(tool_context, dataset_id)
     if column is not None:
         column = resolve_column(column_names(record), column)
@@ -84,7 +85,9 @@ async def describe_distribution(
     for entry in result["columns"]:
         for outliers in (entry.get("iqr_outliers"), entry.get("z_outliers")):
             if outliers and "examples" in outliers:
-                outliers["examples"] = rows_for_model(outliers["examples"], keep=("row", "z"))
+                outliers["examples"] = rows_for_model(
+                    settings, outliers["examples"], keep=("row", "z")
+                )
     return {"dataset_id": dataset_id, **result}
 
 
@@ -129,6 +132,7 @@ async def group_by(
     value column (or by row count), largest first, each with its `rows`; `total_groups` says
     how many groups exist. Rows with a missing group value are left out and counted.
     """
+    settings = settings_for(tool_context)
     record, table = await _dataset(tool_context, dataset_id)
     if not group_columns:
         raise ToolError(
@@ -138,7 +142,7 @@ async def group_by(
         )
     groups = _columns(record, group_columns, "group column")
     for group in groups:
-        check_listable(group, _column_type(record, group))
+        check_listable(settings, group, _column_type(record, group))
     values = _columns(record, value_columns, "value column") if value_columns else []
     result = await run_cpu(
         aggregate.group_by,
@@ -165,9 +169,10 @@ async def value_counts(
     counts and percentage of all rows; missing values are counted too and shown as a null
     `value`. Also gives the number of distinct values and what the other values add up to.
     """
+    settings = settings_for(tool_context)
     record, table = await _dataset(tool_context, dataset_id)
     column = resolve_column(column_names(record), column)
-    check_listable(column, _column_type(record, column))
+    check_listable(settings, column, _column_type(record, column))
     result = await run_cpu(aggregate.value_counts, table, column, top_k, lane="quick")
     return {"dataset_id": dataset_id, **result}
 
@@ -193,13 +198,14 @@ async def hypothesis_test(
     Returns the statistic, p-value, degrees of freedom, group sizes and means, an effect size,
     and a one-sentence `interpretation`. Rows missing either value are left out.
     """
+    settings = settings_for(tool_context)
     record, table = await _dataset(tool_context, dataset_id)
     columns = column_names(record)
     column = resolve_column(columns, column)
     group_column = resolve_column(columns, group_column, "group column")
-    check_listable(group_column, _column_type(record, group_column))
+    check_listable(settings, group_column, _column_type(record, group_column))
     if test == "chi_square":
-        check_listable(column, _column_type(record, column))
+        check_listable(settings, column, _column_type(record, column))
     result = await run_cpu(
         hypothesis.hypothesis_test, table, test, column, group_column, groups, lane="quick"
     )

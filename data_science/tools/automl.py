@@ -10,19 +10,19 @@ from typing import Any, Literal
 
 from google.adk.tools.tool_context import ToolContext
 
-from data_science.config import get_settings
-from data_science.metrics import AUTOML_DURATION
 from data_science.ml.automl import run_autogluon
 from data_science.ml.search import run_flaml
-from data_science.observability import TimedOperation, timed_operation
+from data_science.observability.logging import TimedOperation, timed_operation
+from data_science.observability.metrics import AUTOML_DURATION
+from data_science.runtime.workers import DeadlineExceeded, JobCancelled
 from data_science.tools.base import (
     ToolError,
     open_with_target,
     run_as_job,
     save_model,
+    settings_for,
     tool,
 )
-from data_science.workers import DeadlineExceeded, JobCancelled
 
 PREDICTOR_DIR = "autogluon"
 # The answer is due within the budget (AutoGluon is wrapped up in time, keeping what it has);
@@ -72,7 +72,7 @@ async def automl(
     saying so (tell the person; a larger budget tries more). Returns a `model_id` usable with
     `predict`.
     """
-    settings = get_settings()
+    settings = settings_for(tool_context)
     if not settings.ENABLE_AUTOML:
         raise ToolError(
             "AutoML is switched off here (ENABLE_AUTOML=false); use `train` instead.",
@@ -138,7 +138,7 @@ async def search_models(
     best?" or "tune the model". Returns the best family, its settings, each family's best CV
     loss, the test metrics and a `model_id` usable with `predict`.
     """
-    settings = get_settings()
+    settings = settings_for(tool_context)
     if not 5 <= time_budget_seconds <= settings.MAX_AUTOML_SECONDS:
         raise ToolError(
             f"time_budget_seconds must be between 5 and {settings.MAX_AUTOML_SECONDS} "

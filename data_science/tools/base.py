@@ -22,17 +22,17 @@ from typing import Any, ParamSpec, TypeVar
 
 from google.adk.tools.tool_context import ToolContext
 
-from data_science.audit import audit_log
-from data_science.config import get_settings
+from data_science.config import Settings
 from data_science.errors import ToolError
-from data_science.jobs import jobs
 from data_science.jsonsafe import to_jsonable
-from data_science.metrics import TOOL_CALLS, TOOL_DURATION
-from data_science.model_view import clean_text, for_model, summary_redactor
-from data_science.observability import get_logger, timed_operation
-from data_science.tables import TableFile
-from data_science.workers import DeadlineExceeded, JobCancelled, run_with_deadline
-from data_science.workspace import ITEM_ID, ItemRecord, UnknownItem, Workspace
+from data_science.llm.model_view import clean_text, for_model, summary_redactor
+from data_science.observability.audit import audit_log
+from data_science.observability.logging import get_logger, timed_operation
+from data_science.observability.metrics import TOOL_CALLS, TOOL_DURATION
+from data_science.runtime.jobs import jobs
+from data_science.runtime.workers import DeadlineExceeded, JobCancelled, run_with_deadline
+from data_science.storage.tables import TableFile
+from data_science.storage.workspace import ITEM_ID, ItemRecord, UnknownItem, Workspace
 
 __all__ = [
     "ToolError",
@@ -45,6 +45,7 @@ __all__ = [
     "run_as_job",
     "run_blocking",
     "save_model",
+    "settings_for",
     "staged_file",
     "tool",
     "workspace_for",
@@ -124,7 +125,7 @@ async def _result_of(
 async def _shown_to_model(
     function: Callable[..., Awaitable[dict[str, Any]]], *args: Any, **kwargs: Any
 ) -> dict[str, Any]:
-    """The tool's result as the model may see it (`data_science.model_view`).
+    """The tool's result as the model may see it (`data_science.llm.model_view`).
 
     Strings are cleaned of control characters. In summary mode, placeholders in the arguments
     become the values they stand for, and the result's text values become placeholders; if the
@@ -163,14 +164,19 @@ def _arguments(
 
 
 def _audit_call(name: str, arguments: dict[str, Any], seconds: float, outcome: str) -> None:
-    """One audit record per tool execution (AutoML runs included), before the model sees it."""
+    """One audit record per tool execution (AutoML runs included), before the model sees it.
+
+    ADK always passes the `ToolContext`, which leads to the settings and the audit log; a call
+    without one (only possible from Python, not from a model) is logged instead.
+    """
     context = arguments.get("tool_context")
     if not isinstance(context, ToolContext):
-        context = None
-    audit_log(get_settings()).record(
+        log.error("tool.called_without_context", tool=name, outcome=outcome)
+        return
+    audit_log(settings_for(context)).record(
         "tool",
-        user_id=context.user_id if context else None,
-        session_id=context.session.id if context else None,
+        user_id=context.user_id,
+        session_id=context.session.id,
         tool=name,
         arguments=summarize_arguments(arguments),
         duration_ms=round(seconds * 1000, 1),
@@ -227,9 +233,21 @@ def _summarize(key: str, value: Any) -> Any:
     return {"type": type(value).__name__}
 
 
+def settings_for(tool_context: ToolContext) -> Settings:
+    """The settings of the agent that called the tool (`agent.build_agent` gives it them).
+
+    ADK hands a tool the running invocation, its agent included, through the `ToolContext`;
+    that is how the settings reach tools without being a parameter the model would see.
+    """
+    settings = getattr(tool_context.get_invocation_context().agent, "settings", None)
+    if not isinstance(settings, Settings):
+        raise TypeError("Tools run under an agent made by data_science.agent.build_agent.")
+    return settings
+
+
 def workspace_for(tool_context: ToolContext) -> Workspace:
     """The calling user's workspace for the current session: the only files a tool can reach."""
-    return Workspace(get_settings(), tool_context.user_id, tool_context.session.id)
+    return Workspace(settings_for(tool_context), tool_context.user_id, tool_context.session.id)
 
 
 async def run_as_job(

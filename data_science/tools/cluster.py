@@ -8,6 +8,7 @@ from typing import Any
 from google.adk.tools.tool_context import ToolContext
 from google.genai import types
 
+from data_science.llm.model_view import rows_for_model
 from data_science.ml.clustering import (
     LINKAGES,
     METHODS,
@@ -17,7 +18,8 @@ from data_science.ml.clustering import (
     choose_k_report,
     cluster_to_file,
 )
-from data_science.model_view import rows_for_model
+from data_science.runtime.workers import run_cpu
+from data_science.storage.workspace import ItemRecord
 from data_science.tools.base import (
     ToolError,
     column_names,
@@ -27,8 +29,6 @@ from data_science.tools.base import (
     tool,
     workspace_for,
 )
-from data_science.workers import run_cpu
-from data_science.workspace import ItemRecord
 
 METHOD_WORDS = {
     "kmeans": "k-means",
@@ -173,7 +173,7 @@ async def find_anomalies(
         ),
     )
     report["most_anomalous"] = rows_for_model(
-        report["most_anomalous"], keep=("row", "anomaly_score")
+        workspace.settings, report["most_anomalous"], keep=("row", "anomaly_score")
     )
     return {"dataset_id": saved.id, **report}
 

@@ -6,11 +6,10 @@ from typing import Any
 
 from google.adk.tools.tool_context import ToolContext
 
-from data_science.config import get_settings
 from data_science.ml.profile import profile_table
-from data_science.tools.base import run_blocking, tool, workspace_for
-from data_science.workers import run_cpu
-from data_science.workspace import describe_catalogue
+from data_science.runtime.workers import run_cpu
+from data_science.storage.workspace import describe_catalogue
+from data_science.tools.base import run_blocking, settings_for, tool, workspace_for
 
 
 @tool
@@ -41,5 +40,9 @@ async def analyze_dataset(dataset_id: str, tool_context: ToolContext) -> dict[st
     """
     table = await run_blocking(workspace_for(tool_context).table_file, dataset_id)
     return await run_cpu(
-        profile_table, table, dataset_id, get_settings().SUMMARY_MODE_ONLY, lane="quick"
+        profile_table,
+        table,
+        dataset_id,
+        settings_for(tool_context).SUMMARY_MODE_ONLY,
+        lane="quick",
     )

@@ -7,12 +7,12 @@ from typing import Any, Literal
 from google.adk.tools.tool_context import ToolContext
 
 from data_science.ml.feature_selection import select_features_to_file
+from data_science.runtime.workers import run_cpu
 from data_science.tools.base import (
     derive_table,
     open_with_target,
     tool,
 )
-from data_science.workers import run_cpu
 
 
 @tool

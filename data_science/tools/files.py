@@ -8,6 +8,7 @@ from google.adk.tools.tool_context import ToolContext
 from google.genai import types
 
 from data_science.ml.files import MergeHow, export_to_file, merge_to_file, sheet_to_file
+from data_science.runtime.workers import run_cpu
 from data_science.tools.base import (
     ToolError,
     artifact_filename,
@@ -19,7 +20,6 @@ from data_science.tools.base import (
     tool,
     workspace_for,
 )
-from data_science.workers import run_cpu
 
 EXPORT_TYPES = {
     "csv": "text/csv",

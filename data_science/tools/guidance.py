@@ -8,6 +8,7 @@ from google.adk.tools.tool_context import ToolContext
 
 from data_science.ml.estimators import FAMILIES, family_names
 from data_science.ml.guidance import next_steps, profile_and_model
+from data_science.runtime.workers import run_cpu
 from data_science.tools.base import (
     open_with_target,
     run_blocking,
@@ -15,7 +16,6 @@ from data_science.tools.base import (
     tool,
     workspace_for,
 )
-from data_science.workers import run_cpu
 
 
 @tool

@@ -12,7 +12,6 @@ from typing import Any, Literal
 
 from google.adk.tools.tool_context import ToolContext
 
-from data_science.config import get_settings
 from data_science.errors import ToolError
 from data_science.ml.prep.cleaning import (
     cast_column_to_file,
@@ -28,16 +27,17 @@ from data_science.ml.prep.encoding import (
     scale_to_file,
     tfidf_to_file,
 )
+from data_science.runtime.workers import Lane, run_cpu
+from data_science.storage.workspace import ItemRecord, Workspace
 from data_science.tools.base import (
     column_names,
     derive_table,
     resolve_column,
     run_blocking,
+    settings_for,
     tool,
     workspace_for,
 )
-from data_science.workers import Lane, run_cpu
-from data_science.workspace import ItemRecord, Workspace
 
 # Imputers that fit a model on the table (heavy lane).
 MODEL_IMPUTERS = frozenset({"knn", "iterative"})
@@ -71,7 +71,7 @@ async def _derive(
     fitted to make it (KNN and iterative imputation).
     """
     table = await run_blocking(workspace.table_file, record.id)
-    summary_only = get_settings().SUMMARY_MODE_ONLY
+    summary_only = workspace.settings.SUMMARY_MODE_ONLY
     saved, report = await derive_table(
         workspace,
         parent_id=record.id,
@@ -273,7 +273,7 @@ async def encode_columns(
         chosen,
         method,
         target_column,
-        get_settings().MAX_TABLE_COLUMNS,
+        settings_for(tool_context).MAX_TABLE_COLUMNS,
     )
 
 
@@ -310,5 +310,5 @@ async def text_to_tfidf(
         tfidf_to_file,
         column,
         max_features,
-        get_settings().MAX_TABLE_COLUMNS,
+        settings_for(tool_context).MAX_TABLE_COLUMNS,
     )

@@ -8,8 +8,9 @@ from typing import Any
 from google.adk.tools.tool_context import ToolContext
 from google.genai import types
 
+from data_science.llm.model_view import drop_in_summary_mode
 from data_science.ml.timeseries import decompose_to_chart, forecast_to_file
-from data_science.model_view import drop_in_summary_mode
+from data_science.runtime.workers import run_cpu
 from data_science.tools.base import (
     ToolError,
     column_names,
@@ -19,7 +20,6 @@ from data_science.tools.base import (
     tool,
     workspace_for,
 )
-from data_science.workers import run_cpu
 
 MAX_HORIZON = 365
 
@@ -66,7 +66,9 @@ async def forecast(
         ),
         description=lambda report: f"{report['best_model']} forecast, {horizon} steps",
     )
-    result["holdout"] = drop_in_summary_mode(result["holdout"], "actual", "predicted")
+    result["holdout"] = drop_in_summary_mode(
+        workspace.settings, result["holdout"], "actual", "predicted"
+    )
     chart = f"forecast_{re.sub(r'[^a-z0-9]+', '_', value_column.lower())}.png"
     version = await tool_context.save_artifact(
         chart, types.Part.from_bytes(data=result.pop("chart"), mime_type="image/png")

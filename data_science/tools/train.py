@@ -8,6 +8,7 @@ from google.adk.tools.tool_context import ToolContext
 
 from data_science.ml.estimators import ModelName
 from data_science.ml.supervised import fit_to_file, predict_to_file
+from data_science.runtime.workers import run_cpu
 from data_science.tools.base import (
     derive_table,
     open_with_target,
@@ -16,7 +17,6 @@ from data_science.tools.base import (
     tool,
     workspace_for,
 )
-from data_science.workers import run_cpu
 
 
 @tool

@@ -6,16 +6,16 @@ from typing import Any, Literal
 
 from google.adk.tools.tool_context import ToolContext
 
-from data_science.config import get_settings
 from data_science.ml.estimators import ModelName
 from data_science.ml.tuning import cross_validate_model, ensemble_to_file, tune_to_file
+from data_science.runtime.workers import run_cpu
 from data_science.tools.base import (
     open_with_target,
     run_as_job,
     save_model,
+    settings_for,
     tool,
 )
-from data_science.workers import run_cpu
 
 
 @tool
@@ -69,7 +69,7 @@ async def tune_model(
     Returns a `model_id` for `predict`, best_params, the best CV score, the top candidates and
     the test metrics of the tuned model (compare them with `train`'s).
     """
-    limit = get_settings().MAX_AUTOML_SECONDS
+    limit = settings_for(tool_context).MAX_AUTOML_SECONDS
     workspace, _, table, target = await open_with_target(tool_context, dataset_id, target)
     saved, report = await save_model(
         workspace,

@@ -24,6 +24,8 @@ from data_science.ml.model_charts import (
     check_kind,
     render_model_chart,
 )
+from data_science.runtime.workers import run_cpu
+from data_science.storage.workspace import UnknownItem
 from data_science.tools.base import (
     ToolError,
     column_names,
@@ -32,8 +34,6 @@ from data_science.tools.base import (
     tool,
     workspace_for,
 )
-from data_science.workers import run_cpu
-from data_science.workspace import UnknownItem
 
 
 @tool

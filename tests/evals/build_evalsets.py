@@ -72,11 +72,11 @@ def expected_calls(turn: Turn) -> list[types.FunctionCall]:
 
 async def record(case: Case) -> EvalCase:
     from data_science.agent import build_app
-    from data_science.config import get_settings
+    from data_science.config import load_settings
 
     sessions = InMemorySessionService()
     runner = Runner(
-        app=build_app(get_settings()),
+        app=build_app(load_settings()),
         session_service=sessions,
         artifact_service=InMemoryArtifactService(),
     )

@@ -20,7 +20,7 @@ from palmerpenguins import load_penguins
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 from statsmodels.datasets import co2
 
-from data_science.tables import describe_columns, read_table
+from data_science.storage.tables import describe_columns, read_table
 
 SEED = 7
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from data_science.models.intents import Call, Exchange, History, Plan, decide
-from data_science.models.intents.history import PREPARING
+from data_science.offline.intents import Call, Exchange, History, Plan, decide
+from data_science.offline.intents.history import PREPARING
 from data_science.tools import ALL_TOOLS
 from tests.offline_eval.datasets import catalogue
 

@@ -18,7 +18,7 @@ from data_science.ml.analysis.common import (
     require_numeric,
     unique,
 )
-from data_science.tables import TableFile, column_kind
+from data_science.storage.tables import TableFile, column_kind
 
 AGGREGATIONS = ("count", "mean", "median", "sum", "min", "max", "std")
 

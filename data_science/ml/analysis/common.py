@@ -11,7 +11,7 @@ import pandas as pd
 
 from data_science.errors import ToolError
 from data_science.ml.common import is_numeric, numeric_columns
-from data_science.tables import column_kind
+from data_science.storage.tables import column_kind
 
 ALPHA = 0.05
 MAX_CELL_CHARACTERS = 80

@@ -21,7 +21,7 @@ from data_science.ml.analysis.common import (
     unique,
 )
 from data_science.ml.common import SEED, numeric_columns
-from data_science.tables import TableFile
+from data_science.storage.tables import TableFile
 
 MAX_CORRELATION_COLUMNS = 60
 CORRELATION_RANKING_ROWS = 200_000

@@ -21,7 +21,7 @@ from data_science.ml.analysis.common import (
     unique,
 )
 from data_science.ml.common import SEED, numeric_columns
-from data_science.tables import TableFile
+from data_science.storage.tables import TableFile
 
 MAX_PREVIEW_ROWS = 50
 MAX_PREVIEW_COLUMNS = 40

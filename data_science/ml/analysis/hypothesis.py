@@ -23,7 +23,7 @@ from data_science.ml.analysis.common import (
     require_numeric,
     unique,
 )
-from data_science.tables import TableFile
+from data_science.storage.tables import TableFile
 
 MAX_TEST_LEVELS = 50
 SMALL_TABLE_LEVELS = 10

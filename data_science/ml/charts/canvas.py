@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 
 from data_science.errors import ToolError
 from data_science.ml.common import SEED, is_numeric, numeric_columns
-from data_science.tables import column_kind
+from data_science.storage.tables import column_kind
 
 ChartKind = Literal[
     "histogram", "scatter", "line", "bar", "box", "heatmap", "violin", "pie", "area"

@@ -29,7 +29,7 @@ from data_science.ml.charts.distributions import (
     draw_violin,
 )
 from data_science.ml.charts.relations import draw_area, draw_heatmap, draw_line, draw_scatter
-from data_science.tables import TableFile
+from data_science.storage.tables import TableFile
 
 FIGURE_SIZE = (9.0, 5.5)
 SQUARE_SIZE = (8.0, 7.0)

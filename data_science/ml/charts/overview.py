@@ -17,7 +17,7 @@ from data_science.ml.charts.canvas import MAX_GROUPS, Chart, ChartSpec, as_datet
 from data_science.ml.charts.drawing import draw_chart
 from data_science.ml.charts.relations import MAX_HEATMAP_COLUMNS, strongest_pairs
 from data_science.ml.common import is_numeric, is_row_id
-from data_science.tables import TableFile
+from data_science.storage.tables import TableFile
 
 MAX_OVERVIEW_CHARTS = 5
 MIN_NOTABLE_CORRELATION = 0.3  # a weaker pair is drawn only to fill up

@@ -32,7 +32,7 @@ from data_science.ml.charts.canvas import (
     tick_labels,
 )
 from data_science.ml.common import is_numeric, numeric_columns
-from data_science.tables import column_kind
+from data_science.storage.tables import column_kind
 
 MAX_LINE_POINTS = 500  # distinct x values on a line; more are binned (dates: per day, month…)
 LINE_BINS = 200

@@ -27,7 +27,7 @@ from data_science.ml.prep.common import (
     require_numeric,
     to_datetime,
 )
-from data_science.tables import TableFile
+from data_science.storage.tables import TableFile
 
 MAX_EXAMPLES = 5
 FIT_SAMPLE_ROWS = 20_000

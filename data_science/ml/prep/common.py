@@ -12,7 +12,7 @@ import pandas as pd
 
 from data_science.errors import ToolError
 from data_science.ml.common import is_numeric, is_row_id, numeric_columns
-from data_science.tables import write_parquet
+from data_science.storage.tables import write_parquet
 
 PREVIEW_ROWS = 5
 PREVIEW_COLUMNS = 8

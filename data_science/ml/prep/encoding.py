@@ -26,7 +26,7 @@ from data_science.ml.prep.common import (
     to_datetime,
 )
 from data_science.ml.supervised import MIN_ROWS, detect_task
-from data_science.tables import TableFile
+from data_science.storage.tables import TableFile
 
 ONEHOT_MAX_CATEGORIES = 50
 ORDINAL_MAPPING_SHOWN = 20

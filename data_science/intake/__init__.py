@@ -1,0 +1,1 @@
+"""How files come in: the upload pipeline (quarantine → validate → ready), its checks, images."""

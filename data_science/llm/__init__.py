@@ -1,0 +1,1 @@
+"""The language model's side: choosing it, the resilient hosted wrapper, what it may see of data."""

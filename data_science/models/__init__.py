@@ -1,1 +1,0 @@
-"""Choosing the language model, and the embedded offline model."""

@@ -1,0 +1,1 @@
+"""What the app tells its operators: logs, the audit trail, metrics, traces, environment checks."""

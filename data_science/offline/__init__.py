@@ -1,0 +1,1 @@
+"""The embedded offline model: a rule-based `BaseLlm` (intents read requests, replies explain)."""

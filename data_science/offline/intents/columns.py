@@ -1,0 +1,254 @@
+"""Finding the columns a request names, without needing their exact spelling.
+
+A column counts as named when the request contains its words (case, spaces, underscores and a
+plural "s" do not matter: "Body Mass" and "body_mass" both name `body_mass_g`), a run of words one
+or two typos away from them ("flipper lenght"), or one word that belongs to that column alone
+("flipper" for `flipper_length_mm`, "weight" for `body_mass_g` through a small synonym list).
+A word shared by several columns ("length") names none of them: it is kept as an ambiguity, so
+the model can ask which one was meant instead of guessing.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+from data_science.offline.intents.text import VOCABULARY, edit_distance, normalise
+
+NUMERIC = frozenset({"number", "integer"})
+CATEGORICAL = frozenset({"text", "boolean"})
+UNITS = frozenset(
+    {
+        "mm", "cm", "m", "km", "g", "kg", "lb", "lbs", "pct", "percent", "usd", "eur", "gbp", "ms",
+        "sec", "min",
+    }
+)  # fmt: skip
+DATE_WORDS = frozenset(
+    {
+        "date", "time", "timestamp", "datetime", "month", "day", "week", "period", "dt", "ds",
+    }
+)  # fmt: skip
+TEXT_WORDS = frozenset(
+    {
+        "text", "review", "comment", "comments", "description", "notes", "note", "message", "body",
+        "title", "feedback", "content", "tweet", "sentence", "abstract",
+    }
+)  # fmt: skip
+TARGET_NAMES = ("target", "label", "class", "y", "outcome")
+# A word people use for a column whose name says something else.
+SYNONYMS = {
+    "weight": "mass", "heavy": "mass", "gender": "sex", "male": "sex", "female": "sex",
+    "males": "sex", "females": "sex", "sexes": "sex", "genders": "sex", "men": "sex",
+    "women": "sex", "cost": "price",
+    "costs": "price", "class": "target", "classes": "target", "label": "target",
+    "outcome": "target", "promo": "promotion",
+}  # fmt: skip
+# Words that mean something to the rules, so alone they never name a column (whole names do).
+COMMAND_WORDS = frozenset(
+    {
+        "color", "colour", "colored", "coloured", "plot", "chart", "model", "group", "groups",
+        "count", "mean", "average", "sum", "total", "type", "types", "kind", "data", "value",
+        "values", "number", "numbers", "rows", "row", "column", "columns", "missing", "test",
+        "train", "feature", "features", "cluster", "clusters", "score", "id", "ids", "the", "and",
+        "of", "for", "by", "per", "to", "in", "on", "with", "a", "an", "is", "are", "it", "this",
+        "that", "all", "each", "every", "new", "name", "names", "error", "worst", "text", "string",
+    }
+)  # fmt: skip
+
+
+@dataclass
+class Mention:
+    """A column named in the request, at word positions `start` (inclusive) to `end`;
+    `strength` 3 for its exact words, 2 for a near match, 1 for one word of it."""
+
+    column: str
+    start: int
+    end: int
+    strength: int = 3
+
+
+@dataclass
+class Ambiguity:
+    """A word that could name any of several columns."""
+
+    word: str
+    index: int
+    columns: list[str]
+
+
+@dataclass
+class Schema:
+    """The columns of one dataset and their types, as `list_data_files` reports them."""
+
+    types: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, dataset: dict[str, Any] | None) -> Schema:
+        columns = (dataset or {}).get("columns") or []
+        return cls({str(column["name"]): str(column["type"]) for column in columns})
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.types)
+
+    def numeric(self, name: str) -> bool:
+        return self.types.get(name) in NUMERIC
+
+    def categorical(self, name: str) -> bool:
+        return self.types.get(name) in CATEGORICAL
+
+    def date_like(self, name: str) -> bool:
+        """A datetime column, or a text column whose name says it holds dates."""
+        words = set(normalise(name).split())
+        if self.types.get(name) == "datetime":
+            return True
+        named = bool(words & DATE_WORDS) or name.lower().endswith("_at")
+        return self.types.get(name) == "text" and named
+
+    def free_text(self, name: str) -> bool:
+        return self.types.get(name) == "text" and bool(set(normalise(name).split()) & TEXT_WORDS)
+
+    def dates(self) -> list[str]:
+        """Date columns, real datetimes first."""
+        found = [name for name in self.types if self.date_like(name)]
+        return sorted(found, key=lambda name: self.types[name] != "datetime")
+
+    def numerics(self) -> list[str]:
+        return [name for name in self.types if self.numeric(name)]
+
+    def categories(self) -> list[str]:
+        """Text and boolean columns that are neither dates nor free text."""
+        return [
+            name
+            for name in self.types
+            if self.categorical(name) and not self.date_like(name) and not self.free_text(name)
+        ]
+
+    def target_like(self) -> str | None:
+        """A column whose name says it is what to predict ("target", "label", …)."""
+        lowered = {name.lower(): name for name in self.types}
+        return next((lowered[name] for name in TARGET_NAMES if name in lowered), None)
+
+
+def _stem(word: str) -> str:
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    return word[:-1] if word.endswith("s") and len(word) > 3 else word
+
+
+def _forms(column: str) -> list[list[str]]:
+    """The word sequences that name `column`: its words, and without a trailing unit."""
+    words = normalise(column).split()
+    forms = [words]
+    core = list(words)
+    while len(core) > 1 and core[-1] in UNITS:
+        core.pop()
+    if core != words:
+        forms.append(core)
+    return forms
+
+
+def find_mentions(
+    words: list[str],
+    columns: list[str],
+    skip: frozenset[int] = frozenset(),
+    not_alone: frozenset[str] = frozenset(),
+) -> tuple[list[Mention], list[Ambiguity]]:
+    """The columns `words` name, in order, and the words that could name several columns.
+
+    Words at `skip` positions name no column; words in `not_alone` (the dataset's own name:
+    "wines" in wine.csv) name a column only together with its other words."""
+    candidates: list[tuple[int, int, Mention]] = []  # (strength, length, mention)
+    for column in columns:
+        for form in _forms(column):
+            candidates.extend(_exact_and_fuzzy(words, column, form, skip))
+    candidates.sort(key=lambda item: (-item[0], -item[1], item[2].start))
+    taken: set[int] = set()
+    chosen: dict[str, Mention] = {}
+    for _, _, mention in candidates:
+        span = set(range(mention.start, mention.end))
+        if mention.column in chosen or span & taken:
+            continue
+        chosen[mention.column] = mention
+        taken |= span
+    blocked = {_stem(word) for word in not_alone}
+    partial, ambiguous = _single_words(words, columns, taken | skip, set(chosen), blocked)
+    for mention in partial:
+        chosen.setdefault(mention.column, mention)
+    return sorted(chosen.values(), key=lambda mention: mention.start), ambiguous
+
+
+def _exact_and_fuzzy(
+    words: list[str], column: str, form: list[str], skip: frozenset[int]
+) -> list[tuple[int, int, Mention]]:
+    """Exact matches compare singular forms ("islands", "island"); near matches compare the
+    words as typed ("speceis", "species")."""
+    found = []
+    size = len(form)
+    singular = [_stem(word) for word in form]
+    for start in range(len(words)):
+        for width in {size, 1}:
+            window = words[start : start + width]
+            if len(window) < width or skip & set(range(start, start + width)):
+                continue
+            if [_stem(word) for word in window] == singular:
+                found.append((3, width, Mention(column, start, start + width, 3)))
+            elif _close(window, form):
+                found.append((2, width, Mention(column, start, start + width, 2)))
+    return found
+
+
+def _close(window: list[str], form: list[str]) -> bool:
+    """A typo-tolerant match, never made of command words alone ("scale" is not "sales"):
+    the same number of words, nearly the same letters ("flipper lenght"), or the words run
+    together with at most one or two typos ("bodymass", "speceis")."""
+    if window[0][:1] != form[0][:1]:
+        return False  # typos rarely hit the first letter; this keeps wide tables fast
+    if all(word in VOCABULARY or word in COMMAND_WORDS for word in window):
+        return False
+    joined, target = " ".join(window), " ".join(form)
+    if len(window) == len(form) > 1 and len(joined) >= 4:
+        matcher = difflib.SequenceMatcher(None, joined, target)
+        return matcher.quick_ratio() >= 0.8 and matcher.ratio() >= 0.8
+    glued, whole = "".join(window), "".join(form)
+    if len(whole) < 4 or len(glued) < 4:
+        return False
+    if len(whole) < 6:  # short names: only two swapped letters ("sexe" is not "sales")
+        return sorted(glued) == sorted(whole) and edit_distance(glued, whole, 1) == 1
+    limit = 1 if len(whole) < 10 else 2
+    return edit_distance(glued, whole, limit) <= limit
+
+
+def _single_words(
+    words: list[str], columns: list[str], taken: set[int], named: set[str], blocked: set[str]
+) -> tuple[list[Mention], list[Ambiguity]]:
+    owners: dict[str, list[str]] = {}
+    for column in columns:
+        for word in {_stem(word) for word in _forms(column)[-1]}:
+            owners.setdefault(word, []).append(column)
+    mentions, ambiguous = [], []
+    for index, word in enumerate(words):
+        stem = _stem(word)
+        if index in taken or stem in COMMAND_WORDS or stem in blocked or len(stem) < 3:
+            continue
+        meant = _stem(SYNONYMS.get(word) or SYNONYMS.get(stem) or stem)
+        holders = owners.get(meant) or _completions(meant, owners)
+        if len(holders) == 1:
+            mentions.append(Mention(holders[0], index, index + 1, 1))
+        elif len(holders) > 1 and not set(holders) & named:
+            ambiguous.append(Ambiguity(stem, index, sorted(holders)))
+    return mentions, ambiguous
+
+
+def _completions(start: str, owners: dict[str, list[str]]) -> list[str]:
+    """Columns with a word that `start` begins and mostly covers ("return" for `returned`)."""
+    if len(start) < 5:
+        return []
+    found = {
+        column
+        for word, columns in owners.items()
+        if word.startswith(start) and len(start) >= 0.7 * len(word)
+        for column in columns
+    }
+    return sorted(found)

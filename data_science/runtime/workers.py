@@ -1,0 +1,290 @@
+"""Worker processes for CPU-heavy work (parsing, fitting, drawing), in two lanes.
+
+Threads keep the event loop free of blocking calls, but pure-Python and GIL-holding C code in a
+thread still delays the loop. Work sent here runs in another process, so the server keeps
+answering in milliseconds while a model trains. Functions sent must be importable top-level
+functions of modules that do not import ADK (workers start fast that way).
+
+Every call names its lane. "quick" is for work that reads, summarises or draws (profiles,
+statistics, charts, parsing, previews, predictions); "heavy" for work that fits models
+(training, cross-validation, clustering, forecasts, model-based imputation). Each lane has its
+own processes, so a quick call never queues behind fits: when both shared one first-come queue,
+a profile that takes a second alone waited 133 s behind twenty chats' trainings. In front of
+each lane's processes the waiting calls are served one chat at a time, in turn: one chat's ten
+trainings hold up another chat's single training by one call, not by ten.
+
+Long jobs that must be stoppable (AutoML, model searches) run in a fresh process of their own
+(`run_with_deadline`) at the heavy lane's priority.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import multiprocessing
+import os
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any, Literal, TypeVar, cast
+
+import structlog
+
+R = TypeVar("R")
+Lane = Literal["quick", "heavy"]
+
+# Every worker yields the CPU to the server process (niceness 0), which must keep answering at
+# once; quick work also goes ahead of fits when every core is busy.
+NICENESS: dict[Lane, int] = {"quick": 5, "heavy": 10}
+
+# How often a job's waiter looks for a cancellation while the job runs.
+CANCEL_POLL_SECONDS = 0.25
+
+_lock = threading.Lock()
+# Every live `run_with_deadline` process, so that shutdown can stop them all.
+_job_processes: set[multiprocessing.process.BaseProcess] = set()
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, e.g. a container's cpuset), at least 1."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def lane_size(lane: Lane) -> int:
+    """Processes per lane: a fit per core (each fit runs one thread); quick calls on half as
+    many, at least two, so one slow preview does not hold up another chat's."""
+    cores = usable_cores()
+    return cores if lane == "heavy" else max(2, cores // 2)
+
+
+@dataclass
+class _Call:
+    session: str
+    function: Callable[..., Any]
+    args: tuple[Any, ...]
+    future: Future[Any] = field(default_factory=Future)
+
+
+class FairPool:
+    """One lane: its worker processes, and in front of them a waiting line per chat.
+
+    The processes are handed no more calls than they can run at once; the rest wait here, so
+    which call starts next is decided here: the oldest call of the chat with the fewest calls
+    running (of those, the one waiting longest), after which that chat goes to the back. A chat
+    is the session id bound to the request's or agent turn's log context
+    (`observability.bind_request_context`); work without one shares a line.
+    """
+
+    def __init__(self, lane: Lane) -> None:
+        self.lane = lane
+        self.size = lane_size(lane)
+        self._executor: ProcessPoolExecutor | None = None
+        self._waiting: dict[str, deque[_Call]] = {}
+        self._running: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def submit(self, function: Callable[..., Any], args: tuple[Any, ...]) -> Future[Any]:
+        """Queue `function(*args)` for the caller's chat; the future settles with its outcome."""
+        session = str(structlog.contextvars.get_contextvars().get("session_id", ""))
+        call = _Call(session, function, args)
+        with self._lock:
+            self._waiting.setdefault(session, deque()).append(call)
+        self._start_waiting()
+        return call.future
+
+    def _start_waiting(self) -> None:
+        """Hand waiting calls to free processes (after a submit, and whenever a call ends)."""
+        while (call := self._next_call()) is not None:
+            executor = self._processes()
+            try:
+                running = executor.submit(call.function, *call.args)
+            except Exception as error:  # a pool shutting down: this caller hears why
+                self._release(call)
+                call.future.set_exception(error)
+                continue
+            running.add_done_callback(functools.partial(self._finished, call, executor))
+
+    def _next_call(self) -> _Call | None:
+        with self._lock:
+            while self._waiting and self._running.total() < self.size:
+                session = min(self._waiting, key=self._running.__getitem__)  # first of equals
+                line = self._waiting.pop(session)
+                call = line.popleft()
+                if line:
+                    self._waiting[session] = line  # to the back: the next chat's turn
+                if call.future.set_running_or_notify_cancel():  # False: its caller gave up
+                    self._running[session] += 1
+                    return call
+        return None
+
+    def _finished(self, call: _Call, executor: ProcessPoolExecutor, done: Future[Any]) -> None:
+        self._release(call)
+        if not done.cancelled() and isinstance(done.exception(), BrokenProcessPool):
+            self._replace(executor)
+        try:
+            call.future.set_result(done.result())
+        except BaseException as error:  # the call's own failure, re-raised to its caller
+            call.future.set_exception(error)
+        self._start_waiting()
+
+    def _release(self, call: _Call) -> None:
+        with self._lock:
+            self._running[call.session] -= 1
+            if not self._running[call.session]:
+                del self._running[call.session]
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        """A worker died (killed for memory, say): its calls fail, and later calls get fresh
+        processes instead of failing too (a broken executor refuses every call after)."""
+        with self._lock:
+            if self._executor is broken:
+                self._executor = None
+        broken.shutdown(wait=False)
+
+    def _processes(self) -> ProcessPoolExecutor:
+        """The lane's processes, started on first use ('spawn': safe in a threaded server)."""
+        with self._lock:
+            if self._executor is None:
+                self._executor = ProcessPoolExecutor(
+                    max_workers=self.size,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_prepare_worker,
+                    initargs=(NICENESS[self.lane],),
+                )
+            return self._executor
+
+    def close(self) -> None:
+        """Drop the waiting calls (their callers see them cancelled) and stop the processes."""
+        with self._lock:
+            waiting = [call for line in self._waiting.values() for call in line]
+            self._waiting.clear()
+            executor, self._executor = self._executor, None
+        for call in waiting:
+            call.future.cancel()
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+
+_lanes: dict[Lane, FairPool] = {"quick": FairPool("quick"), "heavy": FairPool("heavy")}
+
+
+def _prepare_worker(niceness: int) -> None:
+    """Workers yield the CPU to the server process, which must keep answering at once.
+
+    One OpenMP/BLAS thread per worker: the pool already has a worker per core, and nested
+    thread pools on a busy machine slow training down many times over.
+    """
+    os.nice(niceness)
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[variable] = "1"
+
+
+def run_in_process(function: Callable[..., R], *args: Any, lane: Lane) -> R:
+    """Run `function(*args)` in a worker process of `lane`; wait (from a thread, not the loop)."""
+    return cast(R, _lanes[lane].submit(function, args).result())
+
+
+async def run_cpu(function: Callable[..., R], *args: Any, lane: Lane) -> R:
+    """Await `function(*args)` running in a worker process of `lane` (see the module docstring)."""
+    return cast(R, await asyncio.wrap_future(_lanes[lane].submit(function, args)))
+
+
+class DeadlineExceeded(Exception):
+    """A job in its own process ran past its deadline and was stopped."""
+
+
+class JobCancelled(Exception):
+    """A job in its own process was cancelled (by the person or by shutdown) and stopped."""
+
+
+async def run_with_deadline(
+    function: Callable[..., R],
+    *args: Any,
+    deadline: float,
+    cancel: threading.Event | None = None,
+) -> R:
+    """Run `function(*args)` in a fresh process; kill it past `deadline` s or when `cancel` is set.
+
+    For work whose own time limit is known to overrun (AutoML): the budget holds whatever the
+    library does, and nothing it leaves running survives.
+    """
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_run_and_send, args=(sender, function, args), daemon=True)
+    process.start()
+    with _lock:
+        _job_processes.add(process)
+    sender.close()
+    try:
+        await asyncio.to_thread(_wait_for_answer, receiver, deadline, cancel or threading.Event())
+        outcome, value = receiver.recv()
+    finally:
+        receiver.close()
+        await asyncio.to_thread(_stop, process)
+        with _lock:
+            _job_processes.discard(process)
+    if outcome == "error":
+        raise value
+    return cast(R, value)
+
+
+def _wait_for_answer(receiver: Connection, deadline: float, cancel: threading.Event) -> None:
+    ends = time.monotonic() + deadline
+    while not receiver.poll(min(CANCEL_POLL_SECONDS, max(0.0, ends - time.monotonic()))):
+        if cancel.is_set():
+            raise JobCancelled("cancelled")
+        if time.monotonic() >= ends:
+            raise DeadlineExceeded(f"stopped after {deadline:.0f} s")
+
+
+def _run_and_send(sender: Connection, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    _prepare_worker(NICENESS["heavy"])
+    try:
+        sender.send(("ok", function(*args)))
+    except BaseException as error:  # every failure travels back to the caller, which re-raises
+        sender.send(("error", error))
+    finally:
+        sender.close()
+
+
+def _stop(process: multiprocessing.process.BaseProcess) -> None:
+    """End the job's process now: its answer is in (or its time is up), so nothing is lost."""
+    if process.is_alive():
+        process.terminate()
+        process.join(timeout=5)
+    if process.is_alive():
+        process.kill()
+    process.join()
+
+
+def warm_up() -> None:
+    """Start the quick lane's processes and import the heavy libraries in them before the first
+    request: a profile must not wait for a process to start. Fitting processes start with the
+    first fits (a second or two against the fit's own seconds or minutes), so start-up costs
+    no more than it did with one pool."""
+    quick = _lanes["quick"]
+    for call in [quick.submit(_import_libraries, ()) for _ in range(quick.size)]:
+        call.result()
+
+
+def _import_libraries() -> None:
+    import sklearn.ensemble  # noqa: F401
+
+    import data_science.storage.tables  # noqa: F401
+
+
+def shutdown() -> None:
+    """Stop every running job process and both lanes (at server shutdown)."""
+    with _lock:
+        jobs = list(_job_processes)
+    for process in jobs:
+        _stop(process)
+    for lane in _lanes.values():
+        lane.close()
