@@ -23,7 +23,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from data_science.config import Settings, get_settings
+from data_science.config import Settings
 from data_science.server.app import create_app
 from tests.conftest import LiveServer
 from tests.test_auth import ALICE_TOKEN, APP, BOB_TOKEN, PII_SECRET, auth_settings, walk_routes
@@ -258,7 +258,8 @@ async def arena(
     penguins_csv: Path,
 ) -> AsyncIterator[Arena]:
     mode: str = request.param
-    app = create_app(auth_settings(monkeypatch, **MODE_ENV[mode]))
+    current = auth_settings(monkeypatch, **MODE_ENV[mode])
+    app = create_app(current)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
         alice = [CREDENTIALS[mode]["alice"]]
@@ -273,7 +274,7 @@ async def arena(
         )
         assert uploaded.status_code == 201, uploaded.text
         victim = Victim(session_id, uploaded.json()["file_id"], csv[:2000])
-        yield Arena(http, app, mode, victim, get_settings())
+        yield Arena(http, app, mode, victim, current)
 
 
 async def send(arena: Arena, method: str, path: str, trick: Trick) -> httpx.Response:

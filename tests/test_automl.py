@@ -119,7 +119,7 @@ async def test_a_budget_too_short_on_a_busy_machine_returns_the_best_model_found
     tmp_path: Path,
 ) -> None:
     monkeypatch.setattr(settings, "AUTOML_PRESET", "medium_quality")
-    dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
+    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
     started, release = tmp_path / "started", tmp_path / "release"
     started.mkdir()
     busy = [  # every fitting process spins: AutoML's process shares the cores with them

@@ -17,10 +17,10 @@ import structlog
 from google.adk.tools.tool_context import ToolContext
 
 from data_science.runtime.workers import lane_size, run_cpu
-from data_science.tools.base import workspace_for
 from data_science.tools.data import analyze_dataset
 from data_science.tools.viz import plot
 from tests.busy_work import occupy, wait_until_started
+from tests.conftest import add_dataset
 
 # Stand-ins hold their worker at most this long if a test fails before releasing them.
 HOLD_SECONDS = 90
@@ -30,7 +30,7 @@ PAUSE_SECONDS = 1.0
 async def test_a_profile_finishes_while_every_fitting_process_is_busy_and_more_fits_wait(
     tool_context: ToolContext, penguins: pd.DataFrame, tmp_path: Path
 ) -> None:
-    dataset_id = workspace_for(tool_context).save_frame(penguins, name="penguins.csv").id
+    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
     started, release = tmp_path / "started", tmp_path / "release"
     started.mkdir()
     fits = [

@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
-from data_science.config import APP_NAME, Settings, get_settings
+from data_science.config import APP_NAME, Settings, load_settings
 from data_science.server.app import create_app
 from data_science.server.turn_lock import LEASES, TurnLeases, lease_key
 from tests.fake_llm import FakeLLM, Slow, Text
@@ -45,8 +45,7 @@ def replica_settings(
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    return get_settings()
+    return load_settings()
 
 
 @pytest.fixture
