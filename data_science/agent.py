@@ -9,7 +9,6 @@ creates no directory and changes no ADK flag.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from typing import Any
 
@@ -28,6 +27,7 @@ from data_science.plugins.llm_usage import LlmUsagePlugin
 from data_science.plugins.observability import ObservabilityPlugin
 from data_science.plugins.tool_errors import ToolErrorsPlugin
 from data_science.prompts import render_instruction
+from data_science.runtime.threads import run_blocking
 from data_science.storage.workspace import Workspace, describe_catalogue
 from data_science.tools import ALL_TOOLS
 
@@ -49,7 +49,7 @@ class DataScientist(LlmAgent):
 async def session_instruction(settings: Settings, context: ReadonlyContext) -> str:
     """The instruction with this session's datasets, so the model knows about new uploads."""
     workspace = Workspace(settings, context.user_id, context.session.id)
-    records = await asyncio.to_thread(workspace.items)
+    records = await run_blocking(workspace.items)
     redactor = await summary_redactor(workspace)
     catalogue = for_model(describe_catalogue(records), redactor, limit=MAX_NAME_CHARACTERS)
     return render_instruction(catalogue, summary_mode=redactor is not None)

@@ -22,7 +22,6 @@ here on its way to the model:
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import threading
@@ -34,6 +33,7 @@ from data_science.config import Settings
 from data_science.errors import ToolError
 from data_science.intake.validators import BIDI_AND_INVISIBLE_CHARACTERS
 from data_science.ml.profile import text_labels
+from data_science.runtime.threads import run_blocking
 from data_science.runtime.workers import run_cpu
 from data_science.storage.tables import TableFile
 from data_science.storage.workspace import Workspace
@@ -250,7 +250,7 @@ async def summary_redactor(workspace: Workspace) -> Redactor | None:
     """The session's redactor when summary mode is on; None when values may be shown."""
     if not workspace.settings.SUMMARY_MODE_ONLY:
         return None
-    tables, columns = await asyncio.to_thread(_table_keys, workspace)
+    tables, columns = await run_blocking(_table_keys, workspace)
     session_key = tuple(key for _, key in tables)
     redactor = _redactors.get(session_key)
     if redactor is not None:
@@ -262,7 +262,7 @@ async def summary_redactor(workspace: Workspace) -> Redactor | None:
             known = await run_cpu(text_labels, table, lane="quick")
             _labels.put(key, known)
         labels += known
-    redactor = await asyncio.to_thread(Redactor, labels, columns)
+    redactor = await run_blocking(Redactor, labels, columns)
     _redactors.put(session_key, redactor)
     return redactor
 

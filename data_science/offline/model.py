@@ -10,7 +10,6 @@ turns of the session — ADK sends them all in `LlmRequest.contents` — are rea
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +26,7 @@ from data_science.offline.intents.history import CATALOGUE_TOOL
 from data_science.offline.intents.text import read
 from data_science.offline.replies import render_result
 from data_science.prompts import ATTACHMENT_MARKER
+from data_science.runtime.threads import run_blocking
 
 OFFLINE_MODEL_NAME = "offline"
 NO_CATALOGUE_NEEDED = "describe_model_families"
@@ -45,7 +45,7 @@ class OfflineModel(BaseLlm):
         self, llm_request: LlmRequest, stream: bool = False
     ) -> AsyncGenerator[LlmResponse, None]:
         # About a millisecond usually, but matching a 10,000-column table takes longer.
-        content = await asyncio.to_thread(next_step, llm_request.contents)
+        content = await run_blocking(next_step, llm_request.contents)
         yield LlmResponse(content=content, turn_complete=True)
 
 

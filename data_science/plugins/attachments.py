@@ -9,7 +9,6 @@ reach the session store or a model request.
 
 from __future__ import annotations
 
-import asyncio
 import mimetypes
 from typing import Any
 
@@ -23,6 +22,7 @@ from data_science.intake.validators import UploadRejected
 from data_science.llm.model_view import clean_text, quote
 from data_science.observability.audit import audit_log
 from data_science.prompts import ATTACHMENT_MARKER
+from data_science.runtime.threads import run_blocking
 
 DEFAULT_NAME = "attachment"
 MAX_REASON_CHARACTERS = 300
@@ -57,7 +57,7 @@ class AttachmentIntakePlugin(BasePlugin):
                     f"limit of {settings.MAX_UPLOAD_BYTES:,} bytes in total",
                 )
             else:
-                verdict = await asyncio.to_thread(
+                verdict = await run_blocking(
                     take_in,
                     pipeline,
                     part.inline_data.data or b"",

@@ -12,7 +12,6 @@ audit log (model, tokens, cost, outcome; never prompt text).
 
 from __future__ import annotations
 
-import asyncio
 from collections import OrderedDict
 from typing import Any
 
@@ -31,6 +30,7 @@ from data_science.observability.metrics import (
     GEN_AI_OPERATION_DURATION,
     GEN_AI_TOKEN_USAGE,
 )
+from data_science.runtime.threads import run_blocking
 
 USAGE_STATE_KEY = "llm_usage"
 # Turns whose calls are being counted; finished turns are dropped in after_run_callback, and
@@ -109,7 +109,7 @@ class LlmUsagePlugin(BasePlugin):
                 call[f"{kind}_tokens"]
             )
         GEN_AI_COST.labels(gen_ai_request_model=model).inc(call["cost_usd"])
-        await asyncio.to_thread(
+        await run_blocking(
             audit_log(self.settings).record,
             "llm.call",
             user_id=callback_context.user_id,

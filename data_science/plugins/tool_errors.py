@@ -33,6 +33,7 @@ from data_science.config import Settings
 from data_science.llm.keys import INVALID_ARGUMENTS_KEY
 from data_science.observability.audit import audit_log
 from data_science.observability.logging import get_logger
+from data_science.runtime.threads import run_blocking
 from data_science.tools import ALL_TOOLS
 from data_science.tools.base import error_result, summarize_arguments
 
@@ -122,7 +123,7 @@ class ToolErrorsPlugin(BasePlugin):
     async def _audit(
         self, name: str, arguments: dict[str, Any], context: ToolContext, outcome: str
     ) -> None:
-        await asyncio.to_thread(
+        await run_blocking(
             audit_log(self.settings).record,
             "tool",
             user_id=context.user_id,

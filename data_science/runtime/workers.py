@@ -35,6 +35,8 @@ from typing import Any, Literal, TypeVar, cast
 
 import structlog
 
+from data_science.runtime.threads import run_blocking
+
 R = TypeVar("R")
 Lane = Literal["quick", "heavy"]
 
@@ -223,11 +225,11 @@ async def run_with_deadline(
         _job_processes.add(process)
     sender.close()
     try:
-        await asyncio.to_thread(_wait_for_answer, receiver, deadline, cancel or threading.Event())
+        await run_blocking(_wait_for_answer, receiver, deadline, cancel or threading.Event())
         outcome, value = receiver.recv()
     finally:
         receiver.close()
-        await asyncio.to_thread(_stop, process)
+        await run_blocking(_stop, process)
         with _lock:
             _job_processes.discard(process)
     if outcome == "error":

@@ -6,7 +6,6 @@ services built here, so the upload route and the agent share one session store.
 
 from __future__ import annotations
 
-import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -38,6 +37,7 @@ from data_science.observability.logging import configure_logging
 from data_science.observability.tracing import configure_tracing
 from data_science.offline.model import OfflineModel
 from data_science.runtime import workers
+from data_science.runtime.threads import run_blocking
 from data_science.server import (
     auth,
     deletion,
@@ -106,7 +106,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Start the worker processes and walk one offline turn before serving: ADK and the
         # workers import much lazily, which would otherwise stall the first real requests.
-        await asyncio.to_thread(workers.warm_up)
+        await run_blocking(workers.warm_up)
         await warm_up_agent(agent_app)
         # Exempt the start-up heap (ADK, LiteLLM, pandas: millions of objects) from the cyclic
         # garbage collector: a full collection over it pauses the event loop for ~250 ms.
@@ -115,7 +115,7 @@ def create_app(settings: Settings) -> FastAPI:
         async with retention_sweeps(DataStores(settings, session_service, artifact_service)):
             yield
         await session_service.close()
-        await asyncio.to_thread(workers.shutdown)
+        await run_blocking(workers.shutdown)
 
     server = ApiServer(
         agent_loader=SingleAppLoader(agent_app),

@@ -18,7 +18,6 @@ one Content-Type. Every refusal is written to the audit trail, without the crede
 
 from __future__ import annotations
 
-import asyncio
 import email.message
 import hmac
 import json
@@ -37,6 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from data_science.config import BEARER_TOKEN_PATTERN, USER_ID_PATTERN, Settings
 from data_science.observability.audit import audit_log
 from data_science.observability.logging import bind_request_context, get_logger
+from data_science.runtime.threads import run_blocking
 
 log = get_logger(__name__)
 router = APIRouter()
@@ -211,7 +211,7 @@ class AuthMiddleware:
             lambda match: match.group(0).replace(match.group(1), "{user_id}"), scope["path"]
         )
         log.warning("auth.refused", reason=refusal.reason, status=refusal.status, route=route)
-        await asyncio.to_thread(
+        await run_blocking(
             self.audit.record,
             "auth_failure",
             user_id=user,
@@ -403,7 +403,7 @@ def _canonical_headers(scope: Scope, content_type: bytes | None, length: int) ->
 async def _in_thread_if_large(check: Callable[[bytes], list[str]], body: bytes) -> list[str]:
     """Parse small bodies right here; a large one (inline attachments) off the event loop."""
     if len(body) > PARSE_IN_THREAD_BYTES:
-        return await asyncio.to_thread(check, body)
+        return await run_blocking(check, body)
     return check(body)
 
 

@@ -6,7 +6,6 @@ functions, so a person's request and an expiry remove the same things, audited t
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +16,7 @@ from google.adk.sessions.database_session_service import DatabaseSessionService
 from data_science.config import APP_NAME, Settings
 from data_science.observability.audit import AuditLog, audit_log
 from data_science.runtime.jobs import jobs
+from data_science.runtime.threads import run_blocking
 from data_science.storage.session_store import forget_user_state
 from data_science.storage.workspace import (
     Workspace,
@@ -54,7 +54,7 @@ async def delete_session_data(
     for job in jobs.for_session(user_id, session_id):
         job.cancel.set()  # a running job must not write into a session being removed
     workspace = Workspace(stores.settings, user_id, session_id)
-    files = await asyncio.to_thread(workspace.remove_all)
+    files = await run_blocking(workspace.remove_all)
     keys = await stores.artifacts.list_artifact_keys(
         app_name=APP_NAME, user_id=user_id, session_id=session_id
     )
@@ -63,10 +63,10 @@ async def delete_session_data(
         await stores.artifacts.delete_artifact(
             app_name=APP_NAME, user_id=user_id, session_id=session_id, filename=key
         )
-    await asyncio.to_thread(prune_empty_dirs, artifact_user_dir(stores.settings, APP_NAME, user_id))
+    await run_blocking(prune_empty_dirs, artifact_user_dir(stores.settings, APP_NAME, user_id))
     await stores.sessions.delete_session(app_name=APP_NAME, user_id=user_id, session_id=session_id)
     removed = {"session_id": session_id, "files": files, "artifacts": len(session_keys)}
-    await asyncio.to_thread(
+    await run_blocking(
         stores.audit.record, "deletion", user_id=user_id, scope="session", reason=reason, **removed
     )
     return removed
@@ -83,7 +83,7 @@ async def delete_user_data(stores: DataStores, user_id: str, *, reason: str) -> 
         for session in listed.sessions
     ]
     # Files of sessions that no longer exist, and artifacts kept for the user across sessions.
-    leftover_files = await asyncio.to_thread(remove_user_files, stores.settings, user_id)
+    leftover_files = await run_blocking(remove_user_files, stores.settings, user_id)
     user_keys = await stores.artifacts.list_artifact_keys(
         app_name=APP_NAME, user_id=user_id, session_id=None
     )
@@ -91,7 +91,7 @@ async def delete_user_data(stores: DataStores, user_id: str, *, reason: str) -> 
         await stores.artifacts.delete_artifact(
             app_name=APP_NAME, user_id=user_id, session_id=None, filename=key
         )
-    await asyncio.to_thread(prune_empty_dirs, artifact_user_dir(stores.settings, APP_NAME, user_id))
+    await run_blocking(prune_empty_dirs, artifact_user_dir(stores.settings, APP_NAME, user_id))
     await forget_user_state(stores.sessions, user_id)
     removed = {
         "sessions": len(sessions),
@@ -99,7 +99,7 @@ async def delete_user_data(stores: DataStores, user_id: str, *, reason: str) -> 
         "artifacts": sum(item["artifacts"] for item in sessions) + len(user_keys),
     }
     if any(removed.values()):
-        await asyncio.to_thread(
+        await run_blocking(
             stores.audit.record, "deletion", user_id=user_id, scope="user", reason=reason, **removed
         )
     return removed

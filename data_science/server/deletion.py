@@ -9,12 +9,11 @@ deletion is audited. The deleting itself is in `data_stores.py`, shared with the
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from data_science.config import APP_NAME
+from data_science.runtime.threads import run_blocking
 from data_science.server.data_stores import DataStores, delete_session_data, delete_user_data
 from data_science.server.responses import error_response
 from data_science.storage.workspace import UnknownItem, Workspace
@@ -48,10 +47,10 @@ async def delete_file(
         return _unknown_session(session_id)
     workspace = Workspace(stores.settings, user_id, session_id)
     try:
-        record = await asyncio.to_thread(workspace.delete, item_id)
+        record = await run_blocking(workspace.delete, item_id)
     except UnknownItem as error:
         return error_response(404, "unknown_file", str(error))
-    await asyncio.to_thread(
+    await run_blocking(
         stores.audit.record,
         "deletion",
         user_id=user_id,

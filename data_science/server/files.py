@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from data_science.config import APP_NAME
+from data_science.runtime.threads import run_blocking
 from data_science.server.responses import error_response
 from data_science.storage.workspace import Workspace
 
@@ -23,5 +22,5 @@ async def list_files(request: Request, user_id: str, session_id: str) -> JSONRes
     if session is None:
         return error_response(404, "unknown_session", "No such session for this user.")
     workspace = Workspace(request.app.state.settings, user_id, session_id)
-    records = await asyncio.to_thread(workspace.items)
+    records = await run_blocking(workspace.items)
     return JSONResponse({"files": [record.public() for record in records]})

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
@@ -15,6 +13,7 @@ from data_science.observability.checks import (
     libmagic_check,
     session_store_check,
 )
+from data_science.runtime.threads import run_blocking
 
 router = APIRouter()
 
@@ -36,7 +35,7 @@ async def readyz(request: Request) -> JSONResponse:
         )
     settings: Settings = request.app.state.settings
     checks = [await session_store_check(request.app.state.session_service)]
-    checks += await asyncio.to_thread(_local_checks, settings)
+    checks += await run_blocking(_local_checks, settings)
     ready = all(check.status == "ok" for check in checks)
     return JSONResponse(
         {

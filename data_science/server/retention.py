@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from data_science.config import APP_NAME
 from data_science.observability.logging import get_logger
+from data_science.runtime.threads import run_blocking
 from data_science.server.data_stores import DataStores, delete_session_data
 from data_science.storage.workspace import directory_key, remove_expired_items, remove_stale_work
 
@@ -40,9 +41,7 @@ async def sweep(stores: DataStores, now: float | None = None) -> SweepReport:
     now = time.time() if now is None else now
     settings = stores.settings
     report = SweepReport()
-    report.stale_work = await asyncio.to_thread(
-        remove_stale_work, settings, now - STALE_WORK_SECONDS
-    )
+    report.stale_work = await run_blocking(remove_stale_work, settings, now - STALE_WORK_SECONDS)
     if not settings.DATA_RETENTION_DAYS:
         return report
     cutoff = now - settings.DATA_RETENTION_DAYS * DAY_SECONDS
@@ -54,11 +53,11 @@ async def sweep(stores: DataStores, now: float | None = None) -> SweepReport:
             report.sessions.append(session.id)
         else:
             owners[directory_key(session.user_id), directory_key(session.id)] = session.user_id
-    expired = await asyncio.to_thread(remove_expired_items, settings, cutoff)
+    expired = await run_blocking(remove_expired_items, settings, cutoff)
     for item in expired:
         # A file whose session is gone (deleted through ADK's own route) has no known owner.
         user_id = owners.get((item.user_key, item.session_key))
-        await asyncio.to_thread(
+        await run_blocking(
             stores.audit.record,
             "deletion",
             user_id=user_id,

@@ -11,7 +11,6 @@ offline model is the reader to satisfy (a hosted model understands either form).
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,6 +19,7 @@ from fastapi.responses import JSONResponse
 from data_science.config import APP_NAME
 from data_science.ml.guidance import quick_actions
 from data_science.offline.intents import decide
+from data_science.runtime.threads import run_blocking
 from data_science.runtime.workers import run_cpu
 from data_science.server.responses import error_response
 from data_science.storage.workspace import ItemRecord, UnknownItem, Workspace, describe_catalogue
@@ -39,7 +39,7 @@ async def suggestions(
         return error_response(404, "unknown_session", "No such session for this user.")
     workspace = Workspace(request.app.state.settings, user_id, session_id)
     try:
-        record = await asyncio.to_thread(workspace.get, item_id)
+        record = await run_blocking(workspace.get, item_id)
     except UnknownItem as error:
         return error_response(404, "unknown_file", str(error))
     if record.kind != "table":
@@ -49,7 +49,7 @@ async def suggestions(
             f"'{record.name}' is an {record.kind}, not a table: suggestions are made for "
             "tables (CSV, TSV, JSON, Excel, Parquet).",
         )
-    table = await asyncio.to_thread(workspace.table_file, item_id)
+    table = await run_blocking(workspace.table_file, item_id)
     actions = await run_cpu(quick_actions, table, lane="quick")
     return JSONResponse({"file_id": item_id, "suggestions": build_suggestions(record, actions)})
 

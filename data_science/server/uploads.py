@@ -6,7 +6,6 @@ written to disk chunk by chunk and the size limit holds even without a Content-L
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +19,7 @@ from data_science.config import APP_NAME
 from data_science.intake.pipeline import QuarantineFile, UploadPipeline
 from data_science.intake.validators import UploadRejected
 from data_science.observability.logging import bind_request_context
+from data_science.runtime.threads import run_blocking
 from data_science.server.auth import request_user
 from data_science.server.responses import error_response
 
@@ -175,7 +175,7 @@ async def upload(request: Request) -> JSONResponse:
             f"The upload is larger than the limit of {settings.MAX_UPLOAD_BYTES:,} bytes "
             "(MAX_UPLOAD_BYTES).",
         )
-        await asyncio.to_thread(
+        await run_blocking(
             pipeline.record_rejection,
             rejection,
             "(not received)",
@@ -197,7 +197,7 @@ async def upload(request: Request) -> JSONResponse:
         bind_request_context(
             settings, user_id=form.fields.get("user_id"), session_id=form.fields.get("session_id")
         )
-        await asyncio.to_thread(
+        await run_blocking(
             pipeline.record_rejection,
             rejection,
             form.filename or "(no name)",
@@ -241,7 +241,7 @@ async def _finish(request: Request, pipeline: UploadPipeline, form: StreamingFor
             f"POST /apps/{APP_NAME}/users/<user_id>/sessions.",
         )
     try:
-        accepted = await asyncio.to_thread(
+        accepted = await run_blocking(
             pipeline.accept, form.file, form.filename, user_id, session_id
         )
     except UploadRejected as rejection:

@@ -10,7 +10,6 @@ both into the one result shape the model sees:
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 import functools
 import inspect
@@ -30,6 +29,7 @@ from data_science.observability.audit import audit_log
 from data_science.observability.logging import get_logger, timed_operation
 from data_science.observability.metrics import TOOL_CALLS, TOOL_DURATION
 from data_science.runtime.jobs import jobs
+from data_science.runtime.threads import run_blocking
 from data_science.runtime.workers import DeadlineExceeded, JobCancelled, run_with_deadline
 from data_science.storage.tables import TableFile
 from data_science.storage.workspace import ITEM_ID, ItemRecord, UnknownItem, Workspace
@@ -357,11 +357,6 @@ async def save_model(
             )
         )
     return saved, report
-
-
-async def run_blocking(function: Callable[..., R], *args: Any, **kwargs: Any) -> R:
-    """Run CPU- or disk-heavy work in a worker thread so the event loop stays responsive."""
-    return await asyncio.to_thread(function, *args, **kwargs)
 
 
 def artifact_filename(stem: str, extension: str) -> str:
