@@ -52,6 +52,7 @@ from data_science.server import (
 from data_science.server.data_stores import DataStores
 from data_science.server.middleware import ObservabilityMiddleware
 from data_science.server.path_guard import PathGuard
+from data_science.server.responses import install_error_shape
 from data_science.server.retention import retention_sweeps
 from data_science.server.shutdown import ShutdownState
 from data_science.server.turn_lock import TurnLeases, TurnLock
@@ -129,6 +130,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app = server.get_fast_api_app(lifespan=lifespan, bind_host=settings.HOST)
     app.state.settings = settings
+    install_error_shape(app)
     app.state.session_service = session_service
     app.state.artifact_service = artifact_service
     app.state.shutdown = ShutdownState()
