@@ -16,6 +16,7 @@ import magic
 from google.adk.sessions.base_session_service import BaseSessionService
 
 from data_science.config import APP_NAME, Settings, is_loopback_host
+from data_science.session_store import describe_store_error
 
 Status = Literal["ok", "warn", "fail"]
 # A database host that drops packets would otherwise hold a probe for minutes.
@@ -89,8 +90,9 @@ async def session_store_check(service: BaseSessionService) -> Check:
             "fail",
             f"no answer within {SESSION_STORE_TIMEOUT_SECONDS} s (is the database host reachable?)",
         )
-    except Exception as error:  # any failure means the store is unusable; report which
-        return Check("session_store", "fail", f"{type(error).__name__}: {error}"[:300])
+    except Exception as error:  # any failure means the store is unusable; say which kind
+        # In words, never the driver's message: /readyz answers anyone who asks.
+        return Check("session_store", "fail", describe_store_error(error))
     return Check("session_store", "ok", "reachable")
 
 

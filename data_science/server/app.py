@@ -45,6 +45,7 @@ from data_science.server import (
     jobs,
     metrics,
     status,
+    store_errors,
     suggestions,
     uploads,
 )
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_service = session_service
     app.state.artifact_service = artifact_service
     app.state.shutdown = ShutdownState()
+    store_errors.install(app)  # a failing store answers 503, never its SQL
     # Around every route, ADK's and ours: only authenticated requests get through (auth.py).
     app.add_middleware(auth.AuthMiddleware, settings=settings, public=auth.public_paths(STATIC_DIR))
     # Added last, so it wraps even auth: refusals are measured and logged with a request id.
