@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pandas as pd
+import psutil
 import pytest
 from google.adk.agents.invocation_context import InvocationContext
 from google.adk.artifacts.in_memory_artifact_service import InMemoryArtifactService
@@ -100,7 +101,8 @@ class LiveServer:
         }
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> LiveServer:
+    def start(self, timeout: float = 60) -> LiveServer:
+        """Start the server and wait until it answers; a server that does not is killed."""
         self.log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, str(PROJECT_ROOT / "main.py")],
@@ -109,7 +111,7 @@ class LiveServer:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
@@ -118,7 +120,10 @@ class LiveServer:
                     return self
             except httpx.HTTPError:
                 time.sleep(0.2)
-        raise RuntimeError("server did not start within 60 s")
+        for process in [*psutil.Process(self.process.pid).children(recursive=True), self.process]:
+            process.kill()  # its worker processes too: nothing of a failed start stays behind
+        self.process.wait()
+        raise RuntimeError(f"server did not start within {timeout:.0f} s")
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
