@@ -14,6 +14,7 @@ from data_science.model_view import MAX_NAME_CHARACTERS, for_model, summary_reda
 from data_science.models.selection import build_model
 from data_science.plugins.attachments import AttachmentIntakePlugin
 from data_science.plugins.context_budget import ContextBudgetPlugin
+from data_science.plugins.interrupted_calls import InterruptedCallsPlugin
 from data_science.plugins.llm_usage import LlmUsagePlugin
 from data_science.plugins.observability import ObservabilityPlugin
 from data_science.plugins.tool_errors import ToolErrorsPlugin
@@ -54,6 +55,7 @@ def build_app(settings: Settings) -> App:
         root_agent=build_agent(settings),
         plugins=[
             ObservabilityPlugin(),
+            InterruptedCallsPlugin(settings),
             AttachmentIntakePlugin(),
             LlmUsagePlugin(settings),
             ContextBudgetPlugin(settings),
