@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
 from data_science.config import ConfigError, load_settings
@@ -15,6 +16,11 @@ def main() -> None:
         sys.exit(str(error))
     # Before importing the app, so that what its libraries log on import is formatted too.
     configure_logging(settings)
+    from data_science.storage.integrity import store_problem
+
+    # Before anything opens the store: ADK would turn an empty or replaced one into a new store.
+    if problem := asyncio.run(store_problem(settings)):
+        sys.exit(problem)
     from data_science.server.app import create_app
     from data_science.server.shutdown import serve
 

@@ -1,7 +1,8 @@
 """Check this machine and configuration before a deploy: `uv run python verify_production.py`.
 
-Every check runs for real (directories are written to, the session store is queried, libmagic
-sniffs a sample). Prints a table, or JSON with --json; exits 1 if any check fails.
+Every check runs for real (directories are written to, the session store is checked for damage
+and queried, libmagic sniffs a sample). Prints a table, or JSON with --json; exits 1 if any check
+fails.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from data_science.observability.checks import (
     limits_check,
     session_store_check,
 )
+from data_science.observability.logging import configure_logging
 
 SYMBOLS = {"ok": "PASS", "warn": "WARN", "fail": "FAIL"}
 
@@ -42,16 +44,21 @@ def model_check(settings: Settings) -> Check:
 
 
 async def run_checks(settings: Settings) -> list[Check]:
-    from data_science.storage.session_store import open_session_store
+    from data_science.storage.integrity import store_problem
+    from data_science.storage.session_store import describe_store_error, open_session_store
 
     checks = [Check("config", "ok", "all variables valid")]
     checks += data_dir_checks(settings)
     checks += [free_disk_check(settings), libmagic_check()]
-    service = open_session_store(settings)
-    try:
-        checks.append(await session_store_check(service))
-    finally:
-        await service.close()
+    # Integrity first: the reachability query below would make ADK create its tables.
+    if problem := await store_problem(settings):
+        checks.append(Check("session_store", "fail", problem))
+    else:
+        service = open_session_store(settings)
+        try:
+            checks.append(await session_store_check(service, describe_store_error))
+        finally:
+            await service.close()
     checks += [
         model_check(settings),
         limits_check(settings),
@@ -84,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         checks = [Check("config", "fail", str(error))]
     else:
+        configure_logging(settings)  # log lines (a failing store's detail) go to stderr
         if args.create_dirs:
             settings.create_data_dirs()
         checks = asyncio.run(run_checks(settings))

@@ -23,6 +23,7 @@ from data_science.llm.model_view import MAX_NAME_CHARACTERS, for_model, summary_
 from data_science.llm.selection import build_model
 from data_science.plugins.attachments import AttachmentIntakePlugin
 from data_science.plugins.context_budget import ContextBudgetPlugin
+from data_science.plugins.interrupted_calls import InterruptedCallsPlugin
 from data_science.plugins.llm_usage import LlmUsagePlugin
 from data_science.plugins.observability import ObservabilityPlugin
 from data_science.plugins.tool_errors import ToolErrorsPlugin
@@ -79,6 +80,7 @@ def build_app(settings: Settings) -> App:
         root_agent=build_agent(settings),
         plugins=[
             ObservabilityPlugin(settings),
+            InterruptedCallsPlugin(settings),
             AttachmentIntakePlugin(settings),
             LlmUsagePlugin(settings),
             ContextBudgetPlugin(settings),

@@ -127,7 +127,7 @@ class LiveServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = START_SECONDS) -> LiveServer:
-        """Start it and wait until /healthz answers (`timeout` s at most)."""
+        """Start the server and wait until it answers; a server that does not is killed."""
         self.log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, str(self.root / "main.py")],

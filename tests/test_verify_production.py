@@ -6,8 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from data_science.workspace import Workspace
 
+from data_science.config import Settings
 from tests.conftest import fresh_postgres_database
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -135,3 +138,24 @@ async def test_a_postgresql_session_store_is_checked_for_real(tmp_path: Path) ->
 def test_bad_limits_and_bad_values_fail(tmp_path: Path, env: dict, name: str) -> None:
     code, checks = verify(tmp_path, "--create-dirs", **env)
     assert code == 1 and checks[name]["status"] == "fail"
+
+
+def data_dir_with_a_sessions_files(tmp_path: Path) -> Path:
+    """DATA_DIR with one session's dataset in its workspace; returns the session database."""
+    settings = Settings(DATA_DIR=tmp_path / "data")
+    settings.create_data_dirs()
+    Workspace(settings, "alice", "a-session").save_frame(pd.DataFrame({"a": [1]}), name="s.csv")
+    return settings.sessions_dir / "sessions.db"
+
+
+@pytest.mark.parametrize(
+    "content", [b"", b"SQLite format 3\x00" + bytes(range(256)) * 64], ids=["empty", "damaged"]
+)
+def test_a_session_store_that_lost_its_sessions_fails(tmp_path: Path, content: bytes) -> None:
+    database = data_dir_with_a_sessions_files(tmp_path)
+    database.write_bytes(content)
+    code, checks = verify(tmp_path)
+    assert code == 1 and checks["session_store"]["status"] == "fail"
+    detail = checks["session_store"]["detail"]
+    assert str(database) in detail and "backup" in detail and "move it aside" in detail
+    assert database.read_bytes() == content  # checking did not turn it into an empty store

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +36,16 @@ from data_science.observability.logging import get_logger, timed_operation
 from data_science.observability.metrics import UPLOAD_BYTES, UPLOADS
 from data_science.runtime.workers import run_in_process
 from data_science.storage.tables import TableReadError, summarize_file
-from data_science.storage.workspace import ItemRecord, Workspace, new_item_id
+from data_science.storage.workspace import (
+    ItemRecord,
+    Workspace,
+    new_item_id,
+    remove_path,
+    sha256_of,
+)
 
 log = get_logger(__name__)
+INTERRUPTED_BY_RESTART = "interrupted by a restart"
 
 
 class QuarantineFile:
@@ -183,6 +191,37 @@ class UploadPipeline:
             size_bytes=size,
             sha256=sha256,
             sniffed_type=sniffed_type,
+        )
+
+    def sweep_interrupted(self) -> int:
+        """Audit and remove every upload left in quarantine; returns how many (blocking).
+
+        Only for start-up, when no upload is running: whatever is in quarantine then was being
+        received or checked when the previous run of the server died. Its user and name were
+        never written down, so the record says what the bytes tell: how many arrived, their
+        hash and sniffed type, and when the last of them was written.
+        """
+        interrupted = 0
+        for path in sorted(self.settings.quarantine_dir.glob("*")):
+            if path.is_file() and not path.is_symlink():
+                self._record_interrupted(path)
+                interrupted += 1
+            remove_path(path)
+        return interrupted
+
+    def _record_interrupted(self, path: Path) -> None:
+        written = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        log.warning("upload.interrupted", quarantine_file=path.name)
+        self.audit.record(
+            "upload",
+            user_id=None,
+            outcome="aborted",
+            reason=INTERRUPTED_BY_RESTART,
+            quarantine_file=path.name,
+            size_bytes=path.stat().st_size,
+            sha256=sha256_of(path),
+            sniffed_type=sniff_mime(path),
+            last_written=written.isoformat(),
         )
 
     # Checks and storage --------------------------------------------------------------------

@@ -47,6 +47,11 @@ class RunningTurns:
         turn = self._turns.pop(invocation_id, None)
         return None if turn is None else time.perf_counter() - turn.started
 
+    def is_running(self, invocation_id: str | None) -> bool:
+        """Whether that turn is running in this process now."""
+        turn = self._turns.get(invocation_id or "")
+        return turn is not None and not (turn.task is not None and turn.task.done())
+
     def active_sessions(self) -> int:
         """Sessions with at least one turn running now."""
         for invocation_id, turn in list(self._turns.items()):

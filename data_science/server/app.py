@@ -46,6 +46,7 @@ from data_science.server import (
     jobs,
     metrics,
     status,
+    store_errors,
     suggestions,
     uploads,
 )
@@ -134,6 +135,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.session_service = session_service
     app.state.artifact_service = artifact_service
     app.state.shutdown = ShutdownState()
+    store_errors.install(app)  # a failing store answers 503, never its SQL
     # One turn at a time per chat, across replicas: a lease in the session store (turn_lock.py).
     app.add_middleware(TurnLock, leases=TurnLeases(session_service.db_engine))
     # Inside auth: every path parameter is checked before any route runs (path_guard.py).

@@ -14,6 +14,7 @@ from data_science.observability.checks import (
     session_store_check,
 )
 from data_science.runtime.threads import run_blocking
+from data_science.storage.session_store import describe_store_error
 
 router = APIRouter()
 
@@ -34,7 +35,7 @@ async def readyz(request: Request) -> JSONResponse:
             status_code=503,
         )
     settings: Settings = request.app.state.settings
-    checks = [await session_store_check(request.app.state.session_service)]
+    checks = [await session_store_check(request.app.state.session_service, describe_store_error)]
     checks += await run_blocking(_local_checks, settings)
     ready = all(check.status == "ok" for check in checks)
     return JSONResponse(

@@ -1,21 +1,28 @@
 """The retention sweep: a background task that removes what is older than DATA_RETENTION_DAYS.
 
-Started with the app and run at once, then every RETENTION_SWEEP_SECONDS. Each run removes
-work a crash left behind (staging directories, quarantine files) and, when DATA_RETENTION_DAYS
-is above 0, every session not updated within that many days (files, artifacts and history,
-through `data_stores.delete_session_data`) and every file stored before then. Each removal is
-audited. Disk work runs in threads, never on the event loop.
+Before it starts, at start-up, everything a crash of the previous run left is removed, whatever
+its age: nothing is running yet, so every quarantine file is an upload that was cut off (each is
+audited as aborted) and every staging directory a job that died. This assumes one server per
+DATA_DIR: several replicas sharing one directory would remove each other's work in progress.
+
+Then the sweep runs at once and every RETENTION_SWEEP_SECONDS. Each run removes work a crash
+left behind untouched for STALE_WORK_SECONDS (requests are live by then: younger work may be in
+progress) and, when DATA_RETENTION_DAYS is above 0, every session not updated within that many
+days (files, artifacts and history, through `data_stores.delete_session_data`) and every file
+stored before then. Each removal is audited. Disk work runs in threads, never on the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from data_science.config import APP_NAME
+from data_science.intake.pipeline import UploadPipeline
 from data_science.observability.logging import get_logger
 from data_science.runtime.threads import run_blocking
 from data_science.server.data_stores import DataStores, delete_session_data
@@ -87,9 +94,22 @@ async def _sweep_forever(stores: DataStores) -> None:
         await asyncio.sleep(stores.settings.RETENTION_SWEEP_SECONDS)
 
 
+async def sweep_after_restart(stores: DataStores) -> None:
+    """Audit and remove every interrupted upload and staging directory (see the docstring)."""
+    pipeline = UploadPipeline(stores.settings, stores.audit)
+    try:
+        uploads = await run_blocking(pipeline.sweep_interrupted)
+        staging = await run_blocking(remove_stale_work, stores.settings, math.inf)
+    except Exception:  # the periodic sweep retries what is left, by age
+        log.exception("retention.restart_sweep_failed")
+        return
+    log.info("retention.restart_swept", interrupted_uploads=uploads, stale_work=staging)
+
+
 @asynccontextmanager
 async def retention_sweeps(stores: DataStores) -> AsyncIterator[None]:
-    """Run the sweep in the background for the lifetime of the `async with` block."""
+    """Clear what the previous run left, then sweep in the background for the block's lifetime."""
+    await sweep_after_restart(stores)
     task = asyncio.create_task(_sweep_forever(stores), name="retention-sweep")
     try:
         yield

@@ -229,9 +229,13 @@ async def _finish(request: Request, pipeline: UploadPipeline, form: StreamingFor
     if not user_id or not session_id:
         form.discard()
         return error_response(400, "missing_field", "The form needs user_id and session_id fields.")
-    session = await request.app.state.session_service.get_session(
-        app_name=APP_NAME, user_id=user_id, session_id=session_id
-    )
+    try:
+        session = await request.app.state.session_service.get_session(
+            app_name=APP_NAME, user_id=user_id, session_id=session_id
+        )
+    except BaseException:
+        form.discard()  # the store failed (answered 503): the received bytes must not stay
+        raise
     if session is None:
         form.discard()
         return error_response(

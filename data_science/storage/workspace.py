@@ -279,6 +279,12 @@ def remove_user_files(settings: Settings, user_id: str) -> int:
     return count
 
 
+def holds_items(settings: Settings) -> bool:
+    """Whether any session's workspace holds an item (stops at the first one found)."""
+    metas = settings.ready_dir.glob(f"*/*/*/{META_FILE}")
+    return any(ITEM_ID.match(meta.parent.name) for meta in metas)
+
+
 def artifact_user_dir(settings: Settings, app_name: str, user_id: str) -> Path:
     """Where ADK's FileArtifactService keeps a user's artifacts (its layout, google-adk 2.13)."""
     return settings.artifacts_dir / "apps" / app_name / "users" / user_id
@@ -344,12 +350,17 @@ def remove_stale_work(settings: Settings, cutoff: float) -> int:
         newest = max([_mtime(path), *(_mtime(inner) for inner in path.rglob("*"))])
         if newest >= cutoff:
             continue
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
+        remove_path(path)
         removed += 1
     return removed
+
+
+def remove_path(path: Path) -> None:
+    """Remove a file or a whole directory; something already gone is no error."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _mtime(path: Path) -> float:
