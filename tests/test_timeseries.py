@@ -1,14 +1,15 @@
 """Forecasting: temporal holdout, honest errors, a baseline to beat."""
 
 import importlib.util
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 from google.adk.tools.tool_context import ToolContext
 
-from data_science.tools.base import workspace_for
 from data_science.tools.timeseries import decompose_series, forecast
+from tests.conftest import Tool, add_dataset, call, call_error, load_table
 
 
 def monthly_sales(months: int = 96) -> pd.DataFrame:
@@ -24,15 +25,15 @@ async def test_the_forecast_is_scored_on_the_last_months_and_beats_the_baseline(
     tool_context: ToolContext,
 ) -> None:
     frame = monthly_sales()
-    dataset_id = workspace_for(tool_context).save_frame(frame, name="sales.csv").id
-    result = await forecast(
+    dataset_id = add_dataset(tool_context, frame, "sales.csv")
+    result = await call(
+        forecast,
+        tool_context,
         dataset_id=dataset_id,
         time_column="month",
         value_column="sales",
         horizon=12,
-        tool_context=tool_context,
     )
-    assert result["status"] == "ok", result
     assert result["season_length"] == 12 and result["frequency"] == "MS"
     holdout = result["holdout"]
     assert holdout["actual"] == pytest.approx(frame["sales"].tail(12).tolist())
@@ -48,41 +49,23 @@ async def test_the_forecast_is_scored_on_the_last_months_and_beats_the_baseline(
     installed = importlib.util.find_spec("autogluon.timeseries") is not None
     assert result["engines"] == (["statsforecast", "autogluon"] if installed else ["statsforecast"])
     assert ("AutoGluon" in holdout["metrics"]) == installed
-    stored = workspace_for(tool_context).load_frame(result["dataset_id"])
+    stored = load_table(tool_context, result["dataset_id"])
     assert len(stored) == 12 and (stored["lower_95"] <= stored["upper_95"]).all()
     assert pd.Timestamp(stored["time"].iloc[0]) == pd.Timestamp("2023-01-01")
     part = await tool_context.load_artifact(result["chart"])
     assert part.inline_data.data.startswith(b"\x89PNG")
 
 
-async def test_a_series_too_short_for_the_horizon_is_explained(tool_context: ToolContext) -> None:
-    dataset_id = workspace_for(tool_context).save_frame(monthly_sales(20), name="s.csv").id
-    result = await forecast(
+async def test_decomposition_recovers_the_trend_and_the_season(tool_context: ToolContext) -> None:
+    frame = monthly_sales()
+    dataset_id = add_dataset(tool_context, frame, "sales.csv")
+    result = await call(
+        decompose_series,
+        tool_context,
         dataset_id=dataset_id,
         time_column="month",
         value_column="sales",
-        horizon=12,
-        tool_context=tool_context,
     )
-    assert result["status"] == "error" and "shorter horizon" in result["message"]
-
-
-async def test_a_text_value_column_is_refused(tool_context: ToolContext) -> None:
-    frame = monthly_sales().assign(region="north")
-    dataset_id = workspace_for(tool_context).save_frame(frame, name="s.csv").id
-    result = await forecast(
-        dataset_id=dataset_id, time_column="month", value_column="region", tool_context=tool_context
-    )
-    assert result["status"] == "error" and result["error"] == "not_numeric"
-
-
-async def test_decomposition_recovers_the_trend_and_the_season(tool_context: ToolContext) -> None:
-    frame = monthly_sales()
-    dataset_id = workspace_for(tool_context).save_frame(frame, name="sales.csv").id
-    result = await decompose_series(
-        dataset_id=dataset_id, time_column="month", value_column="sales", tool_context=tool_context
-    )
-    assert result["status"] == "ok", result
     assert result["season_length"] == 12
     pattern = np.array(result["seasonal_pattern"])
     expected = 30 * np.sin(2 * np.pi * np.arange(12) / 12)
@@ -94,9 +77,44 @@ async def test_decomposition_recovers_the_trend_and_the_season(tool_context: Too
     assert part.inline_data.data.startswith(b"\x89PNG")
 
 
-async def test_decomposition_needs_two_seasons(tool_context: ToolContext) -> None:
-    dataset_id = workspace_for(tool_context).save_frame(monthly_sales(18), name="s.csv").id
-    result = await decompose_series(
-        dataset_id=dataset_id, time_column="month", value_column="sales", tool_context=tool_context
+@pytest.mark.parametrize(
+    ("tool", "frame", "arguments", "code", "says"),
+    [
+        pytest.param(
+            forecast,
+            monthly_sales(20),
+            {"value_column": "sales", "horizon": 12},
+            "series_too_short",
+            ["shorter horizon"],
+            id="a-series-too-short-for-the-horizon-is-explained",
+        ),
+        pytest.param(
+            forecast,
+            monthly_sales().assign(region="north"),
+            {"value_column": "region"},
+            "not_numeric",
+            [],
+            id="a-text-value-column-is-refused",
+        ),
+        pytest.param(
+            decompose_series,
+            monthly_sales(18),
+            {"value_column": "sales"},
+            "series_too_short",
+            ["season_length"],
+            id="decomposition-needs-two-seasons",
+        ),
+    ],
+)
+async def test_a_series_that_cannot_be_modelled_is_refused_with_the_way_forward(
+    tool_context: ToolContext,
+    tool: Tool,
+    frame: pd.DataFrame,
+    arguments: dict[str, Any],
+    code: str,
+    says: list[str],
+) -> None:
+    dataset_id = add_dataset(tool_context, frame, "s.csv")
+    await call_error(
+        tool, tool_context, code, says=says, dataset_id=dataset_id, time_column="month", **arguments
     )
-    assert result["status"] == "error" and "season_length" in result["message"]

@@ -6,7 +6,6 @@ from google.adk.tools.tool_context import ToolContext
 
 from data_science.ml.supervised import fit_and_evaluate
 from data_science.tools import ALL_TOOLS
-from data_science.tools.base import workspace_for
 from data_science.tools.guidance import (
     analyze_and_model,
     describe_capabilities,
@@ -14,16 +13,17 @@ from data_science.tools.guidance import (
     suggest_next_steps,
 )
 from data_science.tools.train import predict
+from tests.conftest import add_dataset, call
 
 
 async def test_capabilities_list_every_tool(tool_context: ToolContext) -> None:
-    result = await describe_capabilities(tool_context=tool_context)
+    result = await call(describe_capabilities, tool_context)
     assert {tool["name"] for tool in result["tools"]} == {f.__name__ for f in ALL_TOOLS}
     assert all(tool["does"] for tool in result["tools"])
 
 
 async def test_model_families_say_which_tasks_they_serve(tool_context: ToolContext) -> None:
-    result = await describe_model_families(tool_context=tool_context)
+    result = await call(describe_model_families, tool_context)
     families = {family["name"]: family["tasks"] for family in result["families"]}
     assert families["naive_bayes"] == ["classification"] and "regression" in families["lightgbm"]
 
@@ -32,8 +32,8 @@ async def test_next_steps_follow_the_data(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
     frame = penguins.assign(observed=pd.date_range("2020-01-01", periods=len(penguins)).astype(str))
-    dataset_id = workspace_for(tool_context).save_frame(frame, name="p.csv").id
-    result = await suggest_next_steps(dataset_id=dataset_id, tool_context=tool_context)
+    dataset_id = add_dataset(tool_context, frame, "p.csv")
+    result = await call(suggest_next_steps, tool_context, dataset_id=dataset_id)
     tools = {step["tool"] for step in result["suggestions"]}
     assert {"impute_missing", "correlations", "expand_dates", "train", "cluster"} <= tools
     assert result["likely_target"] == "species"
@@ -44,17 +44,11 @@ async def test_next_steps_follow_the_data(
 async def test_one_shot_reports_a_baseline_and_a_stronger_model(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
-    dataset_id = workspace_for(tool_context).save_frame(penguins, name="p.csv").id
-    result = await analyze_and_model(
-        dataset_id=dataset_id, target="species", tool_context=tool_context
-    )
-    assert result["status"] == "ok", result
+    dataset_id = add_dataset(tool_context, penguins, "p.csv")
+    result = await call(analyze_and_model, tool_context, dataset_id=dataset_id, target="species")
     assert result["profile"]["missing"]["sex"] == 11
     expected = fit_and_evaluate(penguins, "species", "linear")[1]["test_metrics"]["accuracy"]
     assert np.isclose(result["baseline"]["test_metrics"]["accuracy"], expected)
     assert result["strong_model"]["n_test"] == 69
     assert result["improvement"]["metric"] == "accuracy" and result["next_steps"]
-    predicted = await predict(
-        model_id=result["model_id"], dataset_id=dataset_id, tool_context=tool_context
-    )
-    assert predicted["status"] == "ok"
+    await call(predict, tool_context, model_id=result["model_id"], dataset_id=dataset_id)
