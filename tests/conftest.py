@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import pandas as pd
@@ -126,6 +126,28 @@ async def call_error(
     for fragment in says:
         assert fragment in message, f"{fragment!r} is not in {tool.__name__}'s message {message!r}"
     return result
+
+
+class Refusal(NamedTuple):
+    """One row of a table of refusals: a tool, the arguments it must refuse, the error code it
+    must answer and the fragments its message must contain (the way forward)."""
+
+    tool: Tool
+    arguments: dict[str, Any]
+    code: str
+    says: Sequence[str] = ()
+
+    async def check(self, tool_context: ToolContext, /, **context: Any) -> ToolResult:
+        """Call the tool with the row's arguments and `context` (what only the test knows, such
+        as the id of the table it stored); assert the refusal (`call_error`)."""
+        return await call_error(
+            self.tool, tool_context, self.code, says=self.says, **context, **self.arguments
+        )
+
+
+def refusal(name: str, tool: Tool, arguments: dict[str, Any], code: str, *says: str) -> Any:
+    """A `Refusal` as a parametrized case whose id, `name`, says which behaviour it pins."""
+    return pytest.param(Refusal(tool, arguments, code, says), id=name)
 
 
 def free_port() -> int:

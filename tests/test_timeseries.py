@@ -1,7 +1,6 @@
 """Forecasting: temporal holdout, honest errors, a baseline to beat."""
 
 import importlib.util
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -9,7 +8,7 @@ import pytest
 from google.adk.tools.tool_context import ToolContext
 
 from data_science.tools.timeseries import decompose_series, forecast
-from tests.conftest import Tool, add_dataset, call, call_error, load_table
+from tests.conftest import Refusal, add_dataset, call, load_table
 
 
 def monthly_sales(months: int = 96) -> pd.DataFrame:
@@ -78,43 +77,34 @@ async def test_decomposition_recovers_the_trend_and_the_season(tool_context: Too
 
 
 @pytest.mark.parametrize(
-    ("tool", "frame", "arguments", "code", "says"),
+    ("frame", "case"),
     [
         pytest.param(
-            forecast,
             monthly_sales(20),
-            {"value_column": "sales", "horizon": 12},
-            "series_too_short",
-            ["shorter horizon"],
+            Refusal(
+                forecast,
+                {"value_column": "sales", "horizon": 12},
+                "series_too_short",
+                ["shorter horizon"],
+            ),
             id="a-series-too-short-for-the-horizon-is-explained",
         ),
         pytest.param(
-            forecast,
             monthly_sales().assign(region="north"),
-            {"value_column": "region"},
-            "not_numeric",
-            [],
+            Refusal(forecast, {"value_column": "region"}, "not_numeric"),
             id="a-text-value-column-is-refused",
         ),
         pytest.param(
-            decompose_series,
             monthly_sales(18),
-            {"value_column": "sales"},
-            "series_too_short",
-            ["season_length"],
+            Refusal(
+                decompose_series, {"value_column": "sales"}, "series_too_short", ["season_length"]
+            ),
             id="decomposition-needs-two-seasons",
         ),
     ],
 )
 async def test_a_series_that_cannot_be_modelled_is_refused_with_the_way_forward(
-    tool_context: ToolContext,
-    tool: Tool,
-    frame: pd.DataFrame,
-    arguments: dict[str, Any],
-    code: str,
-    says: list[str],
+    tool_context: ToolContext, frame: pd.DataFrame, case: Refusal
 ) -> None:
     dataset_id = add_dataset(tool_context, frame, "s.csv")
-    await call_error(
-        tool, tool_context, code, says=says, dataset_id=dataset_id, time_column="month", **arguments
-    )
+    await case.check(tool_context, dataset_id=dataset_id, time_column="month")

@@ -16,7 +16,7 @@ from sklearn.model_selection import train_test_split
 from data_science.config import Settings
 from data_science.tools import analyze_dataset, cluster, list_data_files, plot, predict, train
 from data_science.tools.base import workspace_for
-from tests.conftest import Tool, add_dataset, call, call_error, load_table
+from tests.conftest import Refusal, Tool, add_dataset, call, call_error, load_table, refusal
 
 
 async def test_list_data_files_shows_datasets_without_paths(
@@ -60,50 +60,43 @@ async def test_summary_mode_hides_cell_values(
     assert "Adelie" not in str(result)
 
 
-# A refusal names what is wrong and the way forward; `{dataset_id}` in a fragment stands for the
-# id of the stored penguins table, which only exists once the test has stored it.
-PENGUIN_REFUSALS = [
-    pytest.param(
-        analyze_dataset,
-        {"dataset_id": "ds_does_not_exist"},
-        "unknown_id",
-        ["{dataset_id}"],
-        id="an-unknown-dataset-id-lists-the-real-ones",
-    ),
-    pytest.param(
-        plot,
-        {"x": "body_mass"},
-        "unknown_column",
-        ["Did you mean 'body_mass_g'", "flipper_length_mm"],
-        id="a-wrong-column-name-suggests-the-right-one",
-    ),
-    pytest.param(
-        plot,
-        {"kind": "scatter", "x": "species", "y": "body_mass_g"},
-        "wrong_column_type",
-        ["histogram"],
-        id="a-scatter-of-a-text-column-explains-what-works",
-    ),
-]
-
-
-@pytest.mark.parametrize(("tool", "arguments", "code", "says"), PENGUIN_REFUSALS)
-async def test_a_wrong_request_is_refused_with_the_way_forward(
-    tool_context: ToolContext,
-    penguins: pd.DataFrame,
-    tool: Tool,
-    arguments: dict[str, Any],
-    code: str,
-    says: list[str],
+async def test_an_unknown_dataset_id_lists_the_real_ones(
+    tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
     await call_error(
-        tool,
+        analyze_dataset,
         tool_context,
-        code,
-        says=[fragment.format(dataset_id=dataset_id) for fragment in says],
-        **{"dataset_id": dataset_id, **arguments},
+        "unknown_id",
+        says=[dataset_id],
+        dataset_id="ds_does_not_exist",
     )
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        refusal(
+            "a-wrong-column-name-suggests-the-right-one",
+            plot,
+            {"x": "body_mass"},
+            "unknown_column",
+            "Did you mean 'body_mass_g'",
+            "flipper_length_mm",
+        ),
+        refusal(
+            "a-scatter-of-a-text-column-explains-what-works",
+            plot,
+            {"kind": "scatter", "x": "species", "y": "body_mass_g"},
+            "wrong_column_type",
+            "histogram",
+        ),
+    ],
+)
+async def test_a_wrong_chart_request_is_refused_with_the_way_forward(
+    tool_context: ToolContext, penguins: pd.DataFrame, case: Refusal
+) -> None:
+    await case.check(tool_context, dataset_id=add_dataset(tool_context, penguins, "penguins.csv"))
 
 
 async def test_histogram_and_scatter_are_saved_as_png_artifacts(

@@ -19,7 +19,7 @@ from data_science.tools.analysis import (
     preview_rows,
     value_counts,
 )
-from tests.conftest import Tool, add_dataset, call, call_error
+from tests.conftest import Refusal, Tool, add_dataset, call, call_error, refusal
 
 NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "year"]
 
@@ -364,102 +364,104 @@ async def test_anova_of_body_mass_across_species_matches_scipy(
     assert sizes == {"Adelie": 151, "Gentoo": 123, "Chinstrap": 68}
 
 
+ONE_ROW_GROUP = ["'Emperor' has 1", "`groups`"]
+LONELY = {"column": "body_mass_g", "group_column": "species"}
+
+
 @pytest.mark.parametrize(
-    "arguments",
+    "case",
     [
-        pytest.param({"test": "anova"}, id="anova"),
-        pytest.param({"test": "t_test", "groups": ["Adelie", "Emperor"]}, id="t_test"),
+        refusal(
+            "anova", hypothesis_test, {**LONELY, "test": "anova"}, "too_few_rows", *ONE_ROW_GROUP
+        ),
+        refusal(
+            "t_test",
+            hypothesis_test,
+            {**LONELY, "test": "t_test", "groups": ["Adelie", "Emperor"]},
+            "too_few_rows",
+            *ONE_ROW_GROUP,
+        ),
     ],
 )
 async def test_a_group_with_one_row_is_refused(
-    tool_context: ToolContext, penguins: pd.DataFrame, arguments: dict[str, Any]
+    tool_context: ToolContext, penguins: pd.DataFrame, case: Refusal
 ) -> None:
     lonely = pd.concat(
         [penguins, pd.DataFrame({"species": ["Emperor"], "body_mass_g": [23000.0]})],
         ignore_index=True,
     )
-    dataset_id = add_dataset(tool_context, lonely, "penguins_plus.csv")
-    await call_error(
-        hypothesis_test,
-        tool_context,
-        "too_few_rows",
-        says=["'Emperor' has 1", "`groups`"],
-        dataset_id=dataset_id,
-        column="body_mass_g",
-        group_column="species",
-        **arguments,
+    await case.check(
+        tool_context, dataset_id=add_dataset(tool_context, lonely, "penguins_plus.csv")
     )
 
 
-# What each tool refuses on the penguins, with the code and the way forward its message names.
-PENGUIN_REFUSALS = [
-    pytest.param(
-        describe_distribution,
-        {"column": "island"},
-        "wrong_column_type",
-        ["body_mass_g", "value_counts"],
-        id="distribution-of-a-text-column-lists-the-numeric-ones",
-    ),
-    pytest.param(
-        correlations,
-        {"columns": ["species", "body_mass_g"]},
-        "wrong_column_type",
-        ["'species' is text", "Numeric columns: " + ", ".join(NUMERIC)],
-        id="correlation-of-a-text-column-lists-the-numeric-ones",
-    ),
-    pytest.param(
-        group_by,
-        {"group_columns": ["island"], "value_columns": ["sex"]},
-        "wrong_column_type",
-        ["flipper_length_mm"],
-        id="group-by-of-a-text-value-column-lists-the-numeric-ones",
-    ),
-    pytest.param(
-        value_counts,
-        {"column": "colour"},
-        "unknown_column",
-        ["species, island, bill_length_mm"],
-        id="an-unknown-column-lists-the-real-columns",
-    ),
-    pytest.param(
-        hypothesis_test,
-        {"test": "chi_square", "column": "body_mass_g", "group_column": "sex"},
-        "too_many_groups",
-        ["'body_mass_g' has 93 distinct values", "t_test"],
-        id="chi-square-of-a-measurement-is-refused-with-the-alternative",
-    ),
-    pytest.param(
-        hypothesis_test,
-        {
-            "test": "t_test",
-            "column": "body_mass_g",
-            "group_column": "species",
-            "groups": ["Adelie", "Emperor"],
-        },
-        "unknown_group",
-        ["Adelie (151), Gentoo (123), Chinstrap (68)"],
-        id="an-unknown-group-lists-the-groups",
-    ),
-    pytest.param(
-        hypothesis_test,
-        {"test": "t_test", "column": "island", "group_column": "sex"},
-        "wrong_column_type",
-        ["chi_square", "body_mass_g"],
-        id="a-t-test-of-a-text-column-suggests-chi-square",
-    ),
-]
-
-
-@pytest.mark.parametrize(("tool", "arguments", "code", "says"), PENGUIN_REFUSALS)
+@pytest.mark.parametrize(
+    "case",
+    [
+        refusal(
+            "distribution-of-a-text-column-lists-the-numeric-ones",
+            describe_distribution,
+            {"column": "island"},
+            "wrong_column_type",
+            "body_mass_g",
+            "value_counts",
+        ),
+        refusal(
+            "correlation-of-a-text-column-lists-the-numeric-ones",
+            correlations,
+            {"columns": ["species", "body_mass_g"]},
+            "wrong_column_type",
+            "'species' is text",
+            "Numeric columns: " + ", ".join(NUMERIC),
+        ),
+        refusal(
+            "group-by-of-a-text-value-column-lists-the-numeric-ones",
+            group_by,
+            {"group_columns": ["island"], "value_columns": ["sex"]},
+            "wrong_column_type",
+            "flipper_length_mm",
+        ),
+        refusal(
+            "an-unknown-column-lists-the-real-columns",
+            value_counts,
+            {"column": "colour"},
+            "unknown_column",
+            "species, island, bill_length_mm",
+        ),
+        refusal(
+            "chi-square-of-a-measurement-is-refused-with-the-alternative",
+            hypothesis_test,
+            {"test": "chi_square", "column": "body_mass_g", "group_column": "sex"},
+            "too_many_groups",
+            "'body_mass_g' has 93 distinct values",
+            "t_test",
+        ),
+        refusal(
+            "an-unknown-group-lists-the-groups",
+            hypothesis_test,
+            {
+                "test": "t_test",
+                "column": "body_mass_g",
+                "group_column": "species",
+                "groups": ["Adelie", "Emperor"],
+            },
+            "unknown_group",
+            "Adelie (151), Gentoo (123), Chinstrap (68)",
+        ),
+        refusal(
+            "a-t-test-of-a-text-column-suggests-chi-square",
+            hypothesis_test,
+            {"test": "t_test", "column": "island", "group_column": "sex"},
+            "wrong_column_type",
+            "chi_square",
+            "body_mass_g",
+        ),
+    ],
+)
 async def test_a_wrong_request_is_refused_with_the_way_forward(
-    tool_context: ToolContext,
-    penguins_id: str,
-    tool: Tool,
-    arguments: dict[str, Any],
-    code: str,
-    says: list[str],
+    tool_context: ToolContext, penguins_id: str, case: Refusal
 ) -> None:
-    await call_error(tool, tool_context, code, says=says, dataset_id=penguins_id, **arguments)
+    await case.check(tool_context, dataset_id=penguins_id)
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from data_science.ml.charts.canvas import short_label
 from data_science.tools.base import workspace_for
 from data_science.tools.train import train
 from data_science.tools.viz import auto_charts, plot, plot_model
-from tests.conftest import add_dataset, call, call_error
+from tests.conftest import Refusal, add_dataset, call, call_error, refusal
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -218,60 +218,62 @@ async def test_histogram_of_a_text_column_counts_its_categories(
 
 TEXT_Y = ["'species' is text", "bill_length_mm", "flipper_length_mm", "body_mass_g"]
 
-# What `plot` refuses on the penguins, with the code and the way forward its message names.
-PLOT_REFUSALS = [
-    *(
-        pytest.param(
-            {"kind": kind, "x": "island", "y": "species"},
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        *(
+            refusal(
+                f"a-text-y-of-a-{kind}-names-the-numeric-columns",
+                plot,
+                {"kind": kind, "x": "island", "y": "species"},
+                "wrong_column_type",
+                *TEXT_Y,
+            )
+            for kind in ("box", "violin", "line", "area")
+        ),
+        refusal(
+            "a-box-plot-with-x-and-y-swapped-says-how-to-swap-them",
+            plot,
+            {"kind": "box", "x": "body_mass_g", "y": "species"},
             "wrong_column_type",
-            TEXT_Y,
-            id=f"a-text-y-of-a-{kind}-names-the-numeric-columns",
-        )
-        for kind in ("box", "violin", "line", "area")
-    ),
-    pytest.param(
-        {"kind": "box", "x": "body_mass_g", "y": "species"},
-        "wrong_column_type",
-        ["x='species', y='body_mass_g'"],
-        id="a-box-plot-with-x-and-y-swapped-says-how-to-swap-them",
-    ),
-    pytest.param(
-        {"kind": "bar", "x": "body_mass_g"},
-        "wrong_column_type",
-        ["histogram", "species"],
-        id="a-bar-of-a-continuous-number-suggests-a-histogram-or-a-category",
-    ),
-    pytest.param(
-        {"kind": "box"},
-        "missing_argument",
-        ["body_mass_g"],
-        id="a-chart-without-its-x-column-lists-the-columns",
-    ),
-    pytest.param(
-        {"kind": "scatter", "x": "body_mass_g"},
-        "missing_argument",
-        ["`y`"],
-        id="a-scatter-without-its-y-column-says-so",
-    ),
-    pytest.param(
-        {"kind": "line", "x": "year", "y": ["body_mass_g", "flipper_length"]},
-        "unknown_column",
-        ["Did you mean 'flipper_length_mm'"],
-        id="a-wrong-y-column-name-suggests-the-right-one",
-    ),
-]
-
-
-@pytest.mark.parametrize(("arguments", "code", "says"), PLOT_REFUSALS)
+            "x='species', y='body_mass_g'",
+        ),
+        refusal(
+            "a-bar-of-a-continuous-number-suggests-a-histogram-or-a-category",
+            plot,
+            {"kind": "bar", "x": "body_mass_g"},
+            "wrong_column_type",
+            "histogram",
+            "species",
+        ),
+        refusal(
+            "a-chart-without-its-x-column-lists-the-columns",
+            plot,
+            {"kind": "box"},
+            "missing_argument",
+            "body_mass_g",
+        ),
+        refusal(
+            "a-scatter-without-its-y-column-says-so",
+            plot,
+            {"kind": "scatter", "x": "body_mass_g"},
+            "missing_argument",
+            "`y`",
+        ),
+        refusal(
+            "a-wrong-y-column-name-suggests-the-right-one",
+            plot,
+            {"kind": "line", "x": "year", "y": ["body_mass_g", "flipper_length"]},
+            "unknown_column",
+            "Did you mean 'flipper_length_mm'",
+        ),
+    ],
+)
 async def test_a_wrong_chart_request_is_refused_with_the_way_forward(
-    tool_context: ToolContext,
-    penguins: pd.DataFrame,
-    arguments: dict[str, Any],
-    code: str,
-    says: list[str],
+    tool_context: ToolContext, penguins: pd.DataFrame, case: Refusal
 ) -> None:
-    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    await call_error(plot, tool_context, code, says=says, dataset_id=dataset_id, **arguments)
+    await case.check(tool_context, dataset_id=add_dataset(tool_context, penguins, "penguins.csv"))
 
 
 async def test_an_argument_a_kind_does_not_use_is_reported_not_silently_dropped(

@@ -1,7 +1,5 @@
 """Feature selection, with rankings checked against scikit-learn run here on the same data."""
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,7 +19,7 @@ from sklearn.preprocessing import StandardScaler
 
 from data_science.tools.base import workspace_for
 from data_science.tools.features import select_features
-from tests.conftest import add_dataset, call, call_error, load_table
+from tests.conftest import Refusal, add_dataset, call, load_table
 
 
 def breast_cancer() -> pd.DataFrame:
@@ -209,29 +207,29 @@ async def test_keep_only_selected_saves_the_selected_columns_and_the_target(
 
 
 @pytest.mark.parametrize(
-    ("rows", "arguments", "code", "says"),
+    ("rows", "case"),
     [
         pytest.param(
-            None,
-            {"target": "specie"},
-            "unknown_column",
-            ["Did you mean 'species'"],
+            344,
+            Refusal(
+                select_features, {"target": "specie"}, "unknown_column", ["Did you mean 'species'"]
+            ),
             id="an-unknown-target-suggests-the-right-one",
         ),
-        pytest.param(None, {"target": "species", "k": 0}, "bad_k", [], id="k-must-be-positive"),
-        pytest.param(15, {"target": "species"}, "too_few_rows", ["at least 20"], id="too-few-rows"),
+        pytest.param(
+            344,
+            Refusal(select_features, {"target": "species", "k": 0}, "bad_k"),
+            id="k-must-be-positive",
+        ),
+        pytest.param(
+            15,
+            Refusal(select_features, {"target": "species"}, "too_few_rows", ["at least 20"]),
+            id="too-few-rows",
+        ),
     ],
 )
 async def test_wrong_arguments_get_helpful_messages(
-    tool_context: ToolContext,
-    penguins: pd.DataFrame,
-    rows: int | None,
-    arguments: dict[str, Any],
-    code: str,
-    says: list[str],
+    tool_context: ToolContext, penguins: pd.DataFrame, rows: int, case: Refusal
 ) -> None:
-    frame = penguins if rows is None else penguins.head(rows)
-    dataset_id = add_dataset(tool_context, frame, "penguins.csv")
-    await call_error(
-        select_features, tool_context, code, says=says, dataset_id=dataset_id, **arguments
-    )
+    dataset_id = add_dataset(tool_context, penguins.head(rows), "penguins.csv")
+    await case.check(tool_context, dataset_id=dataset_id)

@@ -12,7 +12,7 @@ from data_science.tables import table_summary
 from data_science.tools.base import workspace_for
 from data_science.tools.files import export_dataset, export_model, load_sheet, merge_datasets
 from data_science.tools.train import train
-from tests.conftest import add_dataset, call, call_error, load_table
+from tests.conftest import Refusal, add_dataset, call, call_error, load_table
 
 ORDERS = pd.DataFrame(
     {"order": [1, 2, 3, 4], "customer": ["a", "b", "b", "z"], "amount": [10.0, 20.0, 5.0, 7.5]}
@@ -43,42 +43,29 @@ async def test_a_left_join_matches_pandas_and_counts_unmatched_rows(
 
 
 @pytest.mark.parametrize(
-    ("left", "right", "key", "code", "says"),
+    ("left", "right", "case"),
     [
         pytest.param(
             pd.DataFrame({"k": [1, 2]}),
             pd.DataFrame({"k": ["1", "2"]}),
-            "k",
-            "key_type_mismatch",
-            "cast",
+            Refusal(merge_datasets, {"on": ["k"]}, "key_type_mismatch", ["cast"]),
             id="keys-of-different-kinds-are-explained",
         ),
         pytest.param(
             ORDERS,
             CUSTOMERS,
-            "client",
-            "unknown_column",
-            "customer",
+            Refusal(merge_datasets, {"on": ["client"]}, "unknown_column", ["customer"]),
             id="an-unknown-key-names-the-real-columns",
         ),
     ],
 )
 async def test_a_join_that_cannot_work_is_refused_with_the_way_forward(
-    tool_context: ToolContext,
-    left: pd.DataFrame,
-    right: pd.DataFrame,
-    key: str,
-    code: str,
-    says: str,
+    tool_context: ToolContext, left: pd.DataFrame, right: pd.DataFrame, case: Refusal
 ) -> None:
-    await call_error(
-        merge_datasets,
+    await case.check(
         tool_context,
-        code,
-        says=[says],
         left_dataset_id=add_dataset(tool_context, left, "l"),
         right_dataset_id=add_dataset(tool_context, right, "r"),
-        on=[key],
     )
 
 

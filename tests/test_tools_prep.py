@@ -1,7 +1,5 @@
 """Cleaning and preprocessing tools, each checked against pandas/scikit-learn run here directly."""
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,7 +24,7 @@ from data_science.tools.prep import (
     scale_columns,
     text_to_tfidf,
 )
-from tests.conftest import Tool, add_dataset, call, call_error, load_table
+from tests.conftest import Refusal, add_dataset, call, call_error, load_table, refusal
 
 NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
 
@@ -461,51 +459,46 @@ async def test_tfidf_columns_equal_sklearn_vectorizer(tool_context: ToolContext)
 
 
 # Refusals ------------------------------------------------------------------------------------
-# What each tool refuses on the penguins, with the code and the way forward its message names.
-PENGUIN_REFUSALS = [
-    pytest.param(
-        impute_missing,
-        {"columns": ["sex"], "strategy": "mean"},
-        "not_numeric",
-        ["'body_mass_g'", "'sex'"],
-        id="mean-of-a-text-column-lists-the-numeric-columns",
-    ),
-    pytest.param(
-        drop_columns,
-        {"columns": ["body_mass"]},
-        "unknown_column",
-        ["Did you mean 'body_mass_g'"],
-        id="an-unknown-column-suggests-the-right-one",
-    ),
-    pytest.param(
-        scale_columns,
-        {"columns": ["species", "body_mass_g"]},
-        "not_numeric",
-        ["'species'", "'flipper_length_mm'"],
-        id="scaling-a-text-column-lists-the-numeric-ones",
-    ),
-    pytest.param(
-        encode_columns,
-        {"columns": ["island"], "method": "target"},
-        "missing_target",
-        ["onehot"],
-        id="target-encoding-without-a-target-says-what-is-needed",
-    ),
-    pytest.param(text_to_tfidf, {"column": "year"}, "not_text", [], id="tfidf-of-a-numeric-column"),
-]
-
-
-@pytest.mark.parametrize(("tool", "arguments", "code", "says"), PENGUIN_REFUSALS)
+@pytest.mark.parametrize(
+    "case",
+    [
+        refusal(
+            "mean-of-a-text-column-lists-the-numeric-columns",
+            impute_missing,
+            {"columns": ["sex"], "strategy": "mean"},
+            "not_numeric",
+            "'body_mass_g'",
+            "'sex'",
+        ),
+        refusal(
+            "an-unknown-column-suggests-the-right-one",
+            drop_columns,
+            {"columns": ["body_mass"]},
+            "unknown_column",
+            "Did you mean 'body_mass_g'",
+        ),
+        refusal(
+            "scaling-a-text-column-lists-the-numeric-ones",
+            scale_columns,
+            {"columns": ["species", "body_mass_g"]},
+            "not_numeric",
+            "'species'",
+            "'flipper_length_mm'",
+        ),
+        refusal(
+            "target-encoding-without-a-target-says-what-is-needed",
+            encode_columns,
+            {"columns": ["island"], "method": "target"},
+            "missing_target",
+            "onehot",
+        ),
+        refusal("tfidf-of-a-numeric-column", text_to_tfidf, {"column": "year"}, "not_text"),
+    ],
+)
 async def test_a_wrong_request_is_refused_with_the_way_forward(
-    tool_context: ToolContext,
-    penguins: pd.DataFrame,
-    tool: Tool,
-    arguments: dict[str, Any],
-    code: str,
-    says: list[str],
+    tool_context: ToolContext, penguins: pd.DataFrame, case: Refusal
 ) -> None:
-    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    await call_error(tool, tool_context, code, says=says, dataset_id=dataset_id, **arguments)
+    await case.check(tool_context, dataset_id=add_dataset(tool_context, penguins, "penguins.csv"))
 
 
 async def test_summary_mode_hides_previews_and_examples(
