@@ -8,9 +8,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import httpx
 import pandas as pd
@@ -96,6 +97,72 @@ def add_dataset(tool_context: ToolContext, frame: pd.DataFrame, name: str) -> st
 def load_table(tool_context: ToolContext, dataset_id: str) -> pd.DataFrame:
     """The stored table `dataset_id` of the tool context's session, as a tool reads it."""
     return workspace_for(tool_context).table_file(dataset_id).load()
+
+
+ToolResult = dict[str, Any]
+Tool = Callable[..., Awaitable[ToolResult]]
+ERROR_SHAPE = {"status", "error", "message"}
+
+
+async def call(tool: Tool, tool_context: ToolContext, /, **args: Any) -> ToolResult:
+    """Call `tool` as the agent does and return its findings.
+
+    Fails the test unless the tool answered `status == "ok"`, with the tool's own error code and
+    message in the failure, so a test body states only what it expects of the findings.
+    """
+    result = await tool(tool_context=tool_context, **args)
+    assert result["status"] == "ok", (
+        f"{tool.__name__} answered {result.get('error')}: {result.get('message')}"
+    )
+    return result
+
+
+async def call_error(
+    tool: Tool,
+    tool_context: ToolContext,
+    /,
+    code: str,
+    *,
+    says: Sequence[str] = (),
+    **args: Any,
+) -> ToolResult:
+    """Call `tool` with arguments it must refuse; return the refusal.
+
+    Fails the test unless the answer is exactly the one error shape of tools
+    (`{"status": "error", "error": code, "message": sentence}`) with the expected `code`, and
+    the message contains every fragment of `says` (the way forward it must offer).
+    """
+    result = await tool(tool_context=tool_context, **args)
+    assert result["status"] == "error", f"{tool.__name__} should refuse {args}, answered {result}"
+    assert set(result) == ERROR_SHAPE, f"not the tool error shape: {result}"
+    assert result["error"] == code, f"{tool.__name__} refused with the wrong code: {result}"
+    message = result["message"]
+    assert isinstance(message, str) and message.strip(), f"an empty message: {result}"
+    for fragment in says:
+        assert fragment in message, f"{fragment!r} is not in {tool.__name__}'s message {message!r}"
+    return result
+
+
+class Refusal(NamedTuple):
+    """One row of a table of refusals: a tool, the arguments it must refuse, the error code it
+    must answer and the fragments its message must contain (the way forward)."""
+
+    tool: Tool
+    arguments: dict[str, Any]
+    code: str
+    says: Sequence[str] = ()
+
+    async def check(self, tool_context: ToolContext, /, **context: Any) -> ToolResult:
+        """Call the tool with the row's arguments and `context` (what only the test knows, such
+        as the id of the table it stored); assert the refusal (`call_error`)."""
+        return await call_error(
+            self.tool, tool_context, self.code, says=self.says, **context, **self.arguments
+        )
+
+
+def refusal(name: str, tool: Tool, arguments: dict[str, Any], code: str, *says: str) -> Any:
+    """A `Refusal` as a parametrized case whose id, `name`, says which behaviour it pins."""
+    return pytest.param(Refusal(tool, arguments, code, says), id=name)
 
 
 def free_port() -> int:

@@ -22,11 +22,11 @@ import pytest
 from google.adk.events.event import Event
 from google.genai import types
 
-from data_science.config import APP_NAME, Settings, get_settings
+from data_science.config import APP_NAME, Settings, load_settings
 from data_science.storage.integrity import store_problem
 from data_science.storage.session_store import open_session_store
 from data_science.storage.workspace import Workspace
-from tests.conftest import PROJECT_ROOT, LiveServer, free_port, fresh_postgres_database
+from tests.conftest import PROJECT_ROOT, LiveServer, free_port, fresh_postgres_database, store_frame
 
 START_SECONDS = 240  # a busy machine takes minutes to import and warm up the app
 # What a leaked statement or driver message would contain.
@@ -83,7 +83,7 @@ async def store_with_a_session(settings: Settings) -> Path:
         await service.append_event(session, Event(author="user", content=message))
     finally:
         await service.close()
-    Workspace(settings, "alice", session.id).save_frame(pd.DataFrame({"a": [1, 2]}), name="s.csv")
+    store_frame(Workspace(settings, "alice", session.id), pd.DataFrame({"a": [1, 2]}), "s.csv")
     return settings.sessions_dir / "sessions.db"
 
 
@@ -168,7 +168,7 @@ def test_a_new_data_dir_starts_empty(tmp_path: Path, zero_byte_file: bool) -> No
 async def test_an_empty_postgresql_database_is_refused_when_sessions_files_exist(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    Workspace(settings, "alice", "a-session").save_frame(pd.DataFrame({"a": [1]}), name="s.csv")
+    store_frame(Workspace(settings, "alice", "a-session"), pd.DataFrame({"a": [1]}), "s.csv")
     async with fresh_postgres_database() as url:
         started, code, output = start(settings.DATA_DIR, SESSION_SERVICE_URI=url)
         assert not started and code not in (None, 0), output
@@ -176,11 +176,11 @@ async def test_an_empty_postgresql_database_is_refused_when_sessions_files_exist
         assert "backup" in output
         # With ADK's tables in place (a store whose chats were all deleted) it may start.
         monkeypatch.setenv("SESSION_SERVICE_URI", url)
-        get_settings.cache_clear()
-        service = open_session_store(get_settings())
+        current = load_settings()
+        service = open_session_store(current)
         await service.prepare_tables()
         await service.close()
-        assert await store_problem(get_settings()) is None
+        assert await store_problem(current) is None
 
 
 def assert_store_unavailable(response: httpx.Response) -> None:

@@ -8,7 +8,7 @@ import pytest
 from google.adk.tools.tool_context import ToolContext
 
 from data_science.tools.timeseries import decompose_series, forecast
-from tests.conftest import add_dataset, load_table
+from tests.conftest import Refusal, add_dataset, call, load_table
 
 
 def monthly_sales(months: int = 96) -> pd.DataFrame:
@@ -25,14 +25,14 @@ async def test_the_forecast_is_scored_on_the_last_months_and_beats_the_baseline(
 ) -> None:
     frame = monthly_sales()
     dataset_id = add_dataset(tool_context, frame, "sales.csv")
-    result = await forecast(
+    result = await call(
+        forecast,
+        tool_context,
         dataset_id=dataset_id,
         time_column="month",
         value_column="sales",
         horizon=12,
-        tool_context=tool_context,
     )
-    assert result["status"] == "ok", result
     assert result["season_length"] == 12 and result["frequency"] == "MS"
     holdout = result["holdout"]
     assert holdout["actual"] == pytest.approx(frame["sales"].tail(12).tolist())
@@ -55,34 +55,16 @@ async def test_the_forecast_is_scored_on_the_last_months_and_beats_the_baseline(
     assert part.inline_data.data.startswith(b"\x89PNG")
 
 
-async def test_a_series_too_short_for_the_horizon_is_explained(tool_context: ToolContext) -> None:
-    dataset_id = add_dataset(tool_context, monthly_sales(20), "s.csv")
-    result = await forecast(
-        dataset_id=dataset_id,
-        time_column="month",
-        value_column="sales",
-        horizon=12,
-        tool_context=tool_context,
-    )
-    assert result["status"] == "error" and "shorter horizon" in result["message"]
-
-
-async def test_a_text_value_column_is_refused(tool_context: ToolContext) -> None:
-    frame = monthly_sales().assign(region="north")
-    dataset_id = add_dataset(tool_context, frame, "s.csv")
-    result = await forecast(
-        dataset_id=dataset_id, time_column="month", value_column="region", tool_context=tool_context
-    )
-    assert result["status"] == "error" and result["error"] == "not_numeric"
-
-
 async def test_decomposition_recovers_the_trend_and_the_season(tool_context: ToolContext) -> None:
     frame = monthly_sales()
     dataset_id = add_dataset(tool_context, frame, "sales.csv")
-    result = await decompose_series(
-        dataset_id=dataset_id, time_column="month", value_column="sales", tool_context=tool_context
+    result = await call(
+        decompose_series,
+        tool_context,
+        dataset_id=dataset_id,
+        time_column="month",
+        value_column="sales",
     )
-    assert result["status"] == "ok", result
     assert result["season_length"] == 12
     pattern = np.array(result["seasonal_pattern"])
     expected = 30 * np.sin(2 * np.pi * np.arange(12) / 12)
@@ -94,9 +76,35 @@ async def test_decomposition_recovers_the_trend_and_the_season(tool_context: Too
     assert part.inline_data.data.startswith(b"\x89PNG")
 
 
-async def test_decomposition_needs_two_seasons(tool_context: ToolContext) -> None:
-    dataset_id = add_dataset(tool_context, monthly_sales(18), "s.csv")
-    result = await decompose_series(
-        dataset_id=dataset_id, time_column="month", value_column="sales", tool_context=tool_context
-    )
-    assert result["status"] == "error" and "season_length" in result["message"]
+@pytest.mark.parametrize(
+    ("frame", "case"),
+    [
+        pytest.param(
+            monthly_sales(20),
+            Refusal(
+                forecast,
+                {"value_column": "sales", "horizon": 12},
+                "series_too_short",
+                ["shorter horizon"],
+            ),
+            id="a-series-too-short-for-the-horizon-is-explained",
+        ),
+        pytest.param(
+            monthly_sales().assign(region="north"),
+            Refusal(forecast, {"value_column": "region"}, "not_numeric"),
+            id="a-text-value-column-is-refused",
+        ),
+        pytest.param(
+            monthly_sales(18),
+            Refusal(
+                decompose_series, {"value_column": "sales"}, "series_too_short", ["season_length"]
+            ),
+            id="decomposition-needs-two-seasons",
+        ),
+    ],
+)
+async def test_a_series_that_cannot_be_modelled_is_refused_with_the_way_forward(
+    tool_context: ToolContext, frame: pd.DataFrame, case: Refusal
+) -> None:
+    dataset_id = add_dataset(tool_context, frame, "s.csv")
+    await case.check(tool_context, dataset_id=dataset_id, time_column="month")

@@ -2,6 +2,7 @@
 
 import math
 from pathlib import Path
+from typing import Any
 
 import joblib
 import numpy as np
@@ -15,16 +16,16 @@ from sklearn.model_selection import train_test_split
 from data_science.config import Settings
 from data_science.tools import analyze_dataset, cluster, list_data_files, plot, predict, train
 from data_science.tools.base import workspace_for
-from tests.conftest import add_dataset, load_table
+from tests.conftest import Refusal, Tool, add_dataset, call, call_error, load_table, refusal
 
 
 async def test_list_data_files_shows_datasets_without_paths(
     tool_context: ToolContext, penguins: pd.DataFrame, settings: Settings
 ) -> None:
-    empty = await list_data_files(tool_context=tool_context)
-    assert empty["status"] == "ok" and empty["datasets"] == [] and "upload" in empty["note"]
+    empty = await call(list_data_files, tool_context)
+    assert empty["datasets"] == [] and "upload" in empty["note"]
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    listed = await list_data_files(tool_context=tool_context)
+    listed = await call(list_data_files, tool_context)
     assert listed["datasets"][0]["id"] == dataset_id
     assert listed["datasets"][0]["rows"] == 344
     assert str(settings.DATA_DIR) not in str(listed)
@@ -34,8 +35,7 @@ async def test_analyze_dataset_reports_correct_statistics(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    result = await analyze_dataset(dataset_id=dataset_id, tool_context=tool_context)
-    assert result["status"] == "ok"
+    result = await call(analyze_dataset, tool_context, dataset_id=dataset_id)
     assert (result["rows"], result["columns"]) == (344, 8)
     profiles = {column["name"]: column for column in result["column_profiles"]}
     bill = profiles["bill_length_mm"]
@@ -55,7 +55,7 @@ async def test_summary_mode_hides_cell_values(
 ) -> None:
     monkeypatch.setattr(settings, "SUMMARY_MODE_ONLY", True)
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    result = await analyze_dataset(dataset_id=dataset_id, tool_context=tool_context)
+    result = await call(analyze_dataset, tool_context, dataset_id=dataset_id)
     assert "sample_rows" not in result
     assert "Adelie" not in str(result)
 
@@ -64,62 +64,67 @@ async def test_an_unknown_dataset_id_lists_the_real_ones(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    result = await analyze_dataset(dataset_id="ds_does_not_exist", tool_context=tool_context)
-    assert result["status"] == "error" and result["error"] == "unknown_id"
-    assert dataset_id in result["message"]
+    await call_error(
+        analyze_dataset,
+        tool_context,
+        "unknown_id",
+        says=[dataset_id],
+        dataset_id="ds_does_not_exist",
+    )
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        refusal(
+            "a-wrong-column-name-suggests-the-right-one",
+            plot,
+            {"x": "body_mass"},
+            "unknown_column",
+            "Did you mean 'body_mass_g'",
+            "flipper_length_mm",
+        ),
+        refusal(
+            "a-scatter-of-a-text-column-explains-what-works",
+            plot,
+            {"kind": "scatter", "x": "species", "y": "body_mass_g"},
+            "wrong_column_type",
+            "histogram",
+        ),
+    ],
+)
+async def test_a_wrong_chart_request_is_refused_with_the_way_forward(
+    tool_context: ToolContext, penguins: pd.DataFrame, case: Refusal
+) -> None:
+    await case.check(tool_context, dataset_id=add_dataset(tool_context, penguins, "penguins.csv"))
 
 
 async def test_histogram_and_scatter_are_saved_as_png_artifacts(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    histogram = await plot(dataset_id=dataset_id, x="body_mass_g", tool_context=tool_context)
-    scatter = await plot(
+    histogram = await call(plot, tool_context, dataset_id=dataset_id, x="body_mass_g")
+    scatter = await call(
+        plot,
+        tool_context,
         dataset_id=dataset_id,
         kind="scatter",
         x="bill_length_mm",
         y="bill_depth_mm",
         color_by="species",
-        tool_context=tool_context,
     )
     for result in (histogram, scatter):
-        assert result["status"] == "ok", result
         part = await tool_context.load_artifact(result["chart"])
         assert part.inline_data.mime_type == "image/png"
         assert part.inline_data.data.startswith(b"\x89PNG")
     assert scatter["title"] == "bill_depth_mm vs bill_length_mm by species"
 
 
-async def test_a_wrong_column_name_suggests_the_right_one(
-    tool_context: ToolContext, penguins: pd.DataFrame
-) -> None:
-    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    result = await plot(dataset_id=dataset_id, x="body_mass", tool_context=tool_context)
-    assert result["status"] == "error" and result["error"] == "unknown_column"
-    assert "Did you mean 'body_mass_g'" in result["message"]
-    assert "flipper_length_mm" in result["message"]
-
-
-async def test_scatter_of_a_text_column_explains_what_works(
-    tool_context: ToolContext, penguins: pd.DataFrame
-) -> None:
-    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    result = await plot(
-        dataset_id=dataset_id,
-        kind="scatter",
-        x="species",
-        y="body_mass_g",
-        tool_context=tool_context,
-    )
-    assert result["status"] == "error" and "histogram" in result["message"]
-
-
 async def test_classification_reports_held_out_metrics(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    result = await train(dataset_id=dataset_id, target="Species ", tool_context=tool_context)
-    assert result["status"] == "ok", result
+    result = await call(train, tool_context, dataset_id=dataset_id, target="Species ")
     assert result["task"] == "classification" and result["target"] == "species"
     assert result["n_train"] + result["n_test"] == 344
     assert result["n_test"] == math.ceil(0.2 * 344)
@@ -135,7 +140,7 @@ async def test_regression_rmse_matches_an_independent_computation(
 ) -> None:
     data = load_diabetes(as_frame=True).frame
     dataset_id = add_dataset(tool_context, data, "diabetes.csv")
-    result = await train(dataset_id=dataset_id, target="target", tool_context=tool_context)
+    result = await call(train, tool_context, dataset_id=dataset_id, target="target")
     assert result["task"] == "regression"
     _, model_path = workspace_for(tool_context).model_file(result["model_id"])
     model = joblib.load(model_path)
@@ -156,27 +161,24 @@ async def test_binary_classification_adds_roc_auc_and_drops_row_ids(
     frame = pd.DataFrame({"customer_id": range(400), "usage": rng.normal(size=400)})
     frame["churn"] = np.where(frame["usage"] + rng.normal(scale=0.5, size=400) > 0, "yes", "no")
     dataset_id = add_dataset(tool_context, frame, "churn.csv")
-    result = await train(dataset_id=dataset_id, target="churn", tool_context=tool_context)
+    result = await call(train, tool_context, dataset_id=dataset_id, target="churn")
     assert "roc_auc" in result["test_metrics"] and result["test_metrics"]["roc_auc"] > 0.8
     assert result["dropped_columns"] == {"customer_id": "row identifier"}
 
 
 async def test_training_on_too_few_rows_is_explained(tool_context: ToolContext) -> None:
     dataset_id = add_dataset(tool_context, pd.DataFrame({"x": [1, 2, 3], "y": [1, 0, 1]}), "tiny")
-    result = await train(dataset_id=dataset_id, target="y", tool_context=tool_context)
-    assert result["status"] == "error" and result["error"] == "too_few_rows"
+    await call_error(train, tool_context, "too_few_rows", dataset_id=dataset_id, target="y")
 
 
 async def test_predict_stores_predictions_as_a_new_dataset(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    trained = await train(dataset_id=dataset_id, target="species", tool_context=tool_context)
+    trained = await call(train, tool_context, dataset_id=dataset_id, target="species")
     new_rows = add_dataset(tool_context, penguins.drop(columns="species").head(10), "new.csv")
-    result = await predict(
-        model_id=trained["model_id"], dataset_id=new_rows, tool_context=tool_context
-    )
-    assert result["status"] == "ok" and result["rows"] == 10
+    result = await call(predict, tool_context, model_id=trained["model_id"], dataset_id=new_rows)
+    assert result["rows"] == 10
     frame = load_table(tool_context, result["dataset_id"])
     assert set(frame["predicted_species"]) <= {"Adelie", "Chinstrap", "Gentoo"}
     assert (frame["predicted_species"] == penguins["species"].head(10)).mean() >= 0.9
@@ -186,38 +188,46 @@ async def test_predict_names_missing_feature_columns(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    trained = await train(dataset_id=dataset_id, target="species", tool_context=tool_context)
+    trained = await call(train, tool_context, dataset_id=dataset_id, target="species")
     other = add_dataset(tool_context, pd.DataFrame({"island": ["Dream"]}), "other.csv")
-    result = await predict(
-        model_id=trained["model_id"], dataset_id=other, tool_context=tool_context
+    await call_error(
+        predict,
+        tool_context,
+        "missing_features",
+        says=["bill_length_mm"],
+        model_id=trained["model_id"],
+        dataset_id=other,
     )
-    assert result["status"] == "error" and "bill_length_mm" in result["message"]
 
 
 async def test_kmeans_finds_the_iris_species_structure(tool_context: ToolContext) -> None:
     iris = load_iris(as_frame=True).frame.drop(columns="target")
     dataset_id = add_dataset(tool_context, iris, "iris.csv")
-    chosen = await cluster(dataset_id=dataset_id, tool_context=tool_context)
-    assert chosen["status"] == "ok" and chosen["n_clusters"] in (2, 3)
+    chosen = await call(cluster, tool_context, dataset_id=dataset_id)
+    assert chosen["n_clusters"] in (2, 3)
     scores = chosen["silhouette_by_k"]
     assert chosen["n_clusters"] == int(max(scores, key=scores.get))
-    fixed = await cluster(dataset_id=dataset_id, n_clusters=3, tool_context=tool_context)
+    fixed = await call(cluster, tool_context, dataset_id=dataset_id, n_clusters=3)
     assert sum(fixed["sizes"].values()) == 150 and len(fixed["sizes"]) == 3
     labelled = load_table(tool_context, fixed["dataset_id"])
     assert labelled["cluster"].nunique() == 3
 
 
+@pytest.mark.parametrize(
+    ("tool", "arguments"),
+    [
+        pytest.param(analyze_dataset, {}, id="analyze_dataset"),
+        pytest.param(train, {"target": "body_mass_g"}, id="train"),
+    ],
+)
 async def test_tool_results_are_plain_json(
-    tool_context: ToolContext, penguins: pd.DataFrame
+    tool_context: ToolContext, penguins: pd.DataFrame, tool: Tool, arguments: dict[str, Any]
 ) -> None:
     import json
 
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    for result in (
-        await analyze_dataset(dataset_id=dataset_id, tool_context=tool_context),
-        await train(dataset_id=dataset_id, target="body_mass_g", tool_context=tool_context),
-    ):
-        json.dumps(result, allow_nan=False)
+    result = await call(tool, tool_context, dataset_id=dataset_id, **arguments)
+    json.dumps(result, allow_nan=False)
 
 
 def test_tool_docstrings_are_written_for_the_model() -> None:

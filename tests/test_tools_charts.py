@@ -20,7 +20,7 @@ from data_science.ml.charts.canvas import short_label
 from data_science.tools.base import workspace_for
 from data_science.tools.train import train
 from data_science.tools.viz import auto_charts, plot, plot_model
-from tests.conftest import add_dataset
+from tests.conftest import Refusal, add_dataset, call, call_error, refusal
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -97,7 +97,7 @@ async def test_every_chart_kind_saves_a_valid_png(
 ) -> None:
     frame = penguins if data == "penguins" else sales_frame()
     dataset_id = add_dataset(tool_context, frame, f"{data}.csv")
-    result = await plot(dataset_id=dataset_id, tool_context=tool_context, **arguments)
+    result = await call(plot, tool_context, dataset_id=dataset_id, **arguments)
     await assert_png_artifact(tool_context, result)
     assert result["kind"] == arguments["kind"]
     assert 0 < result["rows_plotted"] <= len(frame)
@@ -107,11 +107,11 @@ async def test_titles_and_axes_read_as_plain_words(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    bar = await plot(
-        dataset_id=dataset_id, kind="bar", x="species", y="body_mass_g", tool_context=tool_context
+    bar = await call(
+        plot, tool_context, dataset_id=dataset_id, kind="bar", x="species", y="body_mass_g"
     )
-    line = await plot(
-        dataset_id=dataset_id, kind="line", x="year", y="body_mass_g", tool_context=tool_context
+    line = await call(
+        plot, tool_context, dataset_id=dataset_id, kind="line", x="year", y="body_mass_g"
     )
     assert bar["title"] == "Mean of body_mass_g by species"
     assert line["title"] == "Mean of body_mass_g over year"
@@ -122,10 +122,9 @@ async def test_dates_written_as_text_are_binned_per_period_on_a_line(
     tool_context: ToolContext,
 ) -> None:
     dataset_id = add_dataset(tool_context, sales_frame(rows=900), "sales.csv")
-    result = await plot(
-        dataset_id=dataset_id, kind="line", x="day", y="revenue", tool_context=tool_context
+    result = await call(
+        plot, tool_context, dataset_id=dataset_id, kind="line", x="day", y="revenue"
     )
-    assert result["status"] == "ok", result
     assert "per week" in result["title"] and result["x_points"] <= 500
     assert any("aggregated per week" in note for note in result["notes"])
 
@@ -137,13 +136,8 @@ async def test_bar_chart_keeps_the_30_most_frequent_categories(tool_context: Too
         {"shop": rng.choice(shops, 5_000, p=np.arange(1, 51) / 1275), "sales": rng.random(5_000)}
     )
     dataset_id = add_dataset(tool_context, frame, "shops.csv")
-    result = await plot(
-        dataset_id=dataset_id,
-        kind="bar",
-        x="shop",
-        y="sales",
-        agg="sum",
-        tool_context=tool_context,
+    result = await call(
+        plot, tool_context, dataset_id=dataset_id, kind="bar", x="shop", y="sales", agg="sum"
     )
     await assert_png_artifact(tool_context, result)
     assert result["bars"] == 30 and "(top 30)" in result["title"]
@@ -157,7 +151,7 @@ async def test_pie_shows_top_values_and_pools_the_rest_as_other(
     values = [long_name] * 300 + [f"kind {index}" for index in range(20) for _ in range(10 + index)]
     frame = pd.DataFrame({"kind": values})
     dataset_id = add_dataset(tool_context, frame, "kinds.csv")
-    result = await plot(dataset_id=dataset_id, kind="pie", x="kind", tool_context=tool_context)
+    result = await call(plot, tool_context, dataset_id=dataset_id, kind="pie", x="kind")
     await assert_png_artifact(tool_context, result)
     shares = result["shares"]
     counts = frame["kind"].value_counts()  # 21 distinct values: the top 8, then 13 pooled
@@ -179,7 +173,7 @@ async def test_heatmap_reports_the_strongest_correlation(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    result = await plot(dataset_id=dataset_id, kind="heatmap", tool_context=tool_context)
+    result = await call(plot, tool_context, dataset_id=dataset_id, kind="heatmap")
     await assert_png_artifact(tool_context, result)
     strongest = result["strongest_pairs"][0]
     assert set(strongest["columns"]) == {"flipper_length_mm", "body_mass_g"}
@@ -200,18 +194,13 @@ async def test_a_million_rows_are_charted_from_aggregates_and_samples(
         }
     )
     dataset_id = add_dataset(tool_context, frame, "big.parquet")
-    bar = await plot(
-        dataset_id=dataset_id,
-        kind="bar",
-        x="store",
-        y="amount",
-        agg="sum",
-        tool_context=tool_context,
+    bar = await call(
+        plot, tool_context, dataset_id=dataset_id, kind="bar", x="store", y="amount", agg="sum"
     )
     await assert_png_artifact(tool_context, bar)
     assert bar["rows_plotted"] == rows  # aggregated over every row, not a sample
-    scatter = await plot(
-        dataset_id=dataset_id, kind="scatter", x="items", y="amount", tool_context=tool_context
+    scatter = await call(
+        plot, tool_context, dataset_id=dataset_id, kind="scatter", x="items", y="amount"
     )
     await assert_png_artifact(tool_context, scatter)
     assert scatter["rows_plotted"] == 20_000
@@ -222,92 +211,87 @@ async def test_histogram_of_a_text_column_counts_its_categories(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    result = await plot(dataset_id=dataset_id, x="species", tool_context=tool_context)
+    result = await call(plot, tool_context, dataset_id=dataset_id, x="species")
     await assert_png_artifact(tool_context, result)
     assert result["rows_plotted"] == 344
 
 
-@pytest.mark.parametrize("kind", ["box", "violin", "line", "area"])
-async def test_a_text_y_names_the_numeric_columns(
-    tool_context: ToolContext, penguins: pd.DataFrame, kind: str
-) -> None:
-    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    result = await plot(
-        dataset_id=dataset_id, kind=kind, x="island", y="species", tool_context=tool_context
-    )
-    assert result["status"] == "error" and result["error"] == "wrong_column_type", result
-    assert "'species' is text" in result["message"]
-    for numeric in ("bill_length_mm", "flipper_length_mm", "body_mass_g"):
-        assert numeric in result["message"]
+TEXT_Y = ["'species' is text", "bill_length_mm", "flipper_length_mm", "body_mass_g"]
 
 
-async def test_a_box_plot_with_x_and_y_swapped_says_how_to_swap_them(
-    tool_context: ToolContext, penguins: pd.DataFrame
+@pytest.mark.parametrize(
+    "case",
+    [
+        *(
+            refusal(
+                f"a-text-y-of-a-{kind}-names-the-numeric-columns",
+                plot,
+                {"kind": kind, "x": "island", "y": "species"},
+                "wrong_column_type",
+                *TEXT_Y,
+            )
+            for kind in ("box", "violin", "line", "area")
+        ),
+        refusal(
+            "a-box-plot-with-x-and-y-swapped-says-how-to-swap-them",
+            plot,
+            {"kind": "box", "x": "body_mass_g", "y": "species"},
+            "wrong_column_type",
+            "x='species', y='body_mass_g'",
+        ),
+        refusal(
+            "a-bar-of-a-continuous-number-suggests-a-histogram-or-a-category",
+            plot,
+            {"kind": "bar", "x": "body_mass_g"},
+            "wrong_column_type",
+            "histogram",
+            "species",
+        ),
+        refusal(
+            "a-chart-without-its-x-column-lists-the-columns",
+            plot,
+            {"kind": "box"},
+            "missing_argument",
+            "body_mass_g",
+        ),
+        refusal(
+            "a-scatter-without-its-y-column-says-so",
+            plot,
+            {"kind": "scatter", "x": "body_mass_g"},
+            "missing_argument",
+            "`y`",
+        ),
+        refusal(
+            "a-wrong-y-column-name-suggests-the-right-one",
+            plot,
+            {"kind": "line", "x": "year", "y": ["body_mass_g", "flipper_length"]},
+            "unknown_column",
+            "Did you mean 'flipper_length_mm'",
+        ),
+    ],
+)
+async def test_a_wrong_chart_request_is_refused_with_the_way_forward(
+    tool_context: ToolContext, penguins: pd.DataFrame, case: Refusal
 ) -> None:
-    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    result = await plot(
-        dataset_id=dataset_id, kind="box", x="body_mass_g", y="species", tool_context=tool_context
-    )
-    assert result["status"] == "error" and result["error"] == "wrong_column_type"
-    assert "x='species', y='body_mass_g'" in result["message"]
+    await case.check(tool_context, dataset_id=add_dataset(tool_context, penguins, "penguins.csv"))
 
 
 async def test_an_argument_a_kind_does_not_use_is_reported_not_silently_dropped(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    result = await plot(
-        dataset_id=dataset_id, kind="bar", x="island", color_by="sex", tool_context=tool_context
+    result = await call(
+        plot, tool_context, dataset_id=dataset_id, kind="bar", x="island", color_by="sex"
     )
     await assert_png_artifact(tool_context, result)
     assert any("`color_by` is not used by a bar chart" in note for note in result["notes"])
-
-
-async def test_a_bar_of_a_continuous_number_suggests_a_histogram_or_a_category(
-    tool_context: ToolContext, penguins: pd.DataFrame
-) -> None:
-    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    result = await plot(
-        dataset_id=dataset_id, kind="bar", x="body_mass_g", tool_context=tool_context
-    )
-    assert result["status"] == "error" and result["error"] == "wrong_column_type"
-    assert "histogram" in result["message"] and "species" in result["message"]
-
-
-async def test_a_chart_without_its_x_column_lists_the_columns(
-    tool_context: ToolContext, penguins: pd.DataFrame
-) -> None:
-    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    result = await plot(dataset_id=dataset_id, kind="box", tool_context=tool_context)
-    assert result["status"] == "error" and result["error"] == "missing_argument"
-    assert "body_mass_g" in result["message"]
-    scatter = await plot(
-        dataset_id=dataset_id, kind="scatter", x="body_mass_g", tool_context=tool_context
-    )
-    assert scatter["status"] == "error" and "`y`" in scatter["message"]
-
-
-async def test_a_wrong_y_column_name_suggests_the_right_one(
-    tool_context: ToolContext, penguins: pd.DataFrame
-) -> None:
-    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    result = await plot(
-        dataset_id=dataset_id,
-        kind="line",
-        x="year",
-        y=["body_mass_g", "flipper_length"],
-        tool_context=tool_context,
-    )
-    assert result["status"] == "error" and result["error"] == "unknown_column"
-    assert "Did you mean 'flipper_length_mm'" in result["message"]
 
 
 async def test_auto_charts_picks_a_few_explained_charts(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    result = await auto_charts(dataset_id=dataset_id, tool_context=tool_context)
-    assert result["status"] == "ok", result
+    result = await call(auto_charts, tool_context, dataset_id=dataset_id)
     charts = result["charts"]
     assert 3 <= len(charts) <= 5
     for chart in charts:
@@ -326,8 +310,7 @@ async def test_auto_charts_picks_a_few_explained_charts(
 
 async def test_auto_charts_draws_a_line_over_a_date_column(tool_context: ToolContext) -> None:
     dataset_id = add_dataset(tool_context, sales_frame(), "sales.csv")
-    result = await auto_charts(dataset_id=dataset_id, tool_context=tool_context)
-    assert result["status"] == "ok", result
+    result = await call(auto_charts, tool_context, dataset_id=dataset_id)
     kinds = [chart["kind"] for chart in result["charts"]]
     assert "line" in kinds and 3 <= len(kinds) <= 5
     line = next(chart for chart in result["charts"] if chart["kind"] == "line")
@@ -350,9 +333,9 @@ async def test_confusion_matrix_matches_sklearn_on_the_held_out_rows(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    trained = await train(dataset_id=dataset_id, target="species", tool_context=tool_context)
-    result = await plot_model(
-        model_id=trained["model_id"], kind="confusion_matrix", tool_context=tool_context
+    trained = await call(train, tool_context, dataset_id=dataset_id, target="species")
+    result = await call(
+        plot_model, tool_context, model_id=trained["model_id"], kind="confusion_matrix"
     )
     await assert_png_artifact(tool_context, result)
     matrix = np.array(result["matrix"])
@@ -369,10 +352,8 @@ async def test_binary_roc_auc_equals_sklearn_roc_auc_score(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    trained = await train(dataset_id=dataset_id, target="sex", tool_context=tool_context)
-    result = await plot_model(
-        model_id=trained["model_id"], kind="roc_curve", tool_context=tool_context
-    )
+    trained = await call(train, tool_context, dataset_id=dataset_id, target="sex")
+    result = await call(plot_model, tool_context, model_id=trained["model_id"], kind="roc_curve")
     await assert_png_artifact(tool_context, result)
     x_test, y_test = penguin_split(penguins, "sex", trained["features"])
     _, model_path = workspace_for(tool_context).model_file(trained["model_id"])
@@ -388,10 +369,8 @@ async def test_one_vs_rest_roc_reports_sklearn_macro_auc(tool_context: ToolConte
     iris = load_iris(as_frame=True)
     frame = iris.frame.assign(target=iris.target_names[iris.target])
     dataset_id = add_dataset(tool_context, frame, "iris.csv")
-    trained = await train(dataset_id=dataset_id, target="target", tool_context=tool_context)
-    result = await plot_model(
-        model_id=trained["model_id"], kind="roc_curve", tool_context=tool_context
-    )
+    trained = await call(train, tool_context, dataset_id=dataset_id, target="target")
+    result = await call(plot_model, tool_context, model_id=trained["model_id"], kind="roc_curve")
     await assert_png_artifact(tool_context, result)
     labels = frame["target"].astype(str)
     _, x_test, _, y_test = train_test_split(
@@ -409,16 +388,14 @@ async def test_residuals_and_permutation_importance_of_a_regressor(
 ) -> None:
     data = load_diabetes(as_frame=True).frame
     dataset_id = add_dataset(tool_context, data, "diabetes.csv")
-    trained = await train(dataset_id=dataset_id, target="target", tool_context=tool_context)
-    residuals = await plot_model(
-        model_id=trained["model_id"], kind="residuals", tool_context=tool_context
-    )
+    trained = await call(train, tool_context, dataset_id=dataset_id, target="target")
+    residuals = await call(plot_model, tool_context, model_id=trained["model_id"], kind="residuals")
     await assert_png_artifact(tool_context, residuals)
     # the same 89 held-out rows train scored on give the same RMSE
     assert residuals["n_test"] == trained["n_test"] == 89
     assert math.isclose(residuals["rmse"], trained["test_metrics"]["rmse"])
-    importance = await plot_model(
-        model_id=trained["model_id"], kind="feature_importance", tool_context=tool_context
+    importance = await call(
+        plot_model, tool_context, model_id=trained["model_id"], kind="feature_importance"
     )
     await assert_png_artifact(tool_context, importance)
     ranked = [entry["feature"] for entry in importance["importances"]]
@@ -435,11 +412,11 @@ async def test_permutation_importance_of_a_classifier_keeps_the_top_20(
     frame = pd.DataFrame(rng.normal(size=(300, 24)), columns=[f"f{index}" for index in range(24)])
     frame["label"] = np.where(frame["f0"] + 0.5 * frame["f1"] > 0, "yes", "no")
     dataset_id = add_dataset(tool_context, frame, "wide.csv")
-    trained = await train(
-        dataset_id=dataset_id, target="label", model="logistic", tool_context=tool_context
+    trained = await call(
+        train, tool_context, dataset_id=dataset_id, target="label", model="logistic"
     )
-    result = await plot_model(
-        model_id=trained["model_id"], kind="feature_importance", tool_context=tool_context
+    result = await call(
+        plot_model, tool_context, model_id=trained["model_id"], kind="feature_importance"
     )
     await assert_png_artifact(tool_context, result)
     assert len(result["importances"]) == 20 and result["scoring"] == "accuracy"
@@ -463,20 +440,21 @@ async def test_a_chart_that_does_not_fit_the_model_names_the_kinds_that_do(
     frame["label"] = np.where(frame["x"] > 0, "up", "down")
     other_target = "label" if target == "amount" else "amount"
     dataset_id = add_dataset(tool_context, frame.drop(columns=other_target), "d.csv")
-    trained = await train(
-        dataset_id=dataset_id, target=target, model="linear", tool_context=tool_context
+    trained = await call(train, tool_context, dataset_id=dataset_id, target=target, model="linear")
+    await call_error(
+        plot_model,
+        tool_context,
+        "wrong_chart_kind",
+        says=[f"Kinds that fit: {fitting}."],
+        model_id=trained["model_id"],
+        kind=kind,
     )
-    assert trained["status"] == "ok", trained
-    result = await plot_model(model_id=trained["model_id"], kind=kind, tool_context=tool_context)
-    assert result["status"] == "error" and result["error"] == "wrong_chart_kind"
-    assert f"Kinds that fit: {fitting}." in result["message"]
 
 
 async def test_an_unknown_model_id_lists_the_real_ones(tool_context: ToolContext) -> None:
-    result = await plot_model(
-        model_id="mdl_0000000000000000", kind="residuals", tool_context=tool_context
+    await call_error(
+        plot_model, tool_context, "unknown_id", model_id="mdl_0000000000000000", kind="residuals"
     )
-    assert result["status"] == "error" and result["error"] == "unknown_id"
 
 
 def test_chart_tools_are_described_for_the_model_and_take_no_path() -> None:

@@ -18,7 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from data_science.tools.cluster import choose_k, cluster, find_anomalies
-from tests.conftest import add_dataset, load_table
+from tests.conftest import Refusal, add_dataset, call, load_table
 
 PNG = b"\x89PNG"
 
@@ -43,8 +43,7 @@ async def chart_bytes(tool_context: ToolContext, result: dict) -> bytes:
 async def test_kmeans_silhouette_pca_and_chart_match_sklearn(tool_context: ToolContext) -> None:
     frame = iris()
     dataset_id = add_dataset(tool_context, frame, "iris.csv")
-    result = await cluster(dataset_id=dataset_id, n_clusters=3, tool_context=tool_context)
-    assert result["status"] == "ok", result
+    result = await call(cluster, tool_context, dataset_id=dataset_id, n_clusters=3)
     json.dumps(result, allow_nan=False)
     data = scaled(frame)
     labels = KMeans(n_clusters=3, n_init=10, random_state=42).fit_predict(data)
@@ -59,29 +58,30 @@ async def test_kmeans_silhouette_pca_and_chart_match_sklearn(tool_context: ToolC
     assert (labelled["cluster"].to_numpy() == labels).all()
 
 
-async def test_agglomerative_sizes_match_sklearn_on_wine(tool_context: ToolContext) -> None:
+@pytest.mark.parametrize("linkage", ["ward", "average"])
+async def test_agglomerative_sizes_match_sklearn_on_wine(
+    tool_context: ToolContext, linkage: str
+) -> None:
     frame = load_wine(as_frame=True).frame.drop(columns="target")
     dataset_id = add_dataset(tool_context, frame, "wine.csv")
     data = scaled(frame)
-    for linkage in ("ward", "average"):
-        result = await cluster(
-            dataset_id=dataset_id,
-            method="agglomerative",
-            linkage=linkage,
-            n_clusters=3,
-            tool_context=tool_context,
-        )
-        assert result["status"] == "ok", result
-        expected = AgglomerativeClustering(n_clusters=3, linkage=linkage).fit_predict(data)
-        assert result["sizes"] == {str(k): int(v) for k, v in enumerate(np.bincount(expected))}
-        assert result["silhouette"] == pytest.approx(silhouette_score(data, expected), abs=1e-9)
-        assert len(result["profile_columns"]) == 10  # wine has 13 columns; the top 10 shown
+    result = await call(
+        cluster,
+        tool_context,
+        dataset_id=dataset_id,
+        method="agglomerative",
+        linkage=linkage,
+        n_clusters=3,
+    )
+    expected = AgglomerativeClustering(n_clusters=3, linkage=linkage).fit_predict(data)
+    assert result["sizes"] == {str(k): int(v) for k, v in enumerate(np.bincount(expected))}
+    assert result["silhouette"] == pytest.approx(silhouette_score(data, expected), abs=1e-9)
+    assert len(result["profile_columns"]) == 10  # wine has 13 columns; the top 10 shown
 
 
 async def test_chosen_k_is_the_best_silhouette(tool_context: ToolContext) -> None:
     dataset_id = add_dataset(tool_context, iris(), "iris.csv")
-    result = await cluster(dataset_id=dataset_id, method="agglomerative", tool_context=tool_context)
-    assert result["status"] == "ok", result
+    result = await call(cluster, tool_context, dataset_id=dataset_id, method="agglomerative")
     scores = result["silhouette_by_k"]
     assert set(scores) == {str(k) for k in range(2, 9)}
     assert result["n_clusters"] == int(max(scores, key=scores.get))
@@ -92,10 +92,7 @@ async def test_dbscan_noise_count_and_default_eps(tool_context: ToolContext, pen
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
     numeric = penguins.select_dtypes("number").columns.tolist()
     data = scaled(penguins[numeric])
-    given = await cluster(
-        dataset_id=dataset_id, method="dbscan", eps=0.8, tool_context=tool_context
-    )
-    assert given["status"] == "ok", given
+    given = await call(cluster, tool_context, dataset_id=dataset_id, method="dbscan", eps=0.8)
     labels = DBSCAN(eps=0.8, min_samples=5).fit_predict(data)
     assert given["noise_points"] == int((labels == -1).sum()) > 0
     assert given["sizes"]["-1"] == given["noise_points"]
@@ -103,7 +100,7 @@ async def test_dbscan_noise_count_and_default_eps(tool_context: ToolContext, pen
     assert sum(given["sizes"].values()) == len(penguins)
     distances, _ = NearestNeighbors(n_neighbors=5).fit(data).kneighbors(data)
     eps = float(np.percentile(distances[:, -1], 90))
-    chosen = await cluster(dataset_id=dataset_id, method="dbscan", tool_context=tool_context)
+    chosen = await call(cluster, tool_context, dataset_id=dataset_id, method="dbscan")
     assert chosen["eps"] == round(eps, 6) and "k-distance" in chosen["eps_chosen_by"]
     expected = DBSCAN(eps=eps, min_samples=5).fit_predict(data)
     assert chosen["noise_points"] == int((expected == -1).sum())
@@ -115,10 +112,7 @@ async def test_gaussian_mixture_uses_bic(tool_context: ToolContext) -> None:
     blobs, _ = make_blobs(n_samples=300, centers=3, cluster_std=0.6, random_state=0)
     frame = pd.DataFrame(blobs, columns=["a", "b"])
     dataset_id = add_dataset(tool_context, frame, "blobs.csv")
-    result = await cluster(
-        dataset_id=dataset_id, method="gaussian_mixture", tool_context=tool_context
-    )
-    assert result["status"] == "ok", result
+    result = await call(cluster, tool_context, dataset_id=dataset_id, method="gaussian_mixture")
     data = scaled(frame)
     bics = {
         k: GaussianMixture(n_components=k, n_init=3, random_state=42).fit(data).bic(data)
@@ -132,8 +126,7 @@ async def test_choose_k_suggests_three_blobs(tool_context: ToolContext) -> None:
     blobs, _ = make_blobs(n_samples=400, centers=3, n_features=4, random_state=7)
     frame = pd.DataFrame(blobs, columns=["a", "b", "c", "d"])
     dataset_id = add_dataset(tool_context, frame, "blobs.csv")
-    result = await choose_k(dataset_id=dataset_id, max_k=8, tool_context=tool_context)
-    assert result["status"] == "ok", result
+    result = await call(choose_k, tool_context, dataset_id=dataset_id, max_k=8)
     assert result["suggested_k"] == 3 and result["elbow_k"] == 3
     assert [row["k"] for row in result["table"]] == list(range(2, 9))
     data = scaled(frame)
@@ -148,8 +141,7 @@ async def test_find_anomalies_matches_isolation_forest(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    result = await find_anomalies(dataset_id=dataset_id, tool_context=tool_context)
-    assert result["status"] == "ok", result
+    result = await call(find_anomalies, tool_context, dataset_id=dataset_id)
     json.dumps(result, allow_nan=False)
     numeric = penguins.select_dtypes("number").columns.tolist()
     data = SimpleImputer(strategy="median").fit_transform(penguins[numeric].astype(float))
@@ -166,29 +158,50 @@ async def test_find_anomalies_matches_isolation_forest(
     assert (labelled.loc[labelled["anomaly"], "anomaly_score"] > 0).all()
 
 
-async def test_wrong_arguments_give_helpful_errors(tool_context: ToolContext) -> None:
-    dataset_id = add_dataset(tool_context, iris(), "iris.csv")
-    text_id = add_dataset(tool_context, pd.DataFrame({"name": ["a", "b", "c", "d"]}), "t.csv")
-    for call in (
-        cluster(dataset_id=text_id, tool_context=tool_context),
-        choose_k(dataset_id=text_id, tool_context=tool_context),
-        find_anomalies(dataset_id=text_id, tool_context=tool_context),
-    ):
-        result = await call
-        assert result["status"] == "error" and result["error"] == "no_numeric", result
-    bad_k = await cluster(dataset_id=dataset_id, n_clusters=1, tool_context=tool_context)
-    assert bad_k["error"] == "bad_k" and "between 2" in bad_k["message"]
-    big_k = await choose_k(dataset_id=dataset_id, max_k=99, tool_context=tool_context)
-    assert big_k["error"] == "bad_k"
-    method = await cluster(dataset_id=dataset_id, method="spectral", tool_context=tool_context)  # type: ignore[arg-type]
-    assert method["error"] == "bad_method" and "dbscan" in method["message"]
-    column = await cluster(
-        dataset_id=dataset_id, columns=["petal lenght"], tool_context=tool_context
-    )
-    assert column["error"] == "unknown_column" and "petal length (cm)" in column["message"]
-    share = await find_anomalies(
-        dataset_id=dataset_id, contamination=0.9, tool_context=tool_context
-    )
-    assert share["error"] == "bad_contamination"
-    eps = await cluster(dataset_id=dataset_id, method="dbscan", eps=-1, tool_context=tool_context)
-    assert eps["error"] == "bad_eps"
+TEXT_ONLY = pd.DataFrame({"name": ["a", "b", "c", "d"]})
+IRIS = iris()
+
+
+@pytest.mark.parametrize(
+    ("frame", "case"),
+    [
+        *(
+            pytest.param(
+                TEXT_ONLY,
+                Refusal(tool, {}, "no_numeric"),
+                id=f"{tool.__name__}-of-text-only-columns",
+            )
+            for tool in (cluster, choose_k, find_anomalies)
+        ),
+        pytest.param(
+            IRIS, Refusal(cluster, {"n_clusters": 1}, "bad_k", ["between 2"]), id="one-cluster"
+        ),
+        pytest.param(
+            IRIS, Refusal(choose_k, {"max_k": 99}, "bad_k"), id="choose-k-beyond-the-limit"
+        ),
+        pytest.param(
+            IRIS,
+            Refusal(cluster, {"method": "spectral"}, "bad_method", ["dbscan"]),
+            id="unknown-method",
+        ),
+        pytest.param(
+            IRIS,
+            Refusal(
+                cluster, {"columns": ["petal lenght"]}, "unknown_column", ["petal length (cm)"]
+            ),
+            id="misspelt-column-suggests-the-right-one",
+        ),
+        pytest.param(
+            IRIS,
+            Refusal(find_anomalies, {"contamination": 0.9}, "bad_contamination"),
+            id="anomaly-share-too-large",
+        ),
+        pytest.param(
+            IRIS, Refusal(cluster, {"method": "dbscan", "eps": -1}, "bad_eps"), id="negative-eps"
+        ),
+    ],
+)
+async def test_wrong_arguments_give_helpful_errors(
+    tool_context: ToolContext, frame: pd.DataFrame, case: Refusal
+) -> None:
+    await case.check(tool_context, dataset_id=add_dataset(tool_context, frame, "data.csv"))

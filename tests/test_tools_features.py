@@ -19,7 +19,7 @@ from sklearn.preprocessing import StandardScaler
 
 from data_science.tools.base import workspace_for
 from data_science.tools.features import select_features
-from tests.conftest import add_dataset, load_table
+from tests.conftest import Refusal, add_dataset, call, load_table
 
 
 def breast_cancer() -> pd.DataFrame:
@@ -42,10 +42,7 @@ async def test_univariate_scores_equal_f_classif_and_the_top_k_are_selected(
     frame = breast_cancer()
     features = frame.drop(columns="target")
     dataset_id = add_dataset(tool_context, frame, "cancer.csv")
-    result = await select_features(
-        dataset_id=dataset_id, target="target", k=5, tool_context=tool_context
-    )
-    assert result["status"] == "ok", result
+    result = await call(select_features, tool_context, dataset_id=dataset_id, target="target", k=5)
     assert result["task"] == "classification" and result["features_considered"] == 30
     assert result["rows_used"] == 569 and "sampled" not in result
     f_scores, p_values = f_classif(features, frame["target"])
@@ -62,10 +59,7 @@ async def test_univariate_regression_uses_f_regression(tool_context: ToolContext
     frame = diabetes()
     features = frame.drop(columns="target")
     dataset_id = add_dataset(tool_context, frame, "diabetes.csv")
-    result = await select_features(
-        dataset_id=dataset_id, target="target", k=3, tool_context=tool_context
-    )
-    assert result["status"] == "ok", result
+    result = await call(select_features, tool_context, dataset_id=dataset_id, target="target", k=3)
     assert result["task"] == "regression"
     got = scores_by_feature(result)
     expected, _ = f_regression(features, frame["target"])
@@ -77,10 +71,9 @@ async def test_rfe_keeps_the_same_features_as_sklearn_rfe(tool_context: ToolCont
     frame = breast_cancer()
     features = frame.drop(columns="target")
     dataset_id = add_dataset(tool_context, frame, "cancer.csv")
-    result = await select_features(
-        dataset_id=dataset_id, target="target", method="rfe", k=6, tool_context=tool_context
+    result = await call(
+        select_features, tool_context, dataset_id=dataset_id, target="target", method="rfe", k=6
     )
-    assert result["status"] == "ok", result
     scaled = StandardScaler().fit_transform(features)
     rfe = RFE(LogisticRegression(max_iter=1000), n_features_to_select=6, step=1)
     rfe.fit(scaled, frame["target"].astype(str))
@@ -95,10 +88,9 @@ async def test_rfecv_chooses_the_number_of_features_as_sklearn_does(
     frame = diabetes()
     features = frame.drop(columns="target")
     dataset_id = add_dataset(tool_context, frame, "diabetes.csv")
-    result = await select_features(
-        dataset_id=dataset_id, target="target", method="rfecv", tool_context=tool_context
+    result = await call(
+        select_features, tool_context, dataset_id=dataset_id, target="target", method="rfecv"
     )
-    assert result["status"] == "ok", result
     rfecv = RFECV(LinearRegression(), step=1, cv=5, scoring="r2")
     rfecv.fit(StandardScaler().fit_transform(features), frame["target"])
     assert result["k"] == rfecv.n_features_
@@ -112,14 +104,14 @@ async def test_sequential_selection_matches_sklearn_and_records_the_order(
     frame = diabetes()
     features = frame.drop(columns="target")
     dataset_id = add_dataset(tool_context, frame, "diabetes.csv")
-    result = await select_features(
+    result = await call(
+        select_features,
+        tool_context,
         dataset_id=dataset_id,
         target="target",
         method="sequential",
         k=3,
-        tool_context=tool_context,
     )
-    assert result["status"] == "ok", result
     selector = SequentialFeatureSelector(LinearRegression(), n_features_to_select=3, cv=3)
     selector.fit(StandardScaler().fit_transform(features), frame["target"])
     assert set(result["selected_features"]) == set(features.columns[selector.get_support()])
@@ -135,14 +127,14 @@ async def test_model_importance_equals_random_forest_importances(
     frame = breast_cancer()
     features = frame.drop(columns="target")
     dataset_id = add_dataset(tool_context, frame, "cancer.csv")
-    result = await select_features(
+    result = await call(
+        select_features,
+        tool_context,
         dataset_id=dataset_id,
         target="target",
         method="model_importance",
         k=4,
-        tool_context=tool_context,
     )
-    assert result["status"] == "ok", result
     forest = RandomForestClassifier(n_estimators=100, random_state=42)
     forest.fit(features.to_numpy(), frame["target"].astype(str))
     got = scores_by_feature(result)
@@ -156,10 +148,7 @@ async def test_text_columns_are_one_hot_features_and_row_ids_are_excluded(
 ) -> None:
     frame = penguins.assign(penguin_id=range(len(penguins)))
     dataset_id = add_dataset(tool_context, frame, "penguins.csv")
-    result = await select_features(
-        dataset_id=dataset_id, target="species", k=4, tool_context=tool_context
-    )
-    assert result["status"] == "ok", result
+    result = await call(select_features, tool_context, dataset_id=dataset_id, target="species", k=4)
     assert result["excluded_columns"] == {"penguin_id": "row identifier"}
     features = {entry["feature"]: entry["column"] for entry in result["ranking"]}
     assert features["island=Biscoe"] == "island" and features["sex=male"] == "sex"
@@ -182,14 +171,14 @@ async def test_mutual_information_on_a_large_table_is_sampled_and_says_so(
         }
     )
     dataset_id = add_dataset(tool_context, frame, "big.csv")
-    result = await select_features(
+    result = await call(
+        select_features,
+        tool_context,
         dataset_id=dataset_id,
         target="label",
         method="mutual_info",
         k=1,
-        tool_context=tool_context,
     )
-    assert result["status"] == "ok", result
     assert result["rows_used"] == 20_000 and "20,000 of the 25,000" in result["sampled"]
     assert result["selected_features"] == ["signal"]
     sample = frame.sample(n=20_000, random_state=42)
@@ -202,14 +191,14 @@ async def test_keep_only_selected_saves_the_selected_columns_and_the_target(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    result = await select_features(
+    result = await call(
+        select_features,
+        tool_context,
         dataset_id=dataset_id,
         target="body_mass_g",
         k=2,
         keep_only_selected=True,
-        tool_context=tool_context,
     )
-    assert result["status"] == "ok", result
     kept = load_table(tool_context, result["dataset_id"])
     assert list(kept.columns) == [*result["selected_columns"], "body_mass_g"]
     assert len(kept) == len(penguins)
@@ -217,19 +206,30 @@ async def test_keep_only_selected_saves_the_selected_columns_and_the_target(
     assert record.parent_id == dataset_id
 
 
+@pytest.mark.parametrize(
+    ("rows", "case"),
+    [
+        pytest.param(
+            344,
+            Refusal(
+                select_features, {"target": "specie"}, "unknown_column", ["Did you mean 'species'"]
+            ),
+            id="an-unknown-target-suggests-the-right-one",
+        ),
+        pytest.param(
+            344,
+            Refusal(select_features, {"target": "species", "k": 0}, "bad_k"),
+            id="k-must-be-positive",
+        ),
+        pytest.param(
+            15,
+            Refusal(select_features, {"target": "species"}, "too_few_rows", ["at least 20"]),
+            id="too-few-rows",
+        ),
+    ],
+)
 async def test_wrong_arguments_get_helpful_messages(
-    tool_context: ToolContext, penguins: pd.DataFrame
+    tool_context: ToolContext, penguins: pd.DataFrame, rows: int, case: Refusal
 ) -> None:
-    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    unknown = await select_features(
-        dataset_id=dataset_id, target="specie", tool_context=tool_context
-    )
-    assert unknown["status"] == "error" and "Did you mean 'species'" in unknown["message"]
-    bad_k = await select_features(
-        dataset_id=dataset_id, target="species", k=0, tool_context=tool_context
-    )
-    assert bad_k["status"] == "error" and bad_k["error"] == "bad_k"
-    tiny_id = add_dataset(tool_context, penguins.head(15), "tiny.csv")
-    tiny = await select_features(dataset_id=tiny_id, target="species", tool_context=tool_context)
-    assert tiny["status"] == "error" and tiny["error"] == "too_few_rows"
-    assert "at least 20" in tiny["message"]
+    dataset_id = add_dataset(tool_context, penguins.head(rows), "penguins.csv")
+    await case.check(tool_context, dataset_id=dataset_id)

@@ -5,13 +5,14 @@ from pathlib import Path
 
 import joblib
 import pandas as pd
+import pytest
 from google.adk.tools.tool_context import ToolContext
 
 from data_science.storage.tables import table_summary
 from data_science.tools.base import workspace_for
 from data_science.tools.files import export_dataset, export_model, load_sheet, merge_datasets
 from data_science.tools.train import train
-from tests.conftest import add_dataset, load_table
+from tests.conftest import Refusal, add_dataset, call, call_error, load_table
 
 ORDERS = pd.DataFrame(
     {"order": [1, 2, 3, 4], "customer": ["a", "b", "b", "z"], "amount": [10.0, 20.0, 5.0, 7.5]}
@@ -26,39 +27,46 @@ async def test_a_left_join_matches_pandas_and_counts_unmatched_rows(
         add_dataset(tool_context, ORDERS, "orders"),
         add_dataset(tool_context, CUSTOMERS, "cust"),
     )
-    result = await merge_datasets(
+    result = await call(
+        merge_datasets,
+        tool_context,
         left_dataset_id=orders,
         right_dataset_id=customers,
         on=["customer"],
         right_on=["customer_code"],
         how="left",
-        tool_context=tool_context,
     )
-    assert result["status"] == "ok", result
     expected = ORDERS.merge(CUSTOMERS, how="left", left_on="customer", right_on="customer_code")
     merged = load_table(tool_context, result["dataset_id"])
     pd.testing.assert_frame_equal(merged.fillna("-"), expected.fillna("-"))
     assert (result["matched_rows"], result["only_left_rows"]) == (3, 1)
 
 
-async def test_join_keys_of_different_kinds_are_explained(tool_context: ToolContext) -> None:
-    left = add_dataset(tool_context, pd.DataFrame({"k": [1, 2]}), "l")
-    right = add_dataset(tool_context, pd.DataFrame({"k": ["1", "2"]}), "r")
-    result = await merge_datasets(
-        left_dataset_id=left, right_dataset_id=right, on=["k"], tool_context=tool_context
+@pytest.mark.parametrize(
+    ("left", "right", "case"),
+    [
+        pytest.param(
+            pd.DataFrame({"k": [1, 2]}),
+            pd.DataFrame({"k": ["1", "2"]}),
+            Refusal(merge_datasets, {"on": ["k"]}, "key_type_mismatch", ["cast"]),
+            id="keys-of-different-kinds-are-explained",
+        ),
+        pytest.param(
+            ORDERS,
+            CUSTOMERS,
+            Refusal(merge_datasets, {"on": ["client"]}, "unknown_column", ["customer"]),
+            id="an-unknown-key-names-the-real-columns",
+        ),
+    ],
+)
+async def test_a_join_that_cannot_work_is_refused_with_the_way_forward(
+    tool_context: ToolContext, left: pd.DataFrame, right: pd.DataFrame, case: Refusal
+) -> None:
+    await case.check(
+        tool_context,
+        left_dataset_id=add_dataset(tool_context, left, "l"),
+        right_dataset_id=add_dataset(tool_context, right, "r"),
     )
-    assert result["status"] == "error" and "cast" in result["message"]
-
-
-async def test_an_unknown_key_names_the_real_columns(tool_context: ToolContext) -> None:
-    orders, customers = (
-        add_dataset(tool_context, ORDERS, "orders"),
-        add_dataset(tool_context, CUSTOMERS, "cust"),
-    )
-    result = await merge_datasets(
-        left_dataset_id=orders, right_dataset_id=customers, on=["client"], tool_context=tool_context
-    )
-    assert result["status"] == "error" and "customer" in result["message"]
 
 
 async def test_another_sheet_of_a_workbook_opens_as_a_dataset(
@@ -75,19 +83,25 @@ async def test_another_sheet_of_a_workbook_opens_as_a_dataset(
         stored_name="book.xlsx",
         summary=table_summary(ORDERS),
     )
-    result = await load_sheet(dataset_id=record.id, sheet="customers", tool_context=tool_context)
-    assert result["status"] == "ok" and result["rows"] == 3
+    result = await call(load_sheet, tool_context, dataset_id=record.id, sheet="customers")
+    assert result["rows"] == 3
     loaded = load_table(tool_context, result["dataset_id"])
     pd.testing.assert_frame_equal(loaded, CUSTOMERS)
-    missing = await load_sheet(dataset_id=record.id, sheet="nope", tool_context=tool_context)
-    assert missing["status"] == "error" and "orders, customers" in missing["message"]
+    await call_error(
+        load_sheet,
+        tool_context,
+        "unknown_sheet",
+        says=["orders, customers"],
+        dataset_id=record.id,
+        sheet="nope",
+    )
 
 
 async def test_exported_csv_is_formula_safe_and_downloadable(tool_context: ToolContext) -> None:
     frame = pd.DataFrame({"note": ["=1+1", "fine"], "value": [-5, 2]})
     dataset_id = add_dataset(tool_context, frame, "notes.csv")
-    result = await export_dataset(dataset_id=dataset_id, tool_context=tool_context)
-    assert result["status"] == "ok" and result["file"] == "notes.csv"
+    result = await call(export_dataset, tool_context, dataset_id=dataset_id)
+    assert result["file"] == "notes.csv"
     part = await tool_context.load_artifact(result["file"])
     assert part.inline_data.mime_type == "text/csv"
     exported = pd.read_csv(io.BytesIO(part.inline_data.data))
@@ -98,8 +112,8 @@ async def test_a_trained_model_downloads_and_predicts(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    trained = await train(dataset_id=dataset_id, target="species", tool_context=tool_context)
-    result = await export_model(model_id=trained["model_id"], tool_context=tool_context)
+    trained = await call(train, tool_context, dataset_id=dataset_id, target="species")
+    result = await call(export_model, tool_context, model_id=trained["model_id"])
     part = await tool_context.load_artifact(result["file"])
     model = joblib.load(io.BytesIO(part.inline_data.data))
     assert set(model.predict(penguins[result["features"]].head(20))) <= set(penguins["species"])

@@ -13,17 +13,17 @@ from data_science.tools.guidance import (
     suggest_next_steps,
 )
 from data_science.tools.train import predict
-from tests.conftest import add_dataset
+from tests.conftest import add_dataset, call
 
 
 async def test_capabilities_list_every_tool(tool_context: ToolContext) -> None:
-    result = await describe_capabilities(tool_context=tool_context)
+    result = await call(describe_capabilities, tool_context)
     assert {tool["name"] for tool in result["tools"]} == {f.__name__ for f in ALL_TOOLS}
     assert all(tool["does"] for tool in result["tools"])
 
 
 async def test_model_families_say_which_tasks_they_serve(tool_context: ToolContext) -> None:
-    result = await describe_model_families(tool_context=tool_context)
+    result = await call(describe_model_families, tool_context)
     families = {family["name"]: family["tasks"] for family in result["families"]}
     assert families["naive_bayes"] == ["classification"] and "regression" in families["lightgbm"]
 
@@ -33,7 +33,7 @@ async def test_next_steps_follow_the_data(
 ) -> None:
     frame = penguins.assign(observed=pd.date_range("2020-01-01", periods=len(penguins)).astype(str))
     dataset_id = add_dataset(tool_context, frame, "p.csv")
-    result = await suggest_next_steps(dataset_id=dataset_id, tool_context=tool_context)
+    result = await call(suggest_next_steps, tool_context, dataset_id=dataset_id)
     tools = {step["tool"] for step in result["suggestions"]}
     assert {"impute_missing", "correlations", "expand_dates", "train", "cluster"} <= tools
     assert result["likely_target"] == "species"
@@ -45,16 +45,10 @@ async def test_one_shot_reports_a_baseline_and_a_stronger_model(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
     dataset_id = add_dataset(tool_context, penguins, "p.csv")
-    result = await analyze_and_model(
-        dataset_id=dataset_id, target="species", tool_context=tool_context
-    )
-    assert result["status"] == "ok", result
+    result = await call(analyze_and_model, tool_context, dataset_id=dataset_id, target="species")
     assert result["profile"]["missing"]["sex"] == 11
     expected = fit_and_evaluate(penguins, "species", "linear")[1]["test_metrics"]["accuracy"]
     assert np.isclose(result["baseline"]["test_metrics"]["accuracy"], expected)
     assert result["strong_model"]["n_test"] == 69
     assert result["improvement"]["metric"] == "accuracy" and result["next_steps"]
-    predicted = await predict(
-        model_id=result["model_id"], dataset_id=dataset_id, tool_context=tool_context
-    )
-    assert predicted["status"] == "ok"
+    await call(predict, tool_context, model_id=result["model_id"], dataset_id=dataset_id)

@@ -18,16 +18,12 @@ from data_science.ml.tuning import PARAM_SPACES, grid_size, param_space
 from data_science.tools import predict, train
 from data_science.tools.base import workspace_for
 from data_science.tools.tuning import cross_validate, train_ensemble, tune_model
-from tests.conftest import add_dataset, load_table
+from tests.conftest import Refusal, add_dataset, call, load_table
 
 
 @pytest.fixture
 def diabetes() -> pd.DataFrame:
     return load_diabetes(as_frame=True).frame
-
-
-def save(tool_context: ToolContext, frame: pd.DataFrame, name: str) -> str:
-    return add_dataset(tool_context, frame, name)
 
 
 def load_saved_model(tool_context: ToolContext, model_id: str) -> Any:
@@ -38,11 +34,10 @@ def load_saved_model(tool_context: ToolContext, model_id: str) -> Any:
 async def test_cross_validation_matches_sklearn_on_the_training_part(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
-    dataset_id = save(tool_context, penguins, "penguins.csv")
-    result = await cross_validate(
-        dataset_id=dataset_id, target="species", model="logistic", tool_context=tool_context
+    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
+    result = await call(
+        cross_validate, tool_context, dataset_id=dataset_id, target="species", model="logistic"
     )
-    assert result["status"] == "ok", result
     assert result["n_train"] == 275 and result["held_out_test_rows_untouched"] == 69
     assert set(result["metrics"]) == {"accuracy", "balanced_accuracy", "f1_macro"}
     split = held_out_split(penguins, "species")
@@ -63,11 +58,10 @@ async def test_cross_validation_matches_sklearn_on_the_training_part(
 async def test_regression_errors_are_positive_and_match_sklearn(
     tool_context: ToolContext, diabetes: pd.DataFrame
 ) -> None:
-    dataset_id = save(tool_context, diabetes, "diabetes.csv")
-    result = await cross_validate(
-        dataset_id=dataset_id, target="target", model="ridge", folds=4, tool_context=tool_context
+    dataset_id = add_dataset(tool_context, diabetes, "diabetes.csv")
+    result = await call(
+        cross_validate, tool_context, dataset_id=dataset_id, target="target", model="ridge", folds=4
     )
-    assert result["status"] == "ok", result
     assert set(result["metrics"]) == {"rmse", "mae", "r2"}
     assert len(result["metrics"]["rmse"]["per_fold"]) == 4
     split = held_out_split(diabetes, "target")
@@ -85,26 +79,20 @@ async def test_regression_errors_are_positive_and_match_sklearn(
 async def test_binary_cross_validation_adds_roc_auc(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
-    dataset_id = save(tool_context, penguins.dropna(subset=["sex"]), "penguins.csv")
-    result = await cross_validate(
-        dataset_id=dataset_id, target="sex", model="ridge", folds=3, tool_context=tool_context
+    dataset_id = add_dataset(tool_context, penguins.dropna(subset=["sex"]), "penguins.csv")
+    result = await call(
+        cross_validate, tool_context, dataset_id=dataset_id, target="sex", model="ridge", folds=3
     )
-    assert result["status"] == "ok", result
     assert 0.8 < result["metrics"]["roc_auc"]["mean"] <= 1.0
 
 
 async def test_grid_search_finds_sklearns_best_and_scores_the_held_out_rows(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
-    dataset_id = save(tool_context, penguins, "penguins.csv")
-    result = await tune_model(
-        dataset_id=dataset_id,
-        target="species",
-        model="logistic",
-        folds=3,
-        tool_context=tool_context,
+    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
+    result = await call(
+        tune_model, tool_context, dataset_id=dataset_id, target="species", model="logistic", folds=3
     )
-    assert result["status"] == "ok", result
     assert result["search"]["candidates"] == 5 and result["n_test"] == 69
     split = held_out_split(penguins, "species")
     direct = GridSearchCV(
@@ -123,26 +111,23 @@ async def test_grid_search_finds_sklearns_best_and_scores_the_held_out_rows(
     details = workspace_for(tool_context).get(result["model_id"]).details
     assert details["best_params"] == result["best_params"]
     assert details["classes"] == ["Adelie", "Chinstrap", "Gentoo"]
-    predictions = await predict(
-        model_id=result["model_id"], dataset_id=dataset_id, tool_context=tool_context
-    )
-    assert predictions["status"] == "ok", predictions
+    await call(predict, tool_context, model_id=result["model_id"], dataset_id=dataset_id)
 
 
 async def test_random_search_on_a_regression_target(
     tool_context: ToolContext, diabetes: pd.DataFrame
 ) -> None:
-    dataset_id = save(tool_context, diabetes, "diabetes.csv")
-    result = await tune_model(
+    dataset_id = add_dataset(tool_context, diabetes, "diabetes.csv")
+    result = await call(
+        tune_model,
+        tool_context,
         dataset_id=dataset_id,
         target="target",
         model="random_forest",
         search="random",
         n_iter=2,
         folds=2,
-        tool_context=tool_context,
     )
-    assert result["status"] == "ok", result
     assert result["search"]["candidates"] == 2 and result["task"] == "regression"
     assert set(result["best_params"]) == {
         "n_estimators",
@@ -156,33 +141,41 @@ async def test_random_search_on_a_regression_target(
     assert result["test_metrics"]["rmse"] == pytest.approx(rmse)
 
 
-async def test_a_huge_grid_is_refused_with_a_suggestion(
-    tool_context: ToolContext, penguins: pd.DataFrame
-) -> None:
-    dataset_id = save(tool_context, penguins, "penguins.csv")
-    result = await tune_model(
-        dataset_id=dataset_id, target="species", model="random_forest", tool_context=tool_context
-    )
-    assert result["status"] == "error" and result["error"] == "grid_too_large"
-    assert 'search="random"' in result["message"]
+def tuning(model: str, code: str, says: str, target: str = "target") -> Refusal:
+    """A tune_model request that must be refused: one row of the table below."""
+    return Refusal(tune_model, {"target": target, "model": model}, code, [says])
 
 
 @pytest.mark.parametrize(
-    ("model", "code"),
-    [("logistic", "wrong_model_for_task"), ("xgboost", "not_tunable"), ("magic", "unknown_model")],
+    ("data", "case"),
+    [
+        pytest.param(
+            "penguins",
+            tuning("random_forest", "grid_too_large", 'search="random"', target="species"),
+            id="a-huge-grid-is-refused-with-a-suggestion",
+        ),
+        pytest.param(
+            "diabetes",
+            tuning("logistic", "wrong_model_for_task", "random_forest"),
+            id="a-classifier-on-a-numeric-target",
+        ),
+        pytest.param(
+            "diabetes", tuning("xgboost", "not_tunable", "random_forest"), id="not-tunable"
+        ),
+        pytest.param(
+            "diabetes", tuning("magic", "unknown_model", "random_forest"), id="unknown-model"
+        ),
+    ],
 )
 async def test_wrong_tuning_requests_are_explained(
-    tool_context: ToolContext, diabetes: pd.DataFrame, model: str, code: str
+    tool_context: ToolContext,
+    penguins: pd.DataFrame,
+    diabetes: pd.DataFrame,
+    data: str,
+    case: Refusal,
 ) -> None:
-    dataset_id = save(tool_context, diabetes, "diabetes.csv")
-    result = await tune_model(
-        dataset_id=dataset_id,
-        target="target",
-        model=model,  # type: ignore[arg-type]
-        tool_context=tool_context,
-    )
-    assert result["status"] == "error" and result["error"] == code, result
-    assert "random_forest" in result["message"]
+    frame = {"penguins": penguins, "diabetes": diabetes}[data]
+    await case.check(tool_context, dataset_id=add_dataset(tool_context, frame, f"{data}.csv"))
 
 
 def test_every_required_family_has_a_space_and_default_grids_stay_small() -> None:
@@ -208,19 +201,15 @@ def test_every_required_family_has_a_space_and_default_grids_stay_small() -> Non
 async def test_voting_ensemble_reports_members_exactly_as_train_would(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
-    dataset_id = save(tool_context, penguins, "penguins.csv")
+    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
     members = ["random_forest", "logistic", "knn"]
-    result = await train_ensemble(
-        dataset_id=dataset_id, target="species", models=members, tool_context=tool_context
+    result = await call(
+        train_ensemble, tool_context, dataset_id=dataset_id, target="species", models=members
     )
-    assert result["status"] == "ok", result
     assert result["voting"] == "soft" and result["model"] == "VotingClassifier"
     for member in members:
-        alone = await train(
-            dataset_id=dataset_id,
-            target="species",
-            model=member,  # type: ignore[arg-type]
-            tool_context=tool_context,
+        alone = await call(
+            train, tool_context, dataset_id=dataset_id, target="species", model=member
         )
         assert result["member_test_metrics"][member] == pytest.approx(alone["test_metrics"])
     split = held_out_split(penguins, "species")
@@ -233,8 +222,8 @@ async def test_voting_ensemble_reports_members_exactly_as_train_would(
     best = max(result["member_test_metrics"][m]["accuracy"] for m in members)
     assert comparison["best_member_score"] == best
     assert comparison["ensemble_beats_best_member"] == (comparison["ensemble"] > best)
-    predictions = await predict(
-        model_id=result["model_id"], dataset_id=dataset_id, tool_context=tool_context
+    predictions = await call(
+        predict, tool_context, model_id=result["model_id"], dataset_id=dataset_id
     )
     frame = load_table(tool_context, predictions["dataset_id"])
     assert set(frame["predicted_species"]) <= {"Adelie", "Chinstrap", "Gentoo"}
@@ -243,25 +232,24 @@ async def test_voting_ensemble_reports_members_exactly_as_train_would(
 async def test_hard_voting_on_a_binary_target_without_probabilities(
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
-    dataset_id = save(tool_context, penguins.dropna(subset=["sex"]), "penguins.csv")
-    result = await train_ensemble(
-        dataset_id=dataset_id, target="sex", models=["ridge", "knn"], tool_context=tool_context
+    dataset_id = add_dataset(tool_context, penguins.dropna(subset=["sex"]), "penguins.csv")
+    result = await call(
+        train_ensemble, tool_context, dataset_id=dataset_id, target="sex", models=["ridge", "knn"]
     )
-    assert result["status"] == "ok", result
     assert result["voting"] == "hard" and "roc_auc" not in result["test_metrics"]
     assert "roc_auc" in result["member_test_metrics"]["knn"]
 
 
 async def test_stacking_regressor(tool_context: ToolContext, diabetes: pd.DataFrame) -> None:
-    dataset_id = save(tool_context, diabetes, "diabetes.csv")
-    result = await train_ensemble(
+    dataset_id = add_dataset(tool_context, diabetes, "diabetes.csv")
+    result = await call(
+        train_ensemble,
+        tool_context,
         dataset_id=dataset_id,
         target="target",
         models=["ridge", "hist_gradient_boosting"],
         method="stacking",
-        tool_context=tool_context,
     )
-    assert result["status"] == "ok", result
     assert result["model"] == "StackingRegressor" and result["final_estimator"] == "Ridge"
     split = held_out_split(diabetes, "target")
     saved = load_saved_model(tool_context, result["model_id"])
@@ -270,36 +258,40 @@ async def test_stacking_regressor(tool_context: ToolContext, diabetes: pd.DataFr
     assert result["comparison"]["metric"] == "rmse"
 
 
+def ensemble(models: list[str], code: str, *says: str, target: str = "target") -> Refusal:
+    """A train_ensemble request that must be refused: one row of the table below."""
+    return Refusal(train_ensemble, {"target": target, "models": models}, code, says)
+
+
 @pytest.mark.parametrize(
-    ("models", "code"),
+    ("data", "case"),
     [
-        (["random_forest"], "bad_members"),
-        (["knn", "knn"], "duplicate_members"),
-        (["knn", "naive_bayes"], "wrong_model_for_task"),
-        (["knn", "magic"], "unknown_model"),
+        pytest.param("diabetes", ensemble(["random_forest"], "bad_members"), id="one-member"),
+        pytest.param(
+            "diabetes", ensemble(["knn", "knn"], "duplicate_members"), id="duplicate-members"
+        ),
+        pytest.param(
+            "diabetes",
+            ensemble(["knn", "naive_bayes"], "wrong_model_for_task"),
+            id="a-classifier-in-a-regression-ensemble",
+        ),
+        pytest.param("diabetes", ensemble(["knn", "magic"], "unknown_model"), id="unknown-member"),
+        pytest.param(
+            "penguins",
+            ensemble(["ridge", "catboost"], "hard_voting_catboost", "stacking", target="species"),
+            id="hard-voting-with-catboost-is-refused-with-a-way-out",
+        ),
     ],
 )
 async def test_wrong_ensembles_are_explained(
-    tool_context: ToolContext, diabetes: pd.DataFrame, models: list[str], code: str
+    tool_context: ToolContext,
+    penguins: pd.DataFrame,
+    diabetes: pd.DataFrame,
+    data: str,
+    case: Refusal,
 ) -> None:
-    dataset_id = save(tool_context, diabetes, "diabetes.csv")
-    result = await train_ensemble(
-        dataset_id=dataset_id, target="target", models=models, tool_context=tool_context
-    )
-    assert result["status"] == "error" and result["error"] == code, result
-
-
-async def test_hard_voting_with_catboost_is_refused_with_a_way_out(
-    tool_context: ToolContext, penguins: pd.DataFrame
-) -> None:
-    dataset_id = save(tool_context, penguins, "penguins.csv")
-    result = await train_ensemble(
-        dataset_id=dataset_id,
-        target="species",
-        models=["ridge", "catboost"],
-        tool_context=tool_context,
-    )
-    assert result["status"] == "error" and "stacking" in result["message"], result
+    frame = {"penguins": penguins, "diabetes": diabetes}[data]
+    await case.check(tool_context, dataset_id=add_dataset(tool_context, frame, f"{data}.csv"))
 
 
 @pytest.fixture
@@ -318,11 +310,10 @@ async def test_time_indexed_data_is_cross_validated_on_time_ordered_folds(
 ) -> None:
     from sklearn.model_selection import TimeSeriesSplit
 
-    dataset_id = save(tool_context, daily_sales, "sales.csv")
-    result = await cross_validate(
-        dataset_id=dataset_id, target="sales", model="ridge", tool_context=tool_context
+    dataset_id = add_dataset(tool_context, daily_sales, "sales.csv")
+    result = await call(
+        cross_validate, tool_context, dataset_id=dataset_id, target="sales", model="ridge"
     )
-    assert result["status"] == "ok", result
     assert "time-ordered" in result["cv"]
     split = held_out_split(daily_sales, "sales")
     assert split.time_column == "date"
@@ -339,20 +330,19 @@ async def test_time_indexed_data_is_cross_validated_on_time_ordered_folds(
 async def test_tuning_and_stacking_on_time_indexed_data_never_shuffle_time(
     tool_context: ToolContext, daily_sales: pd.DataFrame
 ) -> None:
-    dataset_id = save(tool_context, daily_sales, "sales.csv")
-    tuned = await tune_model(
-        dataset_id=dataset_id, target="sales", model="ridge", tool_context=tool_context
+    dataset_id = add_dataset(tool_context, daily_sales, "sales.csv")
+    tuned = await call(
+        tune_model, tool_context, dataset_id=dataset_id, target="sales", model="ridge"
     )
-    assert tuned["status"] == "ok", tuned
     assert "time-ordered" in tuned["search"]["cv"]
-    stacked = await train_ensemble(
+    stacked = await call(
+        train_ensemble,
+        tool_context,
         dataset_id=dataset_id,
         target="sales",
         models=["ridge", "knn"],
         method="stacking",
-        tool_context=tool_context,
     )
-    assert stacked["status"] == "ok", stacked
     assert stacked["stacking_cv"] == "5-fold in row order"
     assert "temporal" in stacked["split"]
 
@@ -361,11 +351,10 @@ async def test_knn_tuning_on_a_small_table_skips_neighbour_counts_larger_than_a_
     tool_context: ToolContext, penguins: pd.DataFrame
 ) -> None:
     small = penguins.dropna().groupby("species").head(8).reset_index(drop=True)
-    dataset_id = save(tool_context, small, "small.csv")
-    result = await tune_model(
-        dataset_id=dataset_id, target="species", model="knn", tool_context=tool_context
+    dataset_id = add_dataset(tool_context, small, "small.csv")
+    result = await call(
+        tune_model, tool_context, dataset_id=dataset_id, target="species", model="knn"
     )
-    assert result["status"] == "ok", result
     # 24 rows -> 19 training rows -> the smallest of 5 folds trains on 15 rows.
     assert result["best_params"]["n_neighbors"] <= 15
     assert result["search"]["space_size"] == 5 * 2 * 2  # 25 was dropped

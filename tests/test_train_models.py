@@ -12,7 +12,7 @@ from sklearn.model_selection import cross_val_score
 from data_science.ml.estimators import family_names
 from data_science.ml.supervised import build_pipeline, held_out_split
 from data_science.tools import predict, train
-from tests.conftest import add_dataset, load_table
+from tests.conftest import Refusal, add_dataset, call, load_table
 
 CLASSIFIERS = family_names()
 REGRESSORS = [name for name in family_names() if name not in {"logistic", "naive_bayes"}]
@@ -23,15 +23,12 @@ async def test_each_classifier_scores_on_the_held_out_split(
     tool_context: ToolContext, penguins: pd.DataFrame, model: str
 ) -> None:
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    result = await train(
-        dataset_id=dataset_id, target="species", model=model, tool_context=tool_context
-    )
-    assert result["status"] == "ok", result
+    result = await call(train, tool_context, dataset_id=dataset_id, target="species", model=model)
     assert (result["n_train"], result["n_test"]) == (275, 69)
     assert result["model_family"] == model
     assert result["test_metrics"]["accuracy"] > 0.7  # majority class alone: 0.44
-    predicted = await predict(
-        model_id=result["model_id"], dataset_id=dataset_id, tool_context=tool_context
+    predicted = await call(
+        predict, tool_context, model_id=result["model_id"], dataset_id=dataset_id
     )
     frame = load_table(tool_context, predicted["dataset_id"])
     assert set(frame["predicted_species"]) <= {"Adelie", "Chinstrap", "Gentoo"}
@@ -43,10 +40,7 @@ async def test_each_regressor_scores_on_the_held_out_split(
 ) -> None:
     data = load_diabetes(as_frame=True).frame
     dataset_id = add_dataset(tool_context, data, "diabetes.csv")
-    result = await train(
-        dataset_id=dataset_id, target="target", model=model, tool_context=tool_context
-    )
-    assert result["status"] == "ok", result
+    result = await call(train, tool_context, dataset_id=dataset_id, target="target", model=model)
     assert result["task"] == "regression" and result["n_test"] == 89
     assert math.isfinite(result["test_metrics"]["rmse"]) and result["test_metrics"]["r2"] > 0.0
 
@@ -56,8 +50,7 @@ async def test_auto_keeps_the_family_with_the_best_training_cross_validation(
 ) -> None:
     data = load_diabetes(as_frame=True).frame
     dataset_id = add_dataset(tool_context, data, "diabetes.csv")
-    result = await train(dataset_id=dataset_id, target="target", tool_context=tool_context)
-    assert result["status"] == "ok", result
+    result = await call(train, tool_context, dataset_id=dataset_id, target="target")
     split = held_out_split(data, "target")
     expected = {
         name: cross_val_score(
@@ -82,35 +75,40 @@ async def test_binary_auc_comes_from_margins_when_a_model_has_no_probabilities(
 ) -> None:
     frame = penguins.dropna(subset=["sex"])
     dataset_id = add_dataset(tool_context, frame, "penguins.csv")
-    result = await train(
-        dataset_id=dataset_id, target="sex", model="ridge", tool_context=tool_context
-    )
+    result = await call(train, tool_context, dataset_id=dataset_id, target="sex", model="ridge")
     assert 0.8 < result["test_metrics"]["roc_auc"] <= 1.0
 
 
-async def test_a_classification_only_model_on_a_numeric_target_is_explained(
-    tool_context: ToolContext,
+@pytest.mark.parametrize(
+    ("data", "case"),
+    [
+        pytest.param(
+            "diabetes",
+            Refusal(
+                train,
+                {"target": "target", "model": "naive_bayes"},
+                "wrong_model_for_task",
+                ["random_forest"],
+            ),
+            id="a-classification-only-model-on-a-numeric-target-is-explained",
+        ),
+        pytest.param(
+            "penguins",
+            Refusal(
+                train,
+                {"target": "species", "model": "deep_magic"},
+                "unknown_model",
+                ["random_forest"],
+            ),
+            id="an-unknown-model-lists-the-choices",
+        ),
+    ],
+)
+async def test_a_model_that_cannot_serve_is_refused_with_the_choices(
+    tool_context: ToolContext, penguins: pd.DataFrame, data: str, case: Refusal
 ) -> None:
-    data = load_diabetes(as_frame=True).frame
-    dataset_id = add_dataset(tool_context, data, "diabetes.csv")
-    result = await train(
-        dataset_id=dataset_id, target="target", model="naive_bayes", tool_context=tool_context
-    )
-    assert result["status"] == "error" and result["error"] == "wrong_model_for_task"
-    assert "random_forest" in result["message"]
-
-
-async def test_an_unknown_model_lists_the_choices(
-    tool_context: ToolContext, penguins: pd.DataFrame
-) -> None:
-    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    result = await train(
-        dataset_id=dataset_id,
-        target="species",
-        model="deep_magic",  # type: ignore[arg-type]
-        tool_context=tool_context,
-    )
-    assert result["status"] == "error" and "random_forest" in result["message"]
+    frame = penguins if data == "penguins" else load_diabetes(as_frame=True).frame
+    await case.check(tool_context, dataset_id=add_dataset(tool_context, frame, f"{data}.csv"))
 
 
 def test_the_split_is_the_one_every_model_shares(penguins: pd.DataFrame) -> None:
@@ -142,7 +140,6 @@ async def test_training_on_time_indexed_data_reports_the_temporal_split(
     dates = pd.date_range("2024-01-01", periods=len(penguins), freq="D")
     frame = penguins.assign(observed_on=dates)
     dataset_id = add_dataset(tool_context, frame, "p.csv")
-    result = await train(dataset_id=dataset_id, target="body_mass_g", tool_context=tool_context)
-    assert result["status"] == "ok", result
+    result = await call(train, tool_context, dataset_id=dataset_id, target="body_mass_g")
     assert "temporal on 'observed_on'" in result["split"] and result["n_test"] == 69
     assert result["cross_validation"]["folds"] == 5

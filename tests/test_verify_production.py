@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from data_science.workspace import Workspace
 
 from data_science.config import Settings
-from tests.conftest import fresh_postgres_database
+from data_science.storage.workspace import Workspace
+from tests.conftest import fresh_postgres_database, store_frame
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PII_SECRET = "p" * 40
@@ -144,7 +144,7 @@ def data_dir_with_a_sessions_files(tmp_path: Path) -> Path:
     """DATA_DIR with one session's dataset in its workspace; returns the session database."""
     settings = Settings(DATA_DIR=tmp_path / "data")
     settings.create_data_dirs()
-    Workspace(settings, "alice", "a-session").save_frame(pd.DataFrame({"a": [1]}), name="s.csv")
+    store_frame(Workspace(settings, "alice", "a-session"), pd.DataFrame({"a": [1]}), "s.csv")
     return settings.sessions_dir / "sessions.db"
 
 
