@@ -125,11 +125,11 @@ def _scores(
     leaderboard = predictor.leaderboard(test, silent=True).head(LEADERBOARD_ROWS)
     left = answer_by - time.monotonic()
     importance = None
-    if left > MIN_IMPORTANCE_SECONDS:
+    if left > 2 * MIN_IMPORTANCE_SECONDS:  # half of what is left: its limit can overrun too
         importance = predictor.feature_importance(
             test,
             subsample_size=min(500, len(test)),
-            time_limit=min(left, budget_seconds * IMPORTANCE_SHARE),
+            time_limit=min(left / 2, budget_seconds * IMPORTANCE_SHARE),
             silent=True,
         )
     return {

@@ -40,6 +40,11 @@ class WrapUp(AbstractCallback):  # type: ignore[misc]  # AutoGluon ships no type
         self.trained = False
         self.fitting = False
 
+    def before_trainer_fit(self, trainer: Any, **kwargs: Any) -> None:
+        """Each fit starts afresh: bagged presets run a trial fit (dynamic stacking) first,
+        and the verdict is the main fit's."""
+        self.cut_short = self.trained = self.fitting = False
+
     def _before_model_fit(
         self,
         trainer: Any,
@@ -49,6 +54,7 @@ class WrapUp(AbstractCallback):  # type: ignore[misc]  # AutoGluon ships no type
         level: int = 1,
     ) -> tuple[bool, bool]:
         """(stop the whole fit, skip this model)."""
+        self.trained = bool(trainer.get_model_names())
         if self.trained and time.monotonic() >= self.at:
             self.cut_short = True
             return True, False
@@ -63,7 +69,7 @@ class WrapUp(AbstractCallback):  # type: ignore[misc]  # AutoGluon ships no type
         self, trainer: Any, model_names: list[str], stack_name: str = "core", level: int = 1
     ) -> bool:
         self.fitting = False
-        self.trained = self.trained or bool(model_names)
+        self.trained = bool(trainer.get_model_names())
         return False
 
     def alarm(self, signum: int, frame: FrameType | None) -> None:
