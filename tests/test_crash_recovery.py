@@ -178,6 +178,13 @@ async def test_a_training_cut_off_by_a_crash_leaves_no_staging_and_a_closed_call
             async with httpx.AsyncClient(base_url=restarted.url, timeout=120) as http:
                 turn["new_message"] = {"role": "user", "parts": [{"text": "what happened?"}]}
                 answer = await http.post("/run", json=turn)
+                # The killed server still holds this chat's turn lease until it lapses
+                # (server/turn_lock.py): the chat answers 409 until then, as documented.
+                for _ in range(60):
+                    if answer.status_code != 409:
+                        break
+                    await asyncio.sleep(2)
+                    answer = await http.post("/run", json=turn)
                 assert answer.status_code == 200, answer.text
                 events = (await http.get(session_url)).json()["events"]
         finally:

@@ -11,6 +11,7 @@ import hmac
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +103,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             assert turn.status_code == 200, turn.text
             forged = http.get("/healthz", headers={"X-Request-ID": "forged id <script>"})
             assert forged.headers["X-Request-ID"] != "forged id <script>"
+            # The turn's request is measured once its chat lease is released, just after the
+            # answer is sent (server/turn_lock.py): give that a moment before the one scrape.
+            time.sleep(2)
             after = http.get("/metrics").text
     finally:
         server.stop()
