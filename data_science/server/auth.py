@@ -164,7 +164,7 @@ class AuthMiddleware:
                 return None
             if not empty:
                 raise Refusal(415, "unsupported_media_type", self._advice(scope), "media_type")
-            return _replay(b"", receive)
+            return replay_body(b"", receive)
         body = await _read_body(receive)
         if body is None:
             return None
@@ -174,7 +174,7 @@ class AuthMiddleware:
             named = await _in_thread_if_large(_json_users, body)
             self._check_named_users(user, scope["path"], named)
         scope["headers"] = _canonical_headers(scope, content_type, len(body))
-        return _replay(body, receive)
+        return replay_body(body, receive)
 
     def _forms(self, scope: Scope) -> list[APIRoute]:
         if self._form_routes is None:  # the app's routes are all in place by its first request
@@ -374,7 +374,7 @@ async def _read_body(receive: Receive) -> bytes | None:
             return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay_body(body: bytes, receive: Receive) -> Receive:
     """A receive that hands the app the body already read, then listens to the client again."""
     sent = False
 

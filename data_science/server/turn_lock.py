@@ -28,9 +28,10 @@ from sqlalchemy import Column, Float, MetaData, String, Table, delete, insert, u
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import ClientDisconnect, Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from data_science.observability.logging import get_logger
+from data_science.server.auth import replay_body
 from data_science.server.responses import error_response
 
 log = get_logger(__name__)
@@ -119,7 +120,7 @@ class TurnLock:
             body = await Request(scope, receive).body()
         except ClientDisconnect:
             return
-        receive = _replay(body, receive)
+        receive = replay_body(body, receive)
         chat = chat_of(body)
         if chat is None:  # not a turn request: the route answers 422 itself
             await self.app(scope, receive, send)
@@ -175,17 +176,3 @@ def chat_of(body: bytes) -> tuple[str, str] | None:
     except ValueError:  # not JSON, or not a turn (pydantic's ValidationError is a ValueError)
         return None
     return request.user_id, request.session_id
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A receive that hands the app the body already read, then listens to the client again."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
