@@ -12,8 +12,10 @@ import asyncio
 import json
 import sys
 from dataclasses import asdict
+from pathlib import Path
 
 from data_science.config import ConfigError, Settings, load_settings
+from data_science.observability.audit import verify_chain
 from data_science.observability.checks import (
     Check,
     auth_check,
@@ -108,6 +110,36 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(render_table(checks))
     return 1 if any(check.status == "fail" for check in checks) else 0
+
+
+def audit_main(argv: list[str] | None = None) -> int:
+    """`verify_audit.py [PATH]`: check the audit hash chain (PATH defaults to AUDIT_LOG_PATH).
+
+    It lives here so that the operator's scripts read the settings in one place. Exits 0 when the
+    chain is intact, 1 when a record was edited, deleted, inserted or moved or a line is
+    malformed, 2 when the file cannot be read.
+    """
+    parser = argparse.ArgumentParser(description="Verify the audit trail's hash chain.")
+    parser.add_argument("path", nargs="?", type=Path, help="audit file (default: AUDIT_LOG_PATH)")
+    path: Path | None = parser.parse_args(argv).path
+    if path is None:
+        try:
+            path = load_settings().audit_log_path
+        except ConfigError as error:
+            print(f"Cannot find the audit log: {error}", file=sys.stderr)
+            return 2
+    try:
+        report = verify_chain(path)
+    except OSError as error:
+        print(f"Cannot read the audit log {path}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    if report.intact:
+        print(f"{path}: {report.records} records checked, chain intact.")
+        print(f"Last hash: {report.last_hash} (keep a copy elsewhere to detect truncation).")
+        return 0
+    print(f"{path}: chain BROKEN at line {report.broken_line}: {report.problem}.")
+    print(f"{report.records} records before it verified.")
+    return 1
 
 
 if __name__ == "__main__":
