@@ -5,7 +5,6 @@ from __future__ import annotations
 from google.adk.models.base_llm import BaseLlm
 
 from data_science.config import Settings
-from data_science.llm.resilient import ResilientLiteLlm, RetryPolicy
 from data_science.offline.model import OfflineModel
 
 
@@ -36,4 +35,7 @@ def build_model(settings: Settings) -> BaseLlm:
     extra = {"api_key": api_key} if api_key else {}
     if settings.LLM_API_BASE:
         extra["api_base"] = settings.LLM_API_BASE
+    # Imported here: LiteLLM takes seconds to import, and the offline model never needs it.
+    from data_science.llm.resilient import ResilientLiteLlm, RetryPolicy
+
     return ResilientLiteLlm(name, policy=RetryPolicy.from_settings(settings), **extra)
