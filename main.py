@@ -21,10 +21,14 @@ def main() -> None:
     # Before anything opens the store: ADK would turn an empty or replaced one into a new store.
     if problem := asyncio.run(store_problem(settings)):
         sys.exit(problem)
-    from data_science.server.app import create_app
+    from data_science.server.boot import BootingApp
     from data_science.server.shutdown import serve
 
-    serve(create_app(settings), settings)
+    # The port opens now; the app is imported, built and warmed up behind it (server/boot.py).
+    front = BootingApp(settings)
+    serve(front, front.shutdown, settings)
+    if front.failed:
+        sys.exit(f"The server could not start: {front.failed}")
 
 
 if __name__ == "__main__":

@@ -209,12 +209,20 @@ class LiveServer:
                 self.log.close()
                 raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                if self.warmed_up():
                     return self
             except httpx.HTTPError:
-                time.sleep(0.2)
+                pass
+            time.sleep(0.2)
         self.stop()  # else the server and its worker processes outlive the test run
         raise RuntimeError(f"server did not start within {timeout:.0f} s")
+
+    def warmed_up(self) -> bool:
+        """The port answers and the app behind it is built (server/boot.py): /readyz no longer
+        says "warming up" (it may still say "not ready" for a reason a test set up)."""
+        if httpx.get(f"{self.url}/healthz", timeout=1).status_code != 200:
+            return False
+        return bool(httpx.get(f"{self.url}/readyz", timeout=5).json()["status"] != "warming up")
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -11,12 +11,14 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import magic
-from google.adk.sessions.base_session_service import BaseSessionService
 
 from data_science.config import APP_NAME, Settings, is_loopback_host
+
+if TYPE_CHECKING:  # ADK takes a second to import; main.py checks the store before the port opens
+    from google.adk.sessions.base_session_service import BaseSessionService
 
 Status = Literal["ok", "warn", "fail"]
 # A database host that drops packets would otherwise hold a probe for minutes.

@@ -20,7 +20,7 @@ import socket
 from types import FrameType
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from data_science.config import Settings
 from data_science.observability.logging import get_logger
@@ -78,8 +78,9 @@ class GracefulServer(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
-def serve(app: FastAPI, settings: Settings) -> None:
-    """Run the app under uvicorn with the graceful shutdown above (blocks until it ends)."""
+def serve(app: ASGIApp, state: ShutdownState, settings: Settings) -> None:
+    """Run `app` under uvicorn with the graceful shutdown above (blocks until it ends); `state`
+    is the one the app's readiness and jobs look at."""
     config = uvicorn.Config(
         app,
         host=settings.HOST,
@@ -87,4 +88,4 @@ def serve(app: FastAPI, settings: Settings) -> None:
         log_config=None,
         timeout_graceful_shutdown=settings.SHUTDOWN_TIMEOUT_SECONDS,
     )
-    GracefulServer(config, app.state.shutdown, settings.SHUTDOWN_DRAIN_SECONDS).run()
+    GracefulServer(config, state, settings.SHUTDOWN_DRAIN_SECONDS).run()

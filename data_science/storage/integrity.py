@@ -29,7 +29,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from data_science.config import Settings
 from data_science.observability.checks import SESSION_STORE_TIMEOUT_SECONDS
 from data_science.runtime.threads import run_blocking
-from data_science.storage.session_store import describe_store_error, is_store_error
 from data_science.storage.workspace import holds_items
 
 # The tables of ADK's session schema (both its versions); `adk_internal_metadata` is v1 only.
@@ -102,6 +101,9 @@ async def _server_problem(url: URL, holders: list[Path]) -> str | None:
     try:
         tables = await asyncio.wait_for(_server_tables(engine), SESSION_STORE_TIMEOUT_SECONDS)
     except Exception as error:
+        # Imported here: it brings ADK, and main.py runs this check before the port opens.
+        from data_science.storage.session_store import describe_store_error, is_store_error
+
         if not is_store_error(error):
             raise
         return (
