@@ -1,35 +1,9 @@
-"""Run the data-science agent: `uv run main.py`, then open http://localhost:8080."""
+"""Run the data-science agent: `uv run main.py`, then open http://localhost:8080.
 
-from __future__ import annotations
+The same as the installed `data-science-agent` command (data_science/server/launch.py).
+"""
 
-import asyncio
-import sys
-
-from data_science.config import ConfigError, load_settings
-from data_science.observability.logging import configure_logging
-
-
-def main() -> None:
-    try:
-        settings = load_settings()
-    except ConfigError as error:
-        sys.exit(str(error))
-    # Before importing the app, so that what its libraries log on import is formatted too.
-    configure_logging(settings)
-    from data_science.storage.integrity import store_problem
-
-    # Before anything opens the store: ADK would turn an empty or replaced one into a new store.
-    if problem := asyncio.run(store_problem(settings)):
-        sys.exit(problem)
-    from data_science.server.boot import BootingApp
-    from data_science.server.shutdown import serve
-
-    # The port opens now; the app is imported, built and warmed up behind it (server/boot.py).
-    front = BootingApp(settings)
-    serve(front, front.shutdown, settings)
-    if front.failed:
-        sys.exit(f"The server could not start: {front.failed}")
-
+from data_science.server.launch import main
 
 if __name__ == "__main__":
     main()

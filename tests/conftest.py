@@ -172,8 +172,8 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """The real app (`main.py` of `root`, this checkout by default) in a child process on a
-    free port."""
+    """The real app (`main.py` of `root`, this checkout by default, or another `command`) in a
+    child process on a free port."""
 
     def __init__(
         self, data_dir: Path, extra_env: dict[str, str] | None = None, root: Path = PROJECT_ROOT
@@ -191,13 +191,14 @@ class LiveServer:
             "SHUTDOWN_DRAIN_SECONDS": "0",
             **(extra_env or {}),
         }
+        self.command = [sys.executable, str(self.root / "main.py")]
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = START_SECONDS) -> LiveServer:
         """Start the server and wait until it answers; a server that does not is killed."""
         self.log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, str(self.root / "main.py")],
+            self.command,
             cwd=self.root,
             env=self.env,
             stdout=self.log,

@@ -29,7 +29,11 @@ LAYERS = [
 # before the first job (runtime/workers.py, `warm_up`): a warm-up, not a use.
 KNOWN_UPWARD = {("runtime/workers.py", "storage")}
 # Where a process starts: the only places that read the settings from the environment.
-SETTINGS_LOADERS = {"main.py", "verify_production.py", "data_science/agent.py"}
+SETTINGS_LOADERS = {
+    "data_science/server/launch.py",
+    "verify_production.py",
+    "data_science/agent.py",
+}
 
 
 def imported_modules(path: Path) -> set[str]:
