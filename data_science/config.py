@@ -5,7 +5,8 @@ file) and validated once at start-up. Nothing else in the code base reads `os.en
 
 `load_settings()` is called only where the process starts (server/launch.py,
 verify_production.py and `data_science.agent` when `adk web`/`adk api_server` ask for the
-app); everything else is handed the `Settings` it needs. There is no process-wide copy to fall back on.
+app); everything else is handed the `Settings` it needs. There is no process-wide copy to
+fall back on.
 """
 
 from __future__ import annotations
