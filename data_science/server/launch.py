@@ -34,5 +34,3 @@ def main() -> None:
     serve(front, front.shutdown, settings)
     if front.failed:
         sys.exit(f"The server could not start: {front.failed}")
-
-
