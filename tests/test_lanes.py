@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pandas as pd
+import psutil
 import pytest
 import structlog
 from google.adk.tools.tool_context import ToolContext
@@ -20,7 +23,7 @@ from data_science.runtime.workers import lane_size, run_cpu
 from data_science.tools.data import analyze_dataset
 from data_science.tools.viz import plot
 from tests.busy_work import occupy, wait_until_started
-from tests.conftest import add_dataset
+from tests.conftest import PROJECT_ROOT, add_dataset
 
 # Stand-ins hold their worker at most this long if a test fails before releasing them.
 HOLD_SECONDS = 90
@@ -88,3 +91,34 @@ async def test_a_worker_that_dies_fails_its_own_call_and_later_calls_get_a_fresh
     with pytest.raises(BrokenProcessPool):
         await run_cpu(os._exit, 1, lane="heavy")
     assert await run_cpu(sum, [1, 2], lane="heavy") == 3
+
+
+# A process that starts both lanes and a job process, says its pid, then dies without clean-up.
+ORPHANING_PARENT = """
+import os, signal, sys
+from data_science.runtime import workers
+workers.warm_up()
+workers.run_in_process(os.getpid, lane="heavy")
+print(os.getpid(), flush=True)
+sys.stdin.readline()
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_workers_end_when_the_process_that_started_them_is_killed() -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", ORPHANING_PARENT],
+        cwd=PROJECT_ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert parent.stdout is not None and parent.stdin is not None
+    assert int(parent.stdout.readline()) == parent.pid
+    descendants = psutil.Process(parent.pid).children(recursive=True)
+    assert len(descendants) >= 2  # the quick lane's workers, a fitting worker, the tracker
+    parent.stdin.write(b"go\n")
+    parent.stdin.flush()
+    parent.wait(timeout=30)
+    gone, alive = psutil.wait_procs(descendants, timeout=30)
+    assert alive == [], [process.cmdline() for process in alive]
+    assert len(gone) == len(descendants)

@@ -46,6 +46,8 @@ NICENESS: dict[Lane, int] = {"quick": 5, "heavy": 10}
 
 # How often a job's waiter looks for a cancellation while the job runs.
 CANCEL_POLL_SECONDS = 0.25
+# How often a worker looks whether the process that started it is still there.
+PARENT_POLL_SECONDS = 1.0
 
 _lock = threading.Lock()
 # Every live `run_with_deadline` process, so that shutdown can stop them all.
@@ -186,6 +188,19 @@ def _prepare_worker(niceness: int) -> None:
     os.nice(niceness)
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[variable] = "1"
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker once the process that started it is gone.
+
+    A server killed with SIGKILL, or `adk api_server` leaving without our shutdown, runs no
+    clean-up: its workers would live on, holding memory and Python's resource tracker with them.
+    An orphan is adopted by another process, so a changed parent id means the parent is gone.
+    """
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_SECONDS)
+    os._exit(1)
 
 
 def run_in_process(function: Callable[..., R], *args: Any, lane: Lane) -> R:
