@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import socket
@@ -23,6 +24,7 @@ from google.adk.tools.tool_context import ToolContext
 from palmerpenguins import load_penguins
 
 from data_science.config import Settings
+from data_science.runtime.threads import run_blocking
 from data_science.storage.tables import write_parquet
 from data_science.storage.workspace import ItemRecord, Workspace
 from data_science.tools.base import TABLE_FILE, workspace_for
@@ -250,21 +252,27 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-TEST_POSTGRES_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+asyncpg://dsagent:dsagent@127.0.0.1:5432/dsagent_test"
-)
+@functools.cache
+def postgres_test_url() -> str:
+    """TEST_POSTGRES_URL when set; else a throwaway server started for this run (the system's
+    PostgreSQL binaries, or the pgserver wheel's: tests/postgres_server.py)."""
+    if configured := os.environ.get("TEST_POSTGRES_URL"):
+        return configured
+    from tests.postgres_server import postgres_binaries, start_postgres
+
+    return start_postgres(postgres_binaries())
 
 
 @asynccontextmanager
 async def fresh_postgres_database() -> AsyncIterator[str]:
     """A new, empty PostgreSQL database for one test, dropped afterwards; yields its URL.
 
-    Fails (never skips) when the server is down: `.ci/start-postgres` starts it.
+    Fails (never skips) when the server cannot be reached.
     """
     import asyncpg
     from sqlalchemy.engine import make_url
 
-    url = make_url(TEST_POSTGRES_URL)
+    url = make_url(await run_blocking(postgres_test_url))
     try:
         admin = await asyncpg.connect(
             host=url.host,
@@ -276,8 +284,8 @@ async def fresh_postgres_database() -> AsyncIterator[str]:
         )
     except (OSError, asyncpg.PostgresError, TimeoutError) as error:
         pytest.fail(
-            f"PostgreSQL at {url.host}:{url.port} is not reachable ({error}). Run "
-            "`.ci/start-postgres` (as root) to start it, or set TEST_POSTGRES_URL."
+            f"PostgreSQL at {url.host}:{url.port} is not reachable ({error}): check "
+            "TEST_POSTGRES_URL, or unset it to let the tests start their own server."
         )
     name = f"dsagent_t_{secrets.token_hex(6)}"
     await admin.execute(f'CREATE DATABASE "{name}"')

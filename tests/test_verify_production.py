@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sqlalchemy.engine import make_url
 
 from data_science.config import Settings
 from data_science.storage.workspace import Workspace
@@ -125,11 +126,11 @@ async def test_a_postgresql_session_store_is_checked_for_real(tmp_path: Path) ->
     async with fresh_postgres_database() as url:
         code, checks = verify(tmp_path, "--create-dirs", SESSION_SERVICE_URI=url)
     assert code == 0 and checks["session_store"]["status"] == "ok"
-    down = url.replace(":5432/", ":9/")
+    down = make_url(url).set(port=9, password="s3cret-pw").render_as_string(hide_password=False)
     code, checks = verify(tmp_path, SESSION_SERVICE_URI=down)
     assert code == 1 and checks["session_store"]["status"] == "fail"
     assert "refused" in checks["session_store"]["detail"].lower()
-    assert "dsagent:dsagent" not in checks["session_store"]["detail"]  # no password shown
+    assert "s3cret-pw" not in checks["session_store"]["detail"]  # no password shown
 
 
 @pytest.mark.parametrize(
