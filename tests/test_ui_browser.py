@@ -25,7 +25,8 @@ from data_science.server.turn_lock import LEASES, lease_key
 from tests.conftest import PROJECT_ROOT, LiveServer
 from tests.fake_llm import Call, FakeLLM, Recorded, Reply, Text, ToolCalls
 
-CHROMIUM = "/usr/bin/chromium"
+# Debian's Chromium when it is installed, else the one `uv run playwright install chromium` fetches.
+CHROMIUM = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
