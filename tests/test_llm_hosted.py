@@ -162,7 +162,13 @@ def penguin_like_csv(tmp_path: Path, rows: int = 60) -> Path:
 
 
 def sample(name: str, labels: dict[str, str]) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
+    """The sum of `name`'s samples whose labels include `labels` (OpenTelemetry adds more)."""
+    return sum(
+        point.value
+        for metric in REGISTRY.collect()
+        for point in metric.samples
+        if point.name == name and labels.items() <= point.labels.items()
+    )
 
 
 # Tool calls -------------------------------------------------------------------------------
@@ -524,10 +530,16 @@ async def test_every_call_records_tokens_and_cost_in_the_session_metrics_and_aud
     price = litellm.model_cost["gpt-4o"]
     per_call = 1000 * price["input_cost_per_token"] + 100 * price["output_cost_per_token"]
     labels = {"gen_ai_request_model": "openai/gpt-4o"}
-    before_input = sample(
-        "gen_ai_client_token_usage_total", {**labels, "gen_ai_token_type": "input"}
-    )
-    before_cost = sample("gen_ai_client_cost_usd_total", labels)
+    # The GenAI conventions' histogram, with the operation and provider attributes they name.
+    input_labels = {
+        **labels,
+        "gen_ai_token_type": "input",
+        "gen_ai_operation_name": "generate_content",
+        "gen_ai_provider_name": "openai",
+    }
+    before_input = sample("gen_ai_client_token_usage_sum", input_labels)
+    before_calls = sample("gen_ai_client_operation_duration_seconds_count", labels)
+    before_cost = sample("dsagent_llm_cost_usd_total", labels)
     async with hosted_chat(monkeypatch, tmp_path, fake.openai_base) as chat:
         fake.script(
             ToolCalls([Call("list_data_files", {})], usage=(1000, 100)),
@@ -541,13 +553,9 @@ async def test_every_call_records_tokens_and_cost_in_the_session_metrics_and_aud
     assert state["llm_usage"]["input_tokens"] == 2000
     assert state["llm_usage"]["output_tokens"] == 200
     assert state["llm_usage"]["cost_usd"] == pytest.approx(2 * per_call)
-    after_input = sample(
-        "gen_ai_client_token_usage_total", {**labels, "gen_ai_token_type": "input"}
-    )
-    assert after_input - before_input == 2000
-    assert sample("gen_ai_client_cost_usd_total", labels) - before_cost == pytest.approx(
-        2 * per_call
-    )
+    assert sample("gen_ai_client_token_usage_sum", input_labels) - before_input == 2000
+    assert sample("gen_ai_client_operation_duration_seconds_count", labels) - before_calls == 2
+    assert sample("dsagent_llm_cost_usd_total", labels) - before_cost == pytest.approx(2 * per_call)
     assert [(r["model"], r["input_tokens"], r["output_tokens"], r["outcome"]) for r in audited] == [
         ("openai/gpt-4o", 1000, 100, "ok")
     ] * 2
@@ -642,10 +650,15 @@ async def test_the_served_app_streams_a_hosted_turn_and_reports_its_tokens_at_me
     ]
     assert final_text(events) == "Nothing uploaded yet."
     assert result_of(fake.chat_requests()[1], "call_live")["status"] == "ok"
-    assert (
-        'gen_ai_client_token_usage_total{gen_ai_request_model="openai/gpt-4o",'
-        'gen_ai_token_type="input"} 1500.0'
-    ) in metrics
+    assert "# TYPE gen_ai_client_token_usage histogram" in metrics
+    (input_tokens,) = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith("gen_ai_client_token_usage_sum{") and 'gen_ai_token_type="input"' in line
+    ]
+    assert 'gen_ai_request_model="openai/gpt-4o"' in input_tokens
+    assert 'gen_ai_operation_name="generate_content"' in input_tokens
+    assert input_tokens.endswith(" 1500.0")
 
 
 # Ollama -----------------------------------------------------------------------------------

@@ -271,6 +271,27 @@ def test_tool_turn_and_session_metrics_moved_by_the_one_turn(run: Run) -> None:
     assert run.metrics_after[("dsagent_active_sessions", frozenset())] == 0
 
 
+def test_adk_genai_metrics_are_served_by_the_opentelemetry_conventions(run: Run) -> None:
+    def moved(name: str, **labels: str) -> float:
+        def total(samples: Samples) -> float:
+            return sum(
+                value
+                for (metric, metric_labels), value in samples.items()
+                if metric == name and labels.items() <= dict(metric_labels).items()
+            )
+
+        return total(run.metrics_after) - total(run.metrics_before)
+
+    tool = moved("gen_ai_execute_tool_duration_seconds_count", gen_ai_tool_name="analyze_dataset")
+    assert tool == 1
+    # The offline model's three calls of the turn: list the files, profile one, explain it.
+    calls = moved(
+        "gen_ai_client_operation_duration_seconds_count", gen_ai_operation_name="generate_content"
+    )
+    assert calls == 3
+    assert "# TYPE gen_ai_client_operation_duration_seconds histogram" in run.metrics_text
+
+
 def test_no_metric_label_holds_a_user_id_a_session_id_or_a_concrete_path(run: Run) -> None:
     assert USER not in run.metrics_text and run.session_id not in run.metrics_text
     routes = {

@@ -6,11 +6,13 @@ and decodes them with OpenTelemetry's own message definitions.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -44,6 +46,17 @@ class Collector:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def trace_ids(self) -> set[str]:
+        """The trace id (32 hex digits) of every span received."""
+        return {
+            span.trace_id.hex()
+            for path, body in self.requests
+            if path == "/v1/traces"
+            for resource_spans in ExportTraceServiceRequest.FromString(body).resource_spans
+            for scope_spans in resource_spans.scope_spans
+            for span in scope_spans.spans
+        }
+
     def spans(self) -> list[tuple[dict[str, str], str]]:
         """(resource attributes, span name) of every span received."""
         found = []
@@ -67,7 +80,8 @@ def collector() -> Iterator[Collector]:
     receiver.server.shutdown()
 
 
-def run_one_turn(tmp_path: Path, collector: Collector, tracing: str) -> None:
+def run_one_turn(tmp_path: Path, collector: Collector, tracing: str) -> list[dict[str, Any]]:
+    """One chat turn on the real app; returns its JSON log lines."""
     server = LiveServer(
         tmp_path / "data",
         {
@@ -101,12 +115,14 @@ def run_one_turn(tmp_path: Path, collector: Collector, tracing: str) -> None:
             time.sleep(1.5)  # anything else (metrics every 200 ms, logs) has arrived by now
     finally:
         server.stop()
+    lines = server.log_path.read_text().splitlines()
+    return [json.loads(line) for line in lines if line.startswith("{")]
 
 
 def test_with_tracing_on_adk_spans_reach_the_otlp_collector(
     tmp_path: Path, collector: Collector
 ) -> None:
-    run_one_turn(tmp_path, collector, "true")
+    logs = run_one_turn(tmp_path, collector, "true")
     spans = collector.spans()
     names = {name for _, name in spans}
     assert "invoke_agent data_scientist" in names
@@ -116,10 +132,15 @@ def test_with_tracing_on_adk_spans_reach_the_otlp_collector(
     assert all(resource["service.name"] == "data-science-agent" for resource, _ in spans)
     # Only traces: metrics are served at /metrics, logs go to stderr.
     assert {path for path, _ in collector.requests} == {"/v1/traces"}
+    # The tool's log line names the trace it ran in.
+    (tool_line,) = [line for line in logs if line.get("tool") == "list_data_files"][-1:]
+    assert tool_line["trace_id"] in collector.trace_ids()
+    assert len(tool_line["span_id"]) == 16
 
 
 def test_with_tracing_off_nothing_is_sent_even_with_an_endpoint_configured(
     tmp_path: Path, collector: Collector
 ) -> None:
-    run_one_turn(tmp_path, collector, "false")
+    logs = run_one_turn(tmp_path, collector, "false")
     assert collector.requests == []
+    assert logs and not any("trace_id" in line for line in logs)

@@ -32,6 +32,7 @@ from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, cast
 
 import structlog
+from opentelemetry import trace
 
 from data_science.config import MIN_PII_SECRET_CHARS, ConfigError, Settings
 from data_science.observability.metrics import OPERATION_DURATION
@@ -68,6 +69,7 @@ def configure_logging(settings: Settings) -> None:
         structlog.processors.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True, key="time"),
+        *([add_trace_ids] if settings.ENABLE_TRACING else []),
     ]
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
@@ -99,6 +101,18 @@ def configure_logging(settings: Settings) -> None:
         library_logger = logging.getLogger(name)
         if not any(isinstance(f, _ToRootHandlers) for f in library_logger.filters):
             library_logger.addFilter(_ToRootHandlers())
+
+
+def add_trace_ids(
+    _: Any, __: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """`trace_id` and `span_id` of the span the line was written in, as OpenTelemetry writes
+    them (32 and 16 hex digits), so that a log line can be joined to its trace."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event_dict["trace_id"] = format(context.trace_id, "032x")
+        event_dict["span_id"] = format(context.span_id, "016x")
+    return event_dict
 
 
 class _ToRootHandlers(logging.Filter):

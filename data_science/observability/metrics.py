@@ -1,7 +1,9 @@
 """The process's Prometheus metrics: one definition per measured thing, served at /metrics.
 
-Names follow OpenTelemetry's semantic conventions where one exists (`http.server.*`,
-`gen_ai.client.*`, with dots as underscores); the product's own carry a `dsagent_` prefix.
+Names follow OpenTelemetry's semantic conventions where one exists (`http.server.*`, with dots
+as underscores); the product's own carry a `dsagent_` prefix. The GenAI conventions' metrics
+(`gen_ai_client_token_usage`, `gen_ai_client_operation_duration_seconds`, …) are ADK's own,
+recorded through OpenTelemetry and served beside these (observability/tracing.py).
 Labels never carry a user id, a session id, a file name or any other unbounded value.
 """
 
@@ -73,19 +75,8 @@ OPERATION_DURATION = Histogram(
     buckets=_DURATION_BUCKETS,
 )
 
-GEN_AI_OPERATION_DURATION = Histogram(
-    "gen_ai_client_operation_duration_seconds",
-    "Duration of language-model calls by model and outcome (ok, error).",
-    ["gen_ai_request_model", "outcome"],
-    buckets=_DURATION_BUCKETS,
-)
-GEN_AI_TOKEN_USAGE = Counter(
-    "gen_ai_client_token_usage_total",
-    "Tokens sent to and received from language models, by model and token type.",
-    ["gen_ai_request_model", "gen_ai_token_type"],
-)
-GEN_AI_COST = Counter(
-    "gen_ai_client_cost_usd_total",
+LLM_COST = Counter(
+    "dsagent_llm_cost_usd_total",
     "Estimated cost of language-model calls in US dollars (LiteLLM's price map), by model.",
     ["gen_ai_request_model"],
 )

@@ -9,8 +9,10 @@ http://localhost:4318), OTEL_EXPORTER_OTLP_HEADERS, OTEL_SERVICE_NAME, OTEL_BSP_
 ADK's ApiServer sets OpenTelemetry up too: if any OTEL_EXPORTER_OTLP_*ENDPOINT variable is set
 it installs OTLP exporters for traces, metrics and logs, whatever this product's flag says.
 Providers are set once per process, so installing ours first makes ENABLE_TRACING the one
-switch: traces are exported only when it is on, and OpenTelemetry metrics and logs never are
-(metrics are served at /metrics; logs go to stderr).
+switch: traces are exported only when it is on, OpenTelemetry logs never are (logs go to
+stderr), and OpenTelemetry metrics — ADK's GenAI metrics (`gen_ai.client.token.usage`,
+`gen_ai.client.operation.duration`, `gen_ai.execute_tool.duration`, …) — are served at
+/metrics in Prometheus format beside the product's own.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import logging
 
 from opentelemetry import _logs, metrics, trace
+from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
@@ -54,7 +57,10 @@ def configure_tracing(settings: Settings) -> None:
 
         tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(tracer_provider)
-    metrics.set_meter_provider(MeterProvider(resource=resource))
+    # The reader registers with prometheus_client's registry, which /metrics serves.
+    metrics.set_meter_provider(
+        MeterProvider(resource=resource, metric_readers=[PrometheusMetricReader()])
+    )
     _logs.set_logger_provider(LoggerProvider(resource=resource))
     for name in PROVIDER_LOGGERS:
         logging.getLogger(name).addFilter(_DropProviderOverrideWarnings())

@@ -26,9 +26,7 @@ from data_science.config import Settings
 from data_science.llm.keys import CALL_METADATA_KEY
 from data_science.observability.audit import audit_log
 from data_science.observability.metrics import (
-    GEN_AI_COST,
-    GEN_AI_OPERATION_DURATION,
-    GEN_AI_TOKEN_USAGE,
+    LLM_COST,
 )
 from data_science.runtime.threads import run_blocking
 
@@ -100,15 +98,8 @@ class LlmUsagePlugin(BasePlugin):
         totals["cost_usd"] = round(totals["cost_usd"] + call["cost_usd"], 8)
         callback_context.state[USAGE_STATE_KEY] = totals
 
-        model = call["model"]
-        GEN_AI_OPERATION_DURATION.labels(
-            gen_ai_request_model=model, outcome="ok" if call["outcome"] == "ok" else "error"
-        ).observe(call["duration_seconds"])
-        for kind in ("input", "output"):
-            GEN_AI_TOKEN_USAGE.labels(gen_ai_request_model=model, gen_ai_token_type=kind).inc(
-                call[f"{kind}_tokens"]
-            )
-        GEN_AI_COST.labels(gen_ai_request_model=model).inc(call["cost_usd"])
+        # Tokens and durations are ADK's GenAI metrics; the cost is this product's.
+        LLM_COST.labels(gen_ai_request_model=call["model"]).inc(call["cost_usd"])
         await run_blocking(
             audit_log(self.settings).record,
             "llm.call",
