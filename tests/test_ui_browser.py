@@ -172,6 +172,14 @@ def test_histogram_request_shows_the_chart_inline_enlarge_and_download(
     wait_for_chart(page)
     turn_done(page)
     expect(page.locator(".tool").filter(has_text="plot")).to_be_visible()
+    # The tool line opens to what the tool was asked and a line of what it answered.
+    call = page.locator(".tool-call").filter(has_text="plot")
+    expect(call.locator(".tool-args")).to_be_hidden()
+    call.locator(".tool").click()
+    arguments = json.loads(call.locator(".tool-args").inner_text())
+    assert arguments["kind"] == "histogram" and arguments["x"] == "body_mass_g"
+    assert re.fullmatch(r"ds_[0-9a-f]{16}", arguments["dataset_id"])
+    expect(call.locator(".tool-outcome")).to_contain_text("→ ")
     download = page.locator(".chart-figure a.download")
     expect(download).to_have_attribute("href", re.compile(r"^blob:"))
     expect(download).to_have_attribute("download", re.compile(r"\.png$"))

@@ -15,6 +15,7 @@ const view = {
   partial: null,     // {text, node} while partial text chunks stream in
   charts: new Set(), // "filename@version" already shown
   blobUrls: [],
+  toolCalls: new Map(), // call id → its tool line, which the answer completes
 };
 
 /** Called after every delivered turn with the session id and the message (main.js sets it). */
@@ -22,7 +23,9 @@ export const chatHooks = { turnEnded: async () => {} };
 
 export function resetChat() {
   view.blobUrls.forEach((url) => URL.revokeObjectURL(url));
-  Object.assign(view, { turn: null, partial: null, charts: new Set(), blobUrls: [] });
+  Object.assign(view, {
+    turn: null, partial: null, charts: new Set(), blobUrls: [], toolCalls: new Map(),
+  });
   els.messages.replaceChildren();
 }
 
@@ -91,8 +94,35 @@ function metricsCard(name, result) {
   return card;
 }
 
-function renderToolResult({ name, response }) {
+// A tool line opens to show what the tool was asked, and once it answers, what it found.
+function toolLine({ id, name, args }) {
+  const line = el("details", "tool-call");
+  line.append(el("summary", "tool", `⚙ ${name}`));
+  line.append(el("pre", "tool-args", JSON.stringify(args || {}, null, 2)));
+  if (id) view.toolCalls.set(id, line);
+  return line;
+}
+
+const SUMMARY_FIELDS = 4;
+const SUMMARY_CHARACTERS = 240;
+
+/** One line for a tool's answer: its own sentence when it has one, else its first few values. */
+function resultSummary(result) {
+  let text;
+  if (result.status === "error") text = `error (${result.error}): ${result.message}`;
+  else if (typeof result.action === "string") text = result.action;
+  else {
+    text = Object.entries(result)
+      .filter(([key, value]) => key !== "status" && value !== null && typeof value !== "object")
+      .slice(0, SUMMARY_FIELDS).map(([key, value]) => `${key}: ${value}`).join(" · ") || "done";
+  }
+  return text.length > SUMMARY_CHARACTERS ? `${text.slice(0, SUMMARY_CHARACTERS - 1)}…` : text;
+}
+
+function renderToolResult({ id, name, response }) {
   const result = response || {};
+  const line = id && view.toolCalls.get(id);
+  if (line) line.append(el("div", "tool-outcome", `→ ${resultSummary(result)}`));
   if (result.status === "error") {
     addToTurn(errorLine(`${name}: ${result.message || "the tool failed."}`));
   } else if (result.status === "ok" && (result.test_metrics || result.strong_model?.test_metrics)) {
@@ -166,7 +196,7 @@ function renderEvent(event, live, retry) {
       renderText(part.text, event.partial === true);
     } else if (part.functionCall) {
       if (event.partial) continue; // streamed pieces of the call; the final event has it whole
-      addToTurn(el("div", "tool", `⚙ ${part.functionCall.name}`));
+      addToTurn(toolLine(part.functionCall));
       if (live) {
         els.status.textContent = `Running ${part.functionCall.name}…`;
         watchJobs();
