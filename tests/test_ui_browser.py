@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 from sqlalchemy import create_engine, delete, insert
 
 from data_science.server.turn_lock import LEASES, lease_key
@@ -272,6 +272,43 @@ def test_a_refused_upload_shows_the_servers_reason(
     expect(error).to_have_text(f"setup.exe: {answer.json()['message']}")
     expect(page.locator(".chip")).to_have_count(0)
     shot(page, "05-refused-upload")
+
+
+def test_a_file_chosen_before_the_chat_exists_waits_for_it_and_uploads(
+    visit: Visit, server: LiveServer, tmp_path: Path
+) -> None:
+    page = visit.page
+    held: list[Route] = []
+
+    # The new user's chat is created by a POST the test holds: the file is chosen before the
+    # chat exists, every time.
+    def hold_creation(route: Route) -> None:
+        if route.request.method == "POST":
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(re.compile(r"/apps/data_science/users/[^/]+/sessions$"), hold_creation)
+    page.goto("/")
+    deadline = time.monotonic() + 30
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert held, "the page never asked for a chat"
+    early = tmp_path / "early.csv"
+    early.write_text("x,y\n1,2\n3,4\n5,6\n")
+    page.set_input_files("#file-input", str(early))
+    expect(page.locator(".notice").filter(has_text="early.csv")).to_be_visible()
+    shot(page, "05b-upload-waits-for-the-chat")
+
+    held[0].continue_()
+    chip = page.locator(".chip").filter(has_text="early.csv")
+    expect(chip).to_contain_text("3 rows \u00d7 2 columns")
+    expect(page.locator(".chip")).to_have_count(1)
+    expect(page.locator(".error, .notice")).to_have_count(0)
+    files = httpx.get(
+        f"{server.url}/api/users/{user_id(page)}/sessions/{current_session(page)}/files"
+    ).json()["files"]
+    assert [(f["name"], f["rows"]) for f in files] == [("early.csv", 3)]
 
 
 def test_html_in_a_message_or_in_the_data_is_shown_as_text(visit: Visit, tmp_path: Path) -> None:

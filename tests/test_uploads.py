@@ -1,12 +1,17 @@
 """The upload route, driven over HTTP against the real app."""
 
+import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import numpy as np
+import pandas as pd
 import pytest
+from pandas.testing import assert_frame_equal
 
 from data_science.config import Settings
+from data_science.storage.workspace import Workspace
 
 APP = "data_science"
 
@@ -197,3 +202,96 @@ async def test_a_malformed_multipart_body_is_a_400(
     assert response.json()["error"] == "malformed_multipart"
     assert files_under(settings.quarantine_dir) == []
     assert (await client.get("/healthz")).status_code == 200
+
+
+# Line endings and text encodings (#14) -------------------------------------------------------
+def stored_table(settings: Settings, session_id: str, file_id: str) -> pd.DataFrame:
+    """The uploaded table as a tool reads it."""
+    return Workspace(settings, "alice", session_id).table_file(file_id).load()
+
+
+async def test_old_mac_line_endings_are_rows_not_one_wide_header(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    # 6 bytes a row: the first 64 KB hold far more commas than MAX_TABLE_COLUMNS allows.
+    frame = pd.DataFrame({"a": np.arange(12_000) % 10, "b": np.arange(12_000) % 7, "c": 1})
+    content = frame.to_csv(index=False, lineterminator="\r").encode()
+    session_id = await new_session(client)
+    response = await upload(client, session_id, "classic_mac.csv", content)
+    assert response.status_code == 201, response.text
+    assert response.json()["summary"]["rows"] == 12_000
+    expected = pd.read_csv(io.BytesIO(content), lineterminator="\r")
+    assert_frame_equal(stored_table(settings, session_id, response.json()["file_id"]), expected)
+
+
+async def test_mixed_line_endings_with_semicolons_in_windows_1252(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    text = "Produkt;Preis;Größe\r\nBrot;€5;klein\rMüsli;€3,50;groß\r\nCafé „Ö“;€2;\u2013\r"
+    content = text.encode("cp1252")
+    session_id = await new_session(client)
+    response = await upload(client, session_id, "preise.csv", content)
+    assert response.status_code == 201, response.text
+    stored = stored_table(settings, session_id, response.json()["file_id"])
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").splitlines()
+    expected = pd.DataFrame([line.split(";") for line in lines[1:]], columns=lines[0].split(";"))
+    assert_frame_equal(stored, expected)
+    assert response.json()["summary"]["encoding"] == "cp1252"
+
+
+EURO_TEXT = "item,price,note\nbread,€5,“fresh”\nmilk,€2.50,Zürich \u2013 São Paulo\n"
+LATIN_TEXT = "city,temp,note\nZürich,12.5,Crème brûlée\nSão Paulo,25,½ ±\n"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "text", "reported"),
+    [
+        ("utf-8", EURO_TEXT, "utf-8"),
+        ("utf-8-sig", EURO_TEXT, "utf-8-sig"),
+        ("utf-16", EURO_TEXT, "utf-16"),
+        ("cp1252", EURO_TEXT, "cp1252"),
+        ("latin-1", LATIN_TEXT, "latin-1"),
+    ],
+    ids=["utf-8", "utf-8-bom", "utf-16-bom", "cp1252", "latin-1"],
+)
+async def test_the_text_encoding_is_detected_kept_and_reported(
+    client: httpx.AsyncClient, settings: Settings, encoding: str, text: str, reported: str
+) -> None:
+    content = text.encode(encoding)
+    session_id = await new_session(client)
+    response = await upload(client, session_id, "prices.csv", content)
+    assert response.status_code == 201, response.text
+    expected = pd.read_csv(io.StringIO(text))
+    assert_frame_equal(stored_table(settings, session_id, response.json()["file_id"]), expected)
+    assert response.json()["summary"]["encoding"] == reported
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
+async def test_the_encoding_is_decided_from_the_whole_file_not_its_start(
+    client: httpx.AsyncClient, settings: Settings, encoding: str
+) -> None:
+    ascii_rows = "".join(f"row {i},{i}\n" for i in range(8_000))  # well over 64 KB
+    text = f"name,value\n{ascii_rows}Café €,1\nSão Paulo,2\n"
+    content = text.encode(encoding)
+    assert content[: 64 * 1024].isascii()
+    session_id = await new_session(client)
+    response = await upload(client, session_id, "late.csv", content)
+    assert response.status_code == 201, response.text
+    stored = stored_table(settings, session_id, response.json()["file_id"])
+    assert_frame_equal(stored, pd.read_csv(io.StringIO(text)))
+    assert stored["name"].tail(2).tolist() == ["Café €", "São Paulo"]
+    assert response.json()["summary"]["encoding"] == encoding
+
+
+async def test_a_file_mixing_utf8_and_windows_1252_is_refused_with_the_line(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    content = "name,city\nAnaïs,Zürich\nJosé,Málaga\n".encode() + "Renée,Besançon\n".encode(
+        "cp1252"
+    )
+    session_id = await new_session(client)
+    response = await upload(client, session_id, "mixed.csv", content)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == "unreadable_file"
+    assert "line 4" in response.json()["message"] and "UTF-8" in response.json()["message"]
+    assert files_under(settings.quarantine_dir) == [] and files_under(settings.ready_dir) == []

@@ -1,13 +1,16 @@
 """Reading tabular files into pandas, with encoding and delimiter detection, and summarising them.
 
 Both the upload pipeline (to prove a file parses) and the workspace (to load it for a tool) read
-tables through `read_table`, so a file that was accepted is a file the tools can open.
+tables through `read_table`, so a file that was accepted is a file the tools can open. A text
+table's encoding is decided from all of its bytes (charsets.py); its delimiter and header width
+from its first lines, whatever their line endings (LF, CR LF, or the old Mac's CR alone).
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import re
 import sys
 import threading
 from collections import OrderedDict
@@ -17,6 +20,8 @@ from typing import Any
 
 import pandas as pd
 
+from data_science.storage.charsets import UndecodableText, detect_encoding
+
 # Copy-on-write lets the frame cache hand out cheap shallow copies that callers cannot corrupt.
 pd.set_option("mode.copy_on_write", True)
 
@@ -25,6 +30,7 @@ TABLE_EXTENSIONS = TEXT_TABLE_EXTENSIONS | {"json", "xlsx", "parquet"}
 SNIFF_BYTES = 64 * 1024
 CANDIDATE_DELIMITERS = ",;\t|"
 FRAME_CACHE_SIZE = 8
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
@@ -33,22 +39,17 @@ class TableReadError(ValueError):
     """The file is not a table we can read; the message says why, in the parser's words."""
 
 
-def detect_encoding(sample: bytes) -> str:
-    """BOMs first, then strict UTF-8, then Latin-1 (which decodes any byte sequence)."""
-    if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    try:
-        sample.decode("utf-8")
-    except UnicodeDecodeError as error:
-        # A multi-byte character cut at the end of the sample is still UTF-8.
-        if error.start < len(sample) - 4:
-            return "latin-1"
-    return "utf-8"
+@dataclass(frozen=True)
+class TextLayout:
+    """How a delimited text file is written: its encoding, delimiter and header width."""
+
+    encoding: str
+    delimiter: str
+    header_columns: int
 
 
 def detect_delimiter(text: str, extension: str) -> str:
+    """The delimiter of `text`, whose line breaks are already LF (the sniffer splits on them)."""
     if extension == "tsv":
         return "\t"
     try:
@@ -57,11 +58,33 @@ def detect_delimiter(text: str, extension: str) -> str:
         return "\t" if text.count("\t") > text.count(",") else ","
 
 
-def read_table(path: Path, extension: str) -> pd.DataFrame:
-    """Parse `path` (whose allowed extension is `extension`) into a DataFrame."""
+def text_layout(path: Path, extension: str) -> TextLayout:
+    """Read a text table's encoding (from all its bytes) and delimiter (from its start)."""
+    with path.open("rb") as handle:
+        sample = handle.read(SNIFF_BYTES)
+    if not sample.strip():
+        raise TableReadError("the file is empty")
+    if b"\x00" in sample and not sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise TableReadError("the file contains NUL bytes, so it is binary, not delimited text")
+    try:
+        encoding = detect_encoding(path)
+    except UndecodableText as error:
+        raise TableReadError(str(error)) from None
+    # Only for sniffing: a character cut at the end of the sample must not stop it.
+    text = LINE_BREAK.sub("\n", sample.decode(encoding, errors="replace"))
+    delimiter = detect_delimiter(text, extension)
+    header = text.split("\n", 1)[0]
+    return TextLayout(encoding, delimiter, header.count(delimiter) + 1)
+
+
+def read_table(path: Path, extension: str, layout: TextLayout | None = None) -> pd.DataFrame:
+    """Parse `path` (whose allowed extension is `extension`) into a DataFrame.
+
+    A text table is read as `layout` says, or as `text_layout` finds it.
+    """
     try:
         if extension in TEXT_TABLE_EXTENSIONS:
-            return _read_delimited(path, extension)
+            return _read_delimited(path, layout or text_layout(path, extension))
         if extension == "json":
             return _read_json(path)
         if extension == "xlsx":
@@ -75,17 +98,12 @@ def read_table(path: Path, extension: str) -> pd.DataFrame:
     raise TableReadError(f"'.{extension}' is not a table format")
 
 
-def _read_delimited(path: Path, extension: str) -> pd.DataFrame:
-    with path.open("rb") as handle:
-        sample = handle.read(SNIFF_BYTES)
-    if not sample.strip():
-        raise TableReadError("the file is empty")
-    if b"\x00" in sample and not sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise TableReadError("the file contains NUL bytes, so it is binary, not delimited text")
-    encoding = detect_encoding(sample)
-    text = sample.decode(encoding, errors="replace")
-    delimiter = detect_delimiter(text, extension)
-    frame = pd.read_csv(path, sep=delimiter, encoding=encoding, engine="c", low_memory=False)
+def _read_delimited(path: Path, layout: TextLayout) -> pd.DataFrame:
+    # Decoding is strict (pandas' default): a byte the encoding cannot read fails the read
+    # rather than turning into another character.
+    frame = pd.read_csv(
+        path, sep=layout.delimiter, encoding=layout.encoding, engine="c", low_memory=False
+    )
     if frame.shape[1] == 0:
         raise TableReadError("no columns were found")
     return frame
@@ -118,24 +136,26 @@ def table_summary(frame: pd.DataFrame) -> dict[str, Any]:
 
 
 def summarize_file(path: Path, extension: str, max_columns: int) -> dict[str, Any]:
-    """Parse a file and summarise it (meant to run in a worker process: no frame travels back)."""
+    """Parse a file and summarise it (meant to run in a worker process: no frame travels back).
+
+    A text table's summary names the encoding it was read in.
+    """
+    layout = None
     if extension in TEXT_TABLE_EXTENSIONS:
-        _check_header_width(path, extension, max_columns)
-    frame = read_table(path, extension)
+        try:
+            layout = text_layout(path, extension)
+        except (OSError, UnicodeError, LookupError) as error:
+            raise TableReadError(f"could not read the file as text: {error}") from None
+        # A very wide table is refused from its header line, before pandas parses it all.
+        if layout.header_columns > max_columns:
+            raise TableReadError(_too_wide(layout.header_columns, max_columns))
+    frame = read_table(path, extension, layout)
     if frame.shape[1] > max_columns:
         raise TableReadError(_too_wide(frame.shape[1], max_columns))
-    return table_summary(frame)
-
-
-def _check_header_width(path: Path, extension: str, max_columns: int) -> None:
-    """Refuse a very wide text table from its first line, before pandas parses it all."""
-    with path.open("rb") as handle:
-        sample = handle.read(SNIFF_BYTES)
-    text = sample.decode(detect_encoding(sample), errors="replace")
-    header = text.split("\n", 1)[0]
-    columns = header.count(detect_delimiter(text, extension)) + 1
-    if columns > max_columns:
-        raise TableReadError(_too_wide(columns, max_columns))
+    summary = table_summary(frame)
+    if layout is not None:
+        summary["encoding"] = layout.encoding
+    return summary
 
 
 def _too_wide(columns: int, max_columns: int) -> str:

@@ -6,7 +6,7 @@ import { els, state } from "./state.js";
 import { adkSessionUrl, adkSessionsUrl, apiSessionUrl, fetchJson, jsonBody, readable } from "./api.js";
 import { button, el, iconButton, setBusy } from "./dom.js";
 import { addError, renderHistory, resetChat } from "./chat.js";
-import { clearSuggestions, showUploadedFiles } from "./upload.js";
+import { clearSuggestions, showUploadedFiles, startWaitingUploads } from "./upload.js";
 import { stopWatchingJobs, watchJobs } from "./jobs.js";
 import { showUsage } from "./status.js";
 import { confirmAction } from "./dialogs.js";
@@ -83,13 +83,15 @@ async function refreshQuietly() {
 
 function show(session) {
   state.sessionId = session.id;
+  state.opening = false;
   remember(session.id);
   stopWatchingJobs();
   clearSuggestions();
   resetChat();
   renderHistory(session.events || []);
   setBusy(false);
-  showUploadedFiles(session.id);
+  // Files chosen while the chat opened start after its file list, so none is listed twice.
+  showUploadedFiles(session.id).then(startWaitingUploads);
   watchJobs(); // a job may still run from before a reload
   renderList();
   showUsage(session.state && session.state.llm_usage);
@@ -97,14 +99,23 @@ function show(session) {
   els.toggleSessions.setAttribute("aria-expanded", "false");
 }
 
+// A chat that did not open leaves the one that was open, if any: waiting uploads go there; with
+// none, they keep waiting, their lines shown under the error that says why.
+function openingFailed() {
+  state.opening = false;
+  setBusy(false);
+  startWaitingUploads();
+}
+
 /** Open a session by id; false when it does not exist (for this user). */
 export async function openSession(sessionId) {
   setBusy(true, "Loading the conversation…");
+  state.opening = true;
   try {
     show(await fetchJson(adkSessionUrl(sessionId)));
     return true;
   } catch (error) {
-    setBusy(false);
+    openingFailed();
     if (error.status === 404) return false;
     addError(`Could not load the conversation: ${readable(error)}`, () => openSession(sessionId));
     return true;
@@ -118,12 +129,14 @@ export async function newSession() {
     return;
   }
   setBusy(true, "Starting a new chat…");
+  state.opening = true;
   try {
     show(await fetchJson(adkSessionsUrl(), jsonBody("POST", {})));
     await refreshSessions();
     els.input.focus();
   } catch (error) {
-    setBusy(false);
+    if (state.opening) openingFailed();
+    else setBusy(false);
     addError(`Could not start a chat: ${readable(error)}`, newSession);
   }
 }

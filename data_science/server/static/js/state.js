@@ -16,6 +16,7 @@ export const state = {
   userId: "",
   sessionId: "",
   busy: false,         // a turn is running: sending, switching and deleting wait for it
+  opening: false,      // a chat is being opened or created: uploads wait for it
   authMode: "none",
   modelKind: "offline",
   sessions: [],        // the person's chats as the server lists them, newest first

@@ -3,7 +3,7 @@
 
 import { els, state } from "./state.js";
 import { apiSessionUrl, asksForToken, authHeaders, fetchJson, obtainToken, readable } from "./api.js";
-import { button, el, errorLine, formatBytes, keepingBottom, plural } from "./dom.js";
+import { button, el, errorLine, formatBytes, keepingBottom, noticeLine, plural } from "./dom.js";
 import { addError, addLine, send } from "./chat.js";
 
 function shape(rows, columns) {
@@ -20,6 +20,7 @@ export function chip({ filename, size_bytes: size, summary = {} }) {
     ? summary.columns.map((c) => `${c.name} (${c.type})`)
     : extracted.map((m) => [m.filename, shape(m.rows, m.columns)].filter(Boolean).join(": "));
   for (const skipped of summary.skipped || []) details.push(`skipped ${skipped.name}: ${skipped.reason}`);
+  if (summary.encoding) details.push(`read as ${summary.encoding} text`);
   if (details.length) node.title = details.join("\n");
   return node;
 }
@@ -61,14 +62,12 @@ export async function showSuggestions(fileId) {
   });
 }
 
-function uploadFile(file) {
-  if (!state.sessionId) return addError(`${file.name}: there is no chat session yet; reload the page.`);
+function uploadFile(file, sessionId) {
   const item = el("div", "upload");
   const bar = Object.assign(el("progress"), { max: 100, value: 0 });
   bar.setAttribute("aria-label", `Uploading ${file.name}`);
   item.append(el("span", "upload-name", file.name), bar);
   addLine(item);
-  const sessionId = state.sessionId;
   const fail = (message) => item.replaceWith(errorLine(`${file.name}: ${message}`, () => {
     addLine(item);
     start();
@@ -104,7 +103,25 @@ function uploadFile(file) {
   start();
 }
 
-export const uploadFiles = (files) => Array.from(files).forEach(uploadFile);
+// Files chosen while no chat is open (the page is starting, or opening another chat): each
+// waits, with a line saying so, and goes to the chat that opens.
+const waiting = [];
+
+export function uploadFiles(files) {
+  for (const file of files) {
+    if (state.sessionId && !state.opening) uploadFile(file, state.sessionId);
+    else waiting.push({ file, line: addLine(noticeLine(`${file.name}: waiting for the chat to open…`)) });
+  }
+}
+
+/** Start the uploads that waited, once a chat is open (sessions.js calls it). */
+export function startWaitingUploads() {
+  if (!state.sessionId || state.opening) return;
+  for (const { file, line } of waiting.splice(0)) {
+    line.remove();
+    uploadFile(file, state.sessionId);
+  }
+}
 
 /** Uploads are not chat events: after a reload their chips come from the files route. */
 export async function showUploadedFiles(sessionId) {

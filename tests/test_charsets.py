@@ -1,0 +1,42 @@
+"""The text encoding of a delimited file, decided from all of its bytes."""
+
+# The data is Cyrillic, Greek and typographic text on purpose.
+# ruff: noqa: RUF001
+
+from pathlib import Path
+
+import pytest
+
+from data_science.storage.charsets import UndecodableText, detect_encoding
+
+
+@pytest.mark.parametrize(
+    ("text", "written", "detected"),
+    [
+        # charset-normalizer's mess measure alone would read "£5" as "Ł5" (Windows-1250).
+        ("id;amount\n" + "".join(f"{i};£{i}.00 ¥{i}\n" for i in range(40)), "cp1252", "latin-1"),
+        ("part;size\n" + "".join(f"p{i};Ø{i} mm µm\n" for i in range(40)), "cp1252", "latin-1"),
+        ("nome;cidade\nJoão;São Paulo\nFrançois;Besançon\n", "latin-1", "latin-1"),
+        ("name;note\n„Müller“;Straße – 5 €\nŒuvre;…\n", "cp1252", "cp1252"),
+        ("товар;цена\nХлеб;€5\nМолоко;€2\nСыр;€7,50\n", "cp1251", "cp1251"),
+        ("πόλη;θερμοκρασία\nΑθήνα;20\nΘεσσαλονίκη;15\n", "cp1253", "cp1253"),
+    ],
+    ids=["pounds", "diameter-micro", "latin-1", "cp1252", "cyrillic", "greek"],
+)
+def test_single_byte_code_pages_keep_every_character(
+    tmp_path: Path, text: str, written: str, detected: str
+) -> None:
+    path = tmp_path / "table.csv"
+    path.write_bytes(text.encode(written))
+    encoding = detect_encoding(path)
+    assert encoding == detected
+    assert path.read_bytes().decode(encoding) == text
+
+
+def test_a_file_no_code_page_reads_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "table.csv"
+    # 0x81 is undefined in Windows-1252 and a control character in Latin-1, 0x98 undefined in
+    # Windows-1251 and 0xAA in Windows-1253.
+    path.write_bytes(b"a,b\n\x81,\x98\n\xaa,1\n")
+    with pytest.raises(UndecodableText, match="UTF-8"):
+        detect_encoding(path)
