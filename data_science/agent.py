@@ -10,6 +10,7 @@ creates no directory and changes no ADK flag.
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any
 
 from google.adk.agents import LlmAgent
@@ -28,6 +29,7 @@ from data_science.plugins.llm_usage import LlmUsagePlugin
 from data_science.plugins.observability import ObservabilityPlugin
 from data_science.plugins.tool_errors import ToolErrorsPlugin
 from data_science.prompts import render_instruction
+from data_science.runtime import workers
 from data_science.runtime.threads import run_blocking
 from data_science.storage.workspace import Workspace, describe_catalogue
 from data_science.tools import ALL_TOOLS
@@ -95,4 +97,7 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     app = build_app(load_settings())
     globals().update(app=app, root_agent=app.root_agent)
+    # `adk web` and `adk api_server` run none of main.py's start-up: start the worker processes
+    # now, in the background, so that the first request does not wait for them.
+    threading.Thread(target=workers.warm_up, name="worker-warm-up", daemon=True).start()
     return globals()[name]
