@@ -20,10 +20,11 @@ from data_science.tools.base import derive_table, run_blocking, settings_for, to
 
 @tool
 async def run_sql(sql: str, tool_context: ToolContext) -> dict[str, Any]:
-    """Run one SQL SELECT (DuckDB dialect) over this chat's datasets; the result is saved as a
-    new dataset. Use it when a query says it best: joins between datasets, window functions,
-    several steps at once (WITH … SELECT), HAVING; for a plain filter, new column or sort,
-    filter_rows, derive_column and sort_rows are simpler.
+    """Run one SQL SELECT (DuckDB) over this chat's datasets; the result is a new dataset.
+
+    Use it when a query says it best: joins between datasets, window functions, several steps
+    at once (WITH … SELECT), HAVING. For a plain filter, new column or sort, filter_rows,
+    derive_column and sort_rows are simpler.
 
     Each dataset is a table named by its dataset id (e.g. FROM ds_0123456789abcdef), and also
     by its name made safe when no other dataset shares it: lower case, the file extension

@@ -42,8 +42,9 @@ async def filter_rows(
     tool_context: ToolContext,
     match: Literal["all", "any"] = "all",
 ) -> dict[str, Any]:
-    """Keep only the rows that meet conditions, as a new dataset ("flights from JFK", "rows
-    where sales > 1000", "customers over 60").
+    """Keep only the rows that meet conditions, as a new dataset.
+
+    For "flights from JFK", "rows where sales > 1000", "customers over 60".
 
     `conditions`: a list of {"column": name, "op": operation, "value": ...}. Operations:
     "==", "!=", ">", ">=", "<", "<=" (a number or a text; dates compare as dates, also a text
@@ -123,9 +124,9 @@ async def sort_rows(
     descending: bool = False,
     limit: int | None = None,
 ) -> dict[str, Any]:
-    """Sort the rows by one or more columns, optionally keeping only the first `limit`, as a
-    new dataset: the top or bottom N ("the 5 most expensive", "sort by date").
+    """Sort the rows by columns, optionally keeping the top or bottom N, as a new dataset.
 
+    For "sort by date", "the 5 most expensive" (keep the first `limit` rows).
     `by`: the columns, most important first. `descending`: largest (or latest) first.
     Missing values go last; equal rows keep their order. Example, the 5 largest by revenue:
     {"by": ["revenue"], "descending": true, "limit": 5}.
