@@ -218,6 +218,7 @@ def _connect(limits: SqlLimits) -> duckdb.DuckDBPyConnection:
         "max_execution_time": str(max(1, round(limits.timeout_seconds * 1000))),
     }
     connection = duckdb.connect(":memory:", config=config)
+    connection.execute("SET enable_progress_bar = false")  # its output is the server's log
     connection.execute("SET lock_configuration = true")
     return connection
 
