@@ -190,6 +190,16 @@ async def test_summary_mode_shows_no_rows(
         sql=sql_over("SELECT * FROM {p} ORDER BY body_mass_g LIMIT 4", p=dataset_id),
     )
     assert "preview" not in result and result["rows"] == 4
+    # A failure while running may quote a cell (error(x), a failed cast): not in summary mode.
+    for sql, kind in (
+        ("SELECT error(body_mass_g::VARCHAR) FROM {p} WHERE body_mass_g = 4675", "Invalid Input"),
+        ("SELECT species::DATE FROM {p}", "Conversion Error"),
+    ):
+        refused = await call_error(run_sql, tool_context, "sql_error", says=[kind],
+                                   sql=sql_over(sql, p=dataset_id))  # fmt: skip
+        assert "4675" not in refused["message"] and "Adelie" not in refused["message"]
+    await call_error(run_sql, tool_context, "sql_error", says=['"weight" not found'],
+                     sql=sql_over("SELECT weight FROM {p}", p=dataset_id))  # fmt: skip
 
 
 REFUSALS: list[Any] = [

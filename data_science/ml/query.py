@@ -39,6 +39,8 @@ TABLE_EXTENSION = re.compile(r"\.(csv|tsv|txt|json|xlsx|parquet)\b", re.IGNORECA
 # Scalars a stored table holds as they are; anything else DuckDB returns (lists, structs,
 # maps, UUIDs, blobs) is stored as its text, so every later tool reads plain columns.
 PLAIN_VALUES = (str, bool, int, float, date, time, pd.Timestamp, pd.Timedelta)
+# Errors about the query's text and names, never its data: quoted even in summary mode.
+ABOUT_THE_QUERY = (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException)
 ONE_SELECT = (
     "Write one SELECT (WITH … SELECT is fine) over this chat's datasets; its result becomes a "
     "new dataset."
@@ -322,7 +324,9 @@ def _refusal(error: duckdb.Error, limits: SqlLimits, names: dict[str, SessionTab
     """DuckDB's failure as a sentence saying what went wrong and what would work.
 
     Errors about what the query asked for (a column, a type, a function) keep DuckDB's own
-    words; errors about what it may not do get ours, which name no host path.
+    words; errors about what it may not do get ours, which name no host path. In summary mode
+    only errors about the query's text and names are quoted: errors met while running (a
+    failed cast, `error(x)`) may quote cell values.
     """
     if isinstance(error, duckdb.InterruptException):
         return ToolError(
@@ -340,7 +344,15 @@ def _refusal(error: duckdb.Error, limits: SqlLimits, names: dict[str, SessionTab
             "not_allowed",
         )
     if isinstance(error, duckdb.CatalogException) and "Table with name" in str(error):
-        return ToolError(f"{_clipped(error)} {_tables_sentence(names)}".strip(), "unknown_table")
+        return ToolError(f"{_clipped(error)} {_tables_sentence(names)}", "unknown_table")
+    if limits.summary_only and not isinstance(error, ABOUT_THE_QUERY):
+        kind = str(error).split(":", 1)[0]
+        return ToolError(
+            f"DuckDB could not run the query ({kind}). Its message is withheld in summary mode, "
+            "as it may quote cell values: check the types the query uses (TRY_CAST gives a "
+            "missing value where a cast fails).",
+            "sql_error",
+        )
     return ToolError(f"DuckDB could not run the query: {_clipped(error)}", "sql_error")
 
 
