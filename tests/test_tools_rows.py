@@ -174,68 +174,32 @@ async def test_dates_compare_as_dates(
     expect_rows(result, frame, expected, tool_context)
 
 
+def one(column: str, op: str, *value: Any) -> dict[str, Any]:
+    """filter_rows' arguments for one condition (no value when none is given)."""
+    return {"conditions": [{"column": column, "op": op, **({"value": value[0]} if value else {})}]}
+
+
 FILTER_REFUSALS = [
-    refusal(
-        "greater than on text",
-        filter_rows,
-        {"conditions": [{"column": "species", "op": ">", "value": "A"}]},
-        "wrong_type",
-        "compares numbers or dates",
-        "'species' holds text",
-        "'contains'",
-    ),
-    refusal(
-        "text value for a numeric column",
-        filter_rows,
-        {"conditions": [{"column": "body_mass_g", "op": "==", "value": "heavy"}]},
-        "wrong_type",
-        "'body_mass_g' is numeric",
-    ),
-    refusal(
-        "unknown column",
-        filter_rows,
-        {"conditions": [{"column": "weight", "op": ">", "value": 1}]},
-        "unknown_column",
-        "Columns: species, island",
-    ),
-    refusal(
-        "unknown operation",
-        filter_rows,
-        {"conditions": [{"column": "species", "op": "like", "value": "A%"}]},
-        "bad_condition",
-        "'like'",
-        "starts_with",
-    ),
-    refusal(
-        "in without a list",
-        filter_rows,
-        {"conditions": [{"column": "species", "op": "in", "value": "Adelie"}]},
-        "bad_condition",
-        "a list of values",
-    ),
-    refusal(
-        "comparison without a value",
-        filter_rows,
-        {"conditions": [{"column": "body_mass_g", "op": ">"}]},
-        "bad_condition",
-        "needs one value",
-    ),
-    refusal(
-        "contains on numbers",
-        filter_rows,
-        {"conditions": [{"column": "body_mass_g", "op": "contains", "value": "4"}]},
-        "wrong_type",
-        "cast_column",
-    ),
-    refusal(
-        "between reversed",
-        filter_rows,
-        {"conditions": [{"column": "body_mass_g", "op": "between", "value": [5000, 4000]}]},
-        "bad_condition",
-        "low ≤ high",
-    ),
+    refusal("greater than on text", filter_rows, one("species", ">", "A"), "wrong_type",
+            "compares numbers or dates", "'species' holds text", "'contains'"),
+    refusal("text for a number", filter_rows, one("body_mass_g", "==", "heavy"), "wrong_type",
+            "'body_mass_g' is numeric"),
+    refusal("a decimal comma is no number", filter_rows, one("body_mass_g", ">", "3,5"),
+            "wrong_type", "needs a number; got '3,5'"),
+    refusal("unknown column", filter_rows, one("weight", ">", 1), "unknown_column",
+            "Columns: species, island"),
+    refusal("unknown operation", filter_rows, one("species", "like", "A%"), "bad_condition",
+            "'like'", "starts_with"),
+    refusal("in without a list", filter_rows, one("species", "in", "Adelie"), "bad_condition",
+            "a list of values"),
+    refusal("comparison without a value", filter_rows, one("body_mass_g", ">"), "bad_condition",
+            "needs one value"),
+    refusal("contains on numbers", filter_rows, one("body_mass_g", "contains", "4"),
+            "wrong_type", "cast_column"),
+    refusal("between reversed", filter_rows, one("body_mass_g", "between", [5000, 4000]),
+            "bad_condition", "low ≤ high"),
     refusal("no conditions", filter_rows, {"conditions": []}, "no_conditions", '"op"'),
-]
+]  # fmt: skip
 
 
 # derive_column ---------------------------------------------------------------------------

@@ -314,10 +314,16 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     for column in frame.columns[(frame.dtypes == "object").to_numpy()]:
         values = frame[column]
         if not values.map(lambda v: v is None or isinstance(v, PLAIN_VALUES)).all():
-            frame[column] = values.map(
-                lambda v: v if v is None or isinstance(v, PLAIN_VALUES) else str(v)
-            )
+            frame[column] = values.map(_plain_value)
     return frame
+
+
+def _plain_value(value: Any) -> Any:
+    if value is None or isinstance(value, PLAIN_VALUES):
+        return value
+    if pd.api.types.is_scalar(value) and pd.isna(value):
+        return None
+    return str(value)
 
 
 def _refusal(error: duckdb.Error, limits: SqlLimits, names: dict[str, SessionTable]) -> ToolError:

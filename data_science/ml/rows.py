@@ -9,6 +9,7 @@ comparison: only is_missing finds it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ MISSING_OPS = frozenset({"is_missing", "not_missing"})
 FILTER_OPS = ORDER_OPS | EQUALITY_OPS | LIST_OPS | TEXT_OPS | MISSING_OPS | {"between"}
 # Spellings a model may use for the same operation.
 OP_SYNONYMS = {"=": "==", "<>": "!=", "not in": "not_in", "is null": "is_missing"}
+THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 TRUE_WORDS = frozenset({"true", "yes", "y", "1"})
 FALSE_WORDS = frozenset({"false", "no", "n", "0"})
 
@@ -160,12 +162,17 @@ def operand(kind: str, value: Any, column: str, op: str, dates: pd.Series | None
 
 
 def number_or_none(value: Any) -> float | None:
+    """`value` as a number: 60, 60.5, "60", "1,200" (commas only as thousands separators:
+    "3,5" is no number here, rather than 35); None when it is none."""
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
         return float(value)
+    text = str(value).strip()
+    if THOUSANDS.match(text):
+        text = text.replace(",", "")
     try:
-        return float(str(value).replace(",", "").strip())
+        return float(text)
     except ValueError:
         return None
 
