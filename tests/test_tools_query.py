@@ -166,7 +166,8 @@ async def test_lists_structs_and_repeated_names_come_back_as_plain_columns(
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
     sql = sql_over(
         """SELECT species, list(island ORDER BY island) AS islands,
-                  {'n': count(*)} AS info, uuid() IS NOT NULL AS ok, max(year), max(year)
+                  {'n': count(*)} AS info, uuid() IS NOT NULL AS ok, max(year), max(year),
+                  CASE WHEN species = 'Gentoo' THEN list(DISTINCT year) END AS gentoo_years
            FROM {penguins} GROUP BY species ORDER BY species""",
         penguins=dataset_id,
     )
@@ -175,8 +176,9 @@ async def test_lists_structs_and_repeated_names_come_back_as_plain_columns(
     counts = penguins.groupby("species").size()
     assert got["info"].tolist() == [str({"n": int(n)}) for n in counts]
     assert got["islands"].map(type).eq(str).all()
+    assert got["gentoo_years"].isna().tolist() == [True, True, False]  # missing stays missing
     assert got.columns.tolist() == ["species", "islands", "info", "ok", "max(\"year\")",
-                                    "max(\"year\")_1"]  # fmt: skip
+                                    "max(\"year\")_1", "gentoo_years"]  # fmt: skip
 
 
 async def test_summary_mode_shows_no_rows(
