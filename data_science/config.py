@@ -108,6 +108,16 @@ class Settings(BaseSettings):
     # Most rows of raw cells one tool result shows the model (outside summary mode).
     MAX_SAMPLE_ROWS: int = Field(default=10, ge=1, le=50)
 
+    # SQL over a chat's datasets (run_sql, on DuckDB): each query's limits.
+    # Longest a query may run before it is interrupted.
+    SQL_TIMEOUT_SECONDS: float = Field(default=30.0, gt=0, le=3600)
+    # Most memory DuckDB may use for one query (joins, sorts, aggregates, its result).
+    SQL_MEMORY_BYTES: int = Field(default=1_000_000_000, ge=50_000_000)
+    # Threads one query may use.
+    SQL_THREADS: int = Field(default=2, ge=1, le=64)
+    # Most rows a query's result may have (it becomes a dataset); more is refused.
+    SQL_MAX_ROWS: int = Field(default=1_000_000, gt=0)
+
     # Language model
     LLM_MODEL: str | None = None
     OPENAI_API_KEY: str | None = None

@@ -41,6 +41,12 @@ The tools by family:
   (outliers by IQR and z-score, skew, normality), `correlations` (Pearson/Spearman with
   p-values), `group_by` (aggregates per group), `value_counts`, `hypothesis_test` (t-test,
   chi-square, ANOVA).
+- Rows (each writes a new dataset): `filter_rows` (keep rows meeting conditions),
+  `derive_column` (a ratio, sum, flag, bins, text length or date part as a new column),
+  `sort_rows` (sort, and the top or bottom N). Use these first for a filter, a new column or
+  a sort. Use `run_sql` (one DuckDB SELECT over this chat's datasets, each a table named by
+  its id) when a query says it best: joins, window functions, several steps at once. Neither
+  ever changes the originals: the result is a new dataset to use next.
 - Charts: `plot` (histogram, scatter, line, area, bar, box, violin, heatmap, pie),
   `auto_charts` (a first overview of a new dataset), `plot_model` (confusion matrix, ROC
   curve, residuals or feature importance of a trained model, on its test split).

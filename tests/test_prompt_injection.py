@@ -330,6 +330,7 @@ COLUMN_PARAMETERS = frozenset(
         "color_by",
         "time_column",
         "value_column",
+        "by",
     }
 )
 # Free text that names something inside the dataset or becomes data; never a path or address.
@@ -338,6 +339,11 @@ FREE_TEXT_PARAMETERS = {
     "fill_value": "a value written into cells",
     "mapping": "new column names",
     "groups": "group values, looked up in the column",
+    "conditions": "column names, looked up, and values compared with cells",
+    "name": "a new column's name",
+    "value": "a value compared with cells, or a number",
+    "labels": "bin names written into cells",
+    "sql": "one SELECT, run on a DuckDB that reaches no file, URL or other chat",
     "models": "model family names, looked up in the list",
 }
 HOSTILE = [URL, "/etc/passwd", "../../../../etc/passwd", "file:///etc/passwd"]
@@ -441,6 +447,9 @@ async def test_tools_answer_paths_and_urls_in_any_argument_without_leaving_the_w
     assert {(tool, parameter) for tool, parameter, _ in accepted} <= {
         ("impute_missing", "fill_value"),
         ("rename_columns", "mapping"),
+        ("derive_column", "name"),
+        ("derive_column", "value"),
+        ("derive_column", "labels"),
     }, accepted
     assert snapshot(mallory_dir) == mallory_before
     assert outside_data(tmp_path, settings) == outside

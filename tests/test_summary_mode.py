@@ -141,6 +141,43 @@ def calls(ids: dict[str, str]) -> Calls:
             ({**data, "test": "anova", "column": "y", "group_column": "region"}, "ok"),
             ({**data, "test": "chi_square", "column": "region", "group_column": "segment"}, "ok"),
         ],
+        "filter_rows": [
+            (
+                {**data, "conditions": [{"column": "region", "op": "==", "value": "category_1"}]},
+                "ok",
+            ),
+            ({**data, "conditions": [{"column": "x1", "op": ">", "value": 150}]}, "ok"),
+        ],
+        "derive_column": [
+            ({**data, "name": "ratio", "operation": "divide", "columns": ["x1", "x2"]}, "ok"),
+            (
+                {
+                    **data,
+                    "name": "north",
+                    "operation": "==",
+                    "columns": ["region"],
+                    "value": "category_1",
+                },
+                "ok",
+            ),
+            ({**data, "name": "bins", "operation": "bin", "columns": ["y"], "bins": 3}, "ok"),
+            (
+                {
+                    **data,
+                    "name": "year",
+                    "operation": "date_part",
+                    "columns": ["day"],
+                    "part": "year",
+                },
+                "ok",
+            ),
+        ],
+        "sort_rows": [({**data, "by": ["x1"], "descending": True, "limit": 5}, "ok")],
+        "run_sql": [
+            ({"sql": "SELECT region, avg(x1) AS m FROM sales GROUP BY region"}, "ok"),
+            ({"sql": "PIVOT sales ON region IN ('MKRrgnNorth') USING max(x1)"}, "ok"),
+            ({"sql": "SELECT error(x1::VARCHAR || shop) FROM sales"}, "sql_error"),
+        ],
         "plot": [
             ({**data, "kind": "histogram", "x": "x1"}, "ok"),
             ({**data, "kind": "scatter", "x": "x1", "y": "y", "color_by": "region"}, "ok"),

@@ -34,6 +34,8 @@ from data_science.tools.prep import (
     scale_columns,
     text_to_tfidf,
 )
+from data_science.tools.query import run_sql
+from data_science.tools.rows import derive_column, filter_rows, sort_rows
 from data_science.tools.timeseries import decompose_series, forecast
 from data_science.tools.train import predict, train
 from data_science.tools.tuning import cross_validate, train_ensemble, tune_model
@@ -47,6 +49,8 @@ ALL_TOOLS: list[Callable[..., Awaitable[dict[str, Any]]]] = [
     list_data_files, preview_rows, load_sheet, merge_datasets, export_dataset,
     # analysis
     analyze_dataset, describe_distribution, correlations, group_by, value_counts, hypothesis_test,
+    # rows: filter, derive, sort; SQL over the chat's datasets
+    filter_rows, derive_column, sort_rows, run_sql,
     # charts
     plot, auto_charts, plot_model,
     # cleaning, preprocessing and features

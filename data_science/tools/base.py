@@ -189,10 +189,11 @@ NAMED_ARGUMENTS = frozenset(
     {
         # column names
         "column", "columns", "target", "x", "y", "color_by", "group_column", "group_columns",
-        "value_column", "value_columns", "time_column", "on", "right_on",
+        "value_column", "value_columns", "time_column", "on", "right_on", "by",
         # the tools' own vocabularies (Literal options)
-        "action", "agg", "estimator", "file_format", "how", "keep", "kind", "linkage", "method",
-        "model", "models", "position", "search", "strategy", "test", "to",
+        "action", "agg", "estimator", "file_format", "how", "keep", "kind", "linkage", "match",
+        "method", "model", "models", "operation", "part", "position", "search", "strategy",
+        "test", "to",
     }
 )  # fmt: skip
 MAX_ARGUMENT_CHARS = 64
