@@ -27,13 +27,16 @@ class Plan:
     """The decision: a tool call (`tool`, `args`) or a reply (`text`, of kind `reply`).
 
     `reply` is "question" (something is missing or ambiguous), "help" (what the model can do),
-    "list" (the session's files) or "info" (a short statement, e.g. no data yet).
+    "list" (the session's files) or "info" (a short statement, e.g. no data yet). `then` is a
+    second call asked for in the same request, made on the dataset this call makes (its
+    `dataset_id` is filled in once that dataset exists).
     """
 
     tool: str | None = None
     args: dict[str, Any] = field(default_factory=dict)
     text: str | None = None
     reply: str | None = None
+    then: Plan | None = None
 
 
 def ask(text: str) -> Plan:
