@@ -16,13 +16,14 @@ from data_science.config import Settings
 from data_science.llm.selection import build_model, model_name
 from data_science.offline.intents import Call, Exchange, History, decide
 from data_science.offline.intents.columns import find_mentions
+from data_science.offline.intents.steps import fill_in
 from data_science.offline.intents.text import read
-from data_science.offline.model import read_turns
+from data_science.offline.model import next_step, read_turns
 from data_science.offline.replies import RENDERERS, render_result
 from data_science.storage.workspace import Workspace, describe_catalogue
 from data_science.tools import ALL_TOOLS
 from tests.conftest import PROJECT_ROOT, store_frame
-from tests.offline_eval.datasets import catalogue
+from tests.offline_eval.datasets import FRAMES, catalogue
 
 PENGUINS = catalogue("penguins")
 DATA = PENGUINS["datasets"][0]["id"]
@@ -133,9 +134,10 @@ def test_a_cleaning_step_makes_the_cleaned_data_the_one_to_work_on() -> None:
     assert plan.args["dataset_id"] == cleaned["id"]
 
 
-def test_rows_are_never_dropped_as_a_column_by_mistake() -> None:
+def test_dropping_rows_keeps_the_others_and_never_drops_a_column() -> None:
     plan = decide("drop rows where sex is missing", PENGUINS)
-    assert plan.tool is None and plan.reply == "question"
+    assert plan.tool == "filter_rows"
+    assert plan.args["conditions"] == [{"column": "sex", "op": "not_missing"}]
 
 
 @pytest.mark.parametrize(
@@ -155,8 +157,14 @@ def test_download_requests_export_the_latest_result(
         assert plan.args[key] == value
 
 
+# Issue 14's tools: the offline model plans and explains them before they are registered.
+CONTRACT_TOOLS = {"filter_rows", "derive_column", "sort_rows", "run_sql", "regression_report"}
+
+
 def test_every_tool_has_a_plain_language_reply() -> None:
-    assert set(RENDERERS) == {tool.__name__ for tool in ALL_TOOLS}
+    tools = {tool.__name__ for tool in ALL_TOOLS}
+    assert tools <= set(RENDERERS)
+    assert set(RENDERERS) - tools <= CONTRACT_TOOLS
 
 
 def test_replies_explain_errors_and_survive_unexpected_results() -> None:
@@ -226,16 +234,21 @@ class Chat:
         )
         self.session_id = ""
 
-    async def start(self, settings: Settings, frame: pd.DataFrame | None = None) -> "Chat":
+        self.results: dict[str, dict] = {}
+
+    async def start(
+        self, settings: Settings, frame: pd.DataFrame | None = None, name: str = "penguins.csv"
+    ) -> "Chat":
         session = await self.sessions.create_session(app_name="data_science", user_id="alice")
         self.session_id = session.id
         if frame is not None:
-            store_frame(Workspace(settings, "alice", session.id), frame, "penguins.csv")
+            store_frame(Workspace(settings, "alice", session.id), frame, name)
         return self
 
-    async def say(self, text: str) -> tuple[list[tuple[str, dict]], str]:
-        """The tool calls the message caused, and the final answer."""
-        message = types.Content(role="user", parts=[types.Part(text=text)])
+    async def say(self, text: str, *attachments: types.Part) -> tuple[list[tuple[str, dict]], str]:
+        """The tool calls the message caused, and the final answer; each tool's last result is
+        kept in `results`."""
+        message = types.Content(role="user", parts=[*attachments, types.Part(text=text)])
         events = [
             event
             async for event in self.runner.run_async(
@@ -245,6 +258,9 @@ class Chat:
         calls = [
             (call.name or "", call.args or {}) for e in events for call in e.get_function_calls()
         ]
+        for event in events:
+            for response in event.get_function_responses():
+                self.results[response.name or ""] = dict(response.response or {})
         return calls, events[-1].content.parts[0].text or ""
 
 
@@ -289,3 +305,77 @@ async def test_unknown_requests_get_the_capabilities_and_how_to_switch_models(
     calls, reply = await chat.say("what is the meaning of life?")
     assert "offline assistant" in reply and "OPENAI_API_KEY" in reply
     assert [name for name, _ in calls] == ["list_data_files"]  # looked for data, called nothing
+
+
+TITANIC = catalogue("titanic")
+COMPOUND = "fill missing age with the median and then train a random forest to predict survived"
+
+
+def test_two_steps_in_one_request_plan_the_second_on_what_the_first_makes() -> None:
+    plan = decide(COMPOUND, TITANIC)
+    assert (plan.tool, plan.args["columns"], plan.args["strategy"]) == (
+        "impute_missing",
+        ["age"],
+        "median",
+    )
+    assert plan.then is not None and plan.then.tool == "train"
+    assert plan.then.args["target"] == "survived" and plan.then.args["model"] == "random_forest"
+    imputed = Call("impute_missing", plan.args, {"dataset_id": "ds_00000000000000aa"})
+    second = fill_in(plan.then, imputed)
+    assert second is not None and second.args["dataset_id"] == "ds_00000000000000aa"
+    charted = decide(
+        "train a model to predict species and then show the confusion matrix", PENGUINS
+    )
+    assert charted.then is not None and charted.then.tool == "plot_model"
+    trained = Call("train", charted.args, {"model_id": "mdl_00000000000000bb"})
+    chart = fill_in(charted.then, trained)
+    assert chart is not None and chart.args == {
+        "model_id": "mdl_00000000000000bb",
+        "kind": "confusion_matrix",
+    }
+
+
+async def test_two_steps_in_one_message_run_in_one_turn_the_second_on_the_first_result(
+    settings: Settings,
+) -> None:
+    titanic = FRAMES["titanic.csv"]()
+    chat = await Chat(settings).start(settings, titanic, "titanic.csv")
+    calls, reply = await chat.say(COMPOUND)
+    assert [name for name, _ in calls] == ["list_data_files", "impute_missing", "train"]
+    imputed = chat.results["impute_missing"]["dataset_id"]
+    assert calls[2][1] == {"dataset_id": imputed, "target": "survived", "model": "random_forest"}
+    table = Workspace(settings, "alice", chat.session_id).table_file(imputed).load()
+    gaps = titanic["age"].isna()
+    assert gaps.any() and not table["age"].isna().any()
+    assert (table.loc[gaps, "age"] == titanic["age"].median()).all()
+    assert chat.results["train"]["dataset_id"] == imputed
+    assert "Done:" in reply and "Accuracy" in reply  # both steps are explained
+
+
+def test_a_failed_first_step_ends_the_turn_with_its_error() -> None:
+    ask_for = types.FunctionCall(id="c1", name="list_data_files", args={})
+    listed = types.FunctionResponse(id="c1", name="list_data_files", response=TITANIC)
+    contents = [
+        types.Content(role="user", parts=[types.Part(text=COMPOUND)]),
+        types.Content(role="model", parts=[types.Part(function_call=ask_for)]),
+        types.Content(role="user", parts=[types.Part(function_response=listed)]),
+    ]
+    first = next_step(contents).parts[0].function_call
+    assert first is not None and first.name == "impute_missing"
+    refused = {"status": "error", "error": "unknown_column", "message": "No column 'age'."}
+    contents += [
+        types.Content(role="model", parts=[types.Part(function_call=first)]),
+        types.Content(
+            role="user",
+            parts=[
+                types.Part(
+                    function_response=types.FunctionResponse(
+                        id=first.id, name=first.name, response=refused
+                    )
+                )
+            ],
+        ),
+    ]
+    answer = next_step(contents).parts[0]
+    assert answer.function_call is None
+    assert answer.text == "That did not work: No column 'age'."

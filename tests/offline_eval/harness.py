@@ -61,7 +61,7 @@ FAMILIES = {
                  "select_features"},
     "models": {"train", "predict", "cross_validate", "tune_model", "train_ensemble",
                "search_models", "automl", "analyze_and_model", "export_model"},
-    "filter, derive, sort, SQL": set(ROW_TOOLS),
+    "rows, new columns, SQL": set(ROW_TOOLS),
     "regression report": {"regression_report"},
     "clusters and anomalies": {"cluster", "choose_k", "find_anomalies"},
     "time series": {"forecast", "decompose_series"},
