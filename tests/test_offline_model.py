@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -379,3 +380,43 @@ def test_a_failed_first_step_ends_the_turn_with_its_error() -> None:
     answer = next_step(contents).parts[0]
     assert answer.function_call is None
     assert answer.text == "That did not work: No column 'age'."
+
+
+def html_as_csv() -> types.Part:
+    page = b"<!DOCTYPE html><html><body><p>not a table</p></body></html>"
+    return types.Part(
+        inline_data=types.Blob(data=page, mime_type="text/csv", display_name="sales.csv")
+    )
+
+
+async def test_a_request_with_a_refused_attachment_says_why_instead_of_no_data(
+    settings: Settings,
+) -> None:
+    chat = await Chat(settings).start(settings)
+    calls, reply = await chat.say("describe the data", html_as_csv())
+    assert '"sales.csv" was refused' in reply and "text/html" in reply
+    assert "no data in this chat" not in reply
+    assert calls == []  # nothing ran on other data
+
+
+async def test_a_refused_attachment_is_not_replaced_by_the_data_already_there(
+    settings: Settings, penguins: pd.DataFrame
+) -> None:
+    chat = await Chat(settings).start(settings, penguins)
+    calls, reply = await chat.say("train a model to predict species", html_as_csv())
+    assert '"sales.csv" was refused' in reply and calls == []
+
+
+async def test_with_one_file_taken_and_one_refused_the_reply_says_which_was_refused(
+    settings: Settings, penguins_csv: Path
+) -> None:
+    chat = await Chat(settings).start(settings)
+    table = types.Part(
+        inline_data=types.Blob(
+            data=penguins_csv.read_bytes(), mime_type="text/csv", display_name="penguins.csv"
+        )
+    )
+    calls, reply = await chat.say("describe the data", table, html_as_csv())
+    assert [name for name, _ in calls] == ["list_data_files", "analyze_dataset"]
+    assert reply.startswith('The file "sales.csv" was refused')
+    assert "344 rows" in reply  # the file that was taken in is described

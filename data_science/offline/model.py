@@ -7,7 +7,8 @@ something is missing or ambiguous), then explains the tool's result in plain wor
 of two steps ("fill missing age and then train a model") calls the second tool on what the first
 made, in the same turn. Earlier turns of the session — ADK sends them all in
 `LlmRequest.contents` — are read back into a `History`, so "now plot it" or "use 5 clusters
-instead" refer to the previous step.
+instead" refer to the previous step. A message whose every attachment the intake refused is
+answered with the refusal, not run on other data.
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ ATTACHMENT_FOLLOW_UP = (
     'What would you like to know? For example: "describe the data", "plot a histogram of '
     '<column>" or "train a model to predict <column>".'
 )
+# How the intake's note on a refused attachment reads (plugins/attachments.py's `refusal`).
+REFUSED = " was refused: "
+REFUSED_FOLLOW_UP = (
+    "So I did not run your request on it. Fix the file (or export it again as CSV or Excel) and "
+    "attach it again with your request."
+)
 
 
 class OfflineModel(BaseLlm):
@@ -61,6 +68,12 @@ class Turn:
     calls: list[Call] = field(default_factory=list)
     reply: str = ""
 
+    @property
+    def refusals(self) -> list[str]:
+        """The intake's notes on this message's attachments that it refused."""
+        notes = [note.removeprefix(ATTACHMENT_MARKER).strip() for note in self.attachments]
+        return [note for note in notes if REFUSED in note]
+
     def exchange(self) -> Exchange:
         """The turn as history; it asked a question when it ended in one without using a tool."""
         used_tools = any(call.name != CATALOGUE_TOOL for call in self.calls)
@@ -81,14 +94,14 @@ def next_step(contents: list[types.Content]) -> types.Content:
     plan = decide(current.text, catalogue.result, history)
     if len(current.calls) == 1:
         if plan.tool is None:
-            return _text(plan.text or help_plan().text or "")
+            return _text(_noted(current, plan.text or help_plan().text or ""))
         return _call(plan.tool, plan.args)
     done = current.calls[1:]
     following = _next_of(plan, done)
     if following is not None and following.tool:
         return _call(following.tool, following.args)
     replies = [render_result(call.name, call.result) for call in done]
-    return _text("\n\n".join(replies))
+    return _text(_noted(current, "\n\n".join(replies)))
 
 
 def _next_of(plan: Plan, done: list[Call]) -> Plan | None:
@@ -104,12 +117,20 @@ def _next_of(plan: Plan, done: list[Call]) -> Plan | None:
     return step
 
 
+def _noted(turn: Turn, text: str) -> str:
+    """`text`, after the intake's word on the attachments it refused in this message."""
+    return "\n".join([*turn.refusals, "", text]) if turn.refusals else text
+
+
 def _first_step(request: Turn) -> types.Content:
     if not request.text and request.attachments:
         notes = "\n".join(
             note.removeprefix(ATTACHMENT_MARKER).strip() for note in request.attachments
         )
         return _text(f"{notes}\n\n{ATTACHMENT_FOLLOW_UP}")
+    if request.refusals and len(request.refusals) == len(request.attachments):
+        # The request was about the file just attached, which is not there: say why.
+        return _text("\n".join([*request.refusals, "", REFUSED_FOLLOW_UP]))
     family = classify(read(request.text))
     if family in {"help", "greeting"}:
         return _text(help_plan(greeting=family == "greeting").text or "")
