@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import statsmodels.api as sm
 from google.adk.artifacts.in_memory_artifact_service import InMemoryArtifactService
 from google.adk.runners import Runner
 from google.adk.sessions.in_memory_session_service import InMemorySessionService
@@ -420,3 +421,102 @@ async def test_with_one_file_taken_and_one_refused_the_reply_says_which_was_refu
     assert [name for name, _ in calls] == ["list_data_files", "analyze_dataset"]
     assert reply.startswith('The file "sales.csv" was refused')
     assert "344 rows" in reply  # the file that was taken in is described
+
+
+def test_a_filter_reply_says_how_many_rows_were_kept_of_how_many() -> None:
+    titanic = FRAMES["titanic.csv"]()
+    kept = titanic[titanic["age"] > 60]
+    result = {
+        "status": "ok",
+        "dataset_id": "ds_00000000000000f1",
+        "source_dataset_id": "ds_0000000000000001",
+        "action": f"kept {len(kept):,} of {len(titanic):,} rows where age > 60",
+        "rows_before": len(titanic),
+        "rows_after": len(kept),
+        "columns": list(titanic.columns),
+        "preview": kept.head(5)[["age", "name"]].to_dict("records"),
+    }
+    reply = render_result("filter_rows", result)
+    share = f"{100 * len(kept) / len(titanic):.1f} %"
+    assert f"Kept **{len(kept)} of {len(titanic)} rows** ({share}) where age > 60." in reply
+    assert "ds_00000000000000f1" in reply and str(kept["name"].iloc[0]) in reply
+
+
+def test_a_derive_reply_names_the_new_column_and_a_sort_reply_shows_the_top_rows() -> None:
+    diamonds = FRAMES["diamonds.csv"]()
+    ratio = (diamonds["price"] / diamonds["carat"]).rename("price_per_carat")
+    derived = {
+        "status": "ok",
+        "dataset_id": "ds_00000000000000d1",
+        "action": "added the column 'price_per_carat' = price / carat",
+        "rows_before": len(diamonds),
+        "rows_after": len(diamonds),
+        "preview": pd.concat([ratio, diamonds[["price", "carat"]]], axis=1)
+        .head(3)
+        .to_dict("records"),
+    }
+    reply = render_result("derive_column", derived)
+    assert reply.startswith("Added the column **price_per_carat** = price / carat.")
+    assert f"{ratio.iloc[0]:.4g}" in reply
+    top = diamonds.sort_values("price", ascending=False).head(3)
+    sorted_result = {
+        "status": "ok",
+        "dataset_id": "ds_00000000000000d2",
+        "action": f"sorted {len(diamonds)} rows by price (descending) and kept the first 3",
+        "rows_before": len(diamonds),
+        "rows_after": 3,
+        "preview": top[["price", "carat"]].to_dict("records"),
+    }
+    reply = render_result("sort_rows", sorted_result)
+    assert f"has 3 of the {len(diamonds)} rows" in reply and "The top rows:" in reply
+    assert f"{top['price'].iloc[0]:,.0f}" in reply or f"{top['price'].iloc[0]:.4g}" in reply
+
+
+def test_a_regression_report_reply_gives_r2_and_only_the_significant_coefficients() -> None:
+    diamonds = FRAMES["diamonds.csv"]()
+    design = sm.add_constant(diamonds[["carat", "depth"]])
+    fitted = sm.OLS(diamonds["price"], design).fit()
+    intervals = fitted.conf_int(alpha=0.05)
+    result = {
+        "status": "ok",
+        "kind": "ols",
+        "model": "OLS (ordinary least squares)",
+        "target": "price",
+        "n": int(fitted.nobs),
+        "alpha": 0.05,
+        "coefficients": [
+            {
+                "term": term,
+                "coef": float(fitted.params[term]),
+                "std_err": float(fitted.bse[term]),
+                "t": float(fitted.tvalues[term]),
+                "p_value": float(fitted.pvalues[term]),
+                "ci_95": [float(intervals.loc[term, 0]), float(intervals.loc[term, 1])],
+            }
+            for term in fitted.params.index
+        ],
+        "fit": {"r2": fitted.rsquared, "adj_r2": fitted.rsquared_adj, "aic": fitted.aic},
+    }
+    reply = render_result("regression_report", result)
+    assert f"R² {fitted.rsquared:.4g} (adjusted {fitted.rsquared_adj:.4g})" in reply
+    significant_line = next(line for line in reply.splitlines() if line.startswith("Significant"))
+    for term in ("carat", "depth"):
+        named = f"{term} (" in significant_line
+        assert named == bool(fitted.pvalues[term] < 0.05), (term, fitted.pvalues[term])
+    assert "const (" not in significant_line
+
+
+def test_a_sql_reply_says_how_many_rows_the_query_returned() -> None:
+    flights = FRAMES["flights.csv"]()
+    means = flights.groupby("carrier", as_index=False)["dep_delay"].mean()
+    result = {
+        "status": "ok",
+        "dataset_id": "ds_00000000000000e1",
+        "rows": len(means),
+        "columns": list(means.columns),
+        "tables_used": ["ds_0000000000000002"],
+        "preview": means.to_dict("records"),
+    }
+    reply = render_result("run_sql", result)
+    assert f"**{len(means)} rows** and 2 columns from ds_0000000000000002" in reply
+    assert str(means["carrier"].iloc[0]) in reply
