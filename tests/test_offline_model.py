@@ -354,6 +354,47 @@ async def test_two_steps_in_one_message_run_in_one_turn_the_second_on_the_first_
     assert "Done:" in reply and "Accuracy" in reply  # both steps are explained
 
 
+def answered(request: str, catalogue_result: dict, *results: dict) -> list[types.Content]:
+    """A turn as ADK sends it: the request, then each call the model made with its result
+    (the model's own next step each time, so the calls are the ones it decided)."""
+    listed = types.FunctionCall(name="list_data_files", args={})
+    contents = [
+        types.Content(role="user", parts=[types.Part(text=request)]),
+        types.Content(role="model", parts=[types.Part(function_call=listed)]),
+    ]
+    for result in [catalogue_result, *results]:
+        call = contents[-1].parts[0].function_call
+        assert call is not None, contents[-1]
+        response = types.FunctionResponse(id=call.id, name=call.name, response=result)
+        contents.append(types.Content(role="user", parts=[types.Part(function_response=response)]))
+        contents.append(next_step(contents))
+    return contents
+
+
+def test_a_step_that_feeds_the_next_is_reported_without_its_rows() -> None:
+    flights = catalogue("flights")
+    source = flights["datasets"][0]["id"]
+    kept = {
+        "status": "ok",
+        "dataset_id": "ds_00000000000000a1",
+        "action": "kept 130 of 400 rows where origin == 'JFK'",
+        "rows_before": 400,
+        "rows_after": 130,
+        "preview": [{"origin": "JFK", "carrier": "EV"}],
+    }
+    grouped = {"status": "ok", "group_columns": ["carrier"], "groups": [{"carrier": "EV"}]}
+    contents = answered(
+        "keep the flights from JFK and then average dep_delay by carrier", flights, kept, grouped
+    )
+    calls = [c.parts[0].function_call for c in contents if c.role == "model"][:-1]
+    assert [call.name for call in calls if call] == ["list_data_files", "filter_rows", "group_by"]
+    assert calls[1] and calls[1].args["dataset_id"] == source
+    assert calls[2] and calls[2].args["dataset_id"] == "ds_00000000000000a1"
+    reply = contents[-1].parts[0].text or ""
+    assert reply.startswith("Kept **130 of 400 rows**") and "groups by carrier" in reply
+    assert "The first rows" not in reply  # the filter's rows went on to the group-by
+
+
 def test_a_failed_first_step_ends_the_turn_with_its_error() -> None:
     ask_for = types.FunctionCall(id="c1", name="list_data_files", args={})
     listed = types.FunctionResponse(id="c1", name="list_data_files", response=TITANIC)

@@ -100,7 +100,9 @@ def next_step(contents: list[types.Content]) -> types.Content:
     following = _next_of(plan, done)
     if following is not None and following.tool:
         return _call(following.tool, following.args)
-    replies = [render_result(call.name, call.result) for call in done]
+    # The rows a step handed to the next one are not shown; the last step's result is.
+    shown = [{**call.result, "preview": None} for call in done[:-1]] + [done[-1].result]
+    replies = [render_result(call.name, result) for call, result in zip(done, shown, strict=True)]
     return _text(_noted(current, "\n\n".join(replies)))
 
 
