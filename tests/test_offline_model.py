@@ -3,9 +3,11 @@
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
+import statsmodels.api as sm
 from google.adk.artifacts.in_memory_artifact_service import InMemoryArtifactService
 from google.adk.runners import Runner
 from google.adk.sessions.in_memory_session_service import InMemorySessionService
@@ -16,13 +18,14 @@ from data_science.config import Settings
 from data_science.llm.selection import build_model, model_name
 from data_science.offline.intents import Call, Exchange, History, decide
 from data_science.offline.intents.columns import find_mentions
+from data_science.offline.intents.steps import fill_in
 from data_science.offline.intents.text import read
-from data_science.offline.model import read_turns
+from data_science.offline.model import next_step, read_turns
 from data_science.offline.replies import RENDERERS, render_result
 from data_science.storage.workspace import Workspace, describe_catalogue
 from data_science.tools import ALL_TOOLS
 from tests.conftest import PROJECT_ROOT, store_frame
-from tests.offline_eval.datasets import catalogue
+from tests.offline_eval.datasets import FRAMES, catalogue
 
 PENGUINS = catalogue("penguins")
 DATA = PENGUINS["datasets"][0]["id"]
@@ -133,9 +136,10 @@ def test_a_cleaning_step_makes_the_cleaned_data_the_one_to_work_on() -> None:
     assert plan.args["dataset_id"] == cleaned["id"]
 
 
-def test_rows_are_never_dropped_as_a_column_by_mistake() -> None:
+def test_dropping_rows_keeps_the_others_and_never_drops_a_column() -> None:
     plan = decide("drop rows where sex is missing", PENGUINS)
-    assert plan.tool is None and plan.reply == "question"
+    assert plan.tool == "filter_rows"
+    assert plan.args["conditions"] == [{"column": "sex", "op": "not_missing"}]
 
 
 @pytest.mark.parametrize(
@@ -155,8 +159,14 @@ def test_download_requests_export_the_latest_result(
         assert plan.args[key] == value
 
 
+# Issue 14's tools: the offline model plans and explains them before they are registered.
+CONTRACT_TOOLS = {"filter_rows", "derive_column", "sort_rows", "run_sql", "regression_report"}
+
+
 def test_every_tool_has_a_plain_language_reply() -> None:
-    assert set(RENDERERS) == {tool.__name__ for tool in ALL_TOOLS}
+    tools = {tool.__name__ for tool in ALL_TOOLS}
+    assert tools <= set(RENDERERS)
+    assert set(RENDERERS) - tools <= CONTRACT_TOOLS
 
 
 def test_replies_explain_errors_and_survive_unexpected_results() -> None:
@@ -226,16 +236,21 @@ class Chat:
         )
         self.session_id = ""
 
-    async def start(self, settings: Settings, frame: pd.DataFrame | None = None) -> "Chat":
+        self.results: dict[str, dict] = {}
+
+    async def start(
+        self, settings: Settings, frame: pd.DataFrame | None = None, name: str = "penguins.csv"
+    ) -> "Chat":
         session = await self.sessions.create_session(app_name="data_science", user_id="alice")
         self.session_id = session.id
         if frame is not None:
-            store_frame(Workspace(settings, "alice", session.id), frame, "penguins.csv")
+            store_frame(Workspace(settings, "alice", session.id), frame, name)
         return self
 
-    async def say(self, text: str) -> tuple[list[tuple[str, dict]], str]:
-        """The tool calls the message caused, and the final answer."""
-        message = types.Content(role="user", parts=[types.Part(text=text)])
+    async def say(self, text: str, *attachments: types.Part) -> tuple[list[tuple[str, dict]], str]:
+        """The tool calls the message caused, and the final answer; each tool's last result is
+        kept in `results`."""
+        message = types.Content(role="user", parts=[*attachments, types.Part(text=text)])
         events = [
             event
             async for event in self.runner.run_async(
@@ -245,6 +260,9 @@ class Chat:
         calls = [
             (call.name or "", call.args or {}) for e in events for call in e.get_function_calls()
         ]
+        for event in events:
+            for response in event.get_function_responses():
+                self.results[response.name or ""] = dict(response.response or {})
         return calls, events[-1].content.parts[0].text or ""
 
 
@@ -289,3 +307,257 @@ async def test_unknown_requests_get_the_capabilities_and_how_to_switch_models(
     calls, reply = await chat.say("what is the meaning of life?")
     assert "offline assistant" in reply and "OPENAI_API_KEY" in reply
     assert [name for name, _ in calls] == ["list_data_files"]  # looked for data, called nothing
+
+
+TITANIC = catalogue("titanic")
+COMPOUND = "fill missing age with the median and then train a random forest to predict survived"
+
+
+def test_two_steps_in_one_request_plan_the_second_on_what_the_first_makes() -> None:
+    plan = decide(COMPOUND, TITANIC)
+    assert (plan.tool, plan.args["columns"], plan.args["strategy"]) == (
+        "impute_missing",
+        ["age"],
+        "median",
+    )
+    assert plan.then is not None and plan.then.tool == "train"
+    assert plan.then.args["target"] == "survived" and plan.then.args["model"] == "random_forest"
+    imputed = Call("impute_missing", plan.args, {"dataset_id": "ds_00000000000000aa"})
+    second = fill_in(plan.then, imputed)
+    assert second is not None and second.args["dataset_id"] == "ds_00000000000000aa"
+    charted = decide(
+        "train a model to predict species and then show the confusion matrix", PENGUINS
+    )
+    assert charted.then is not None and charted.then.tool == "plot_model"
+    trained = Call("train", charted.args, {"model_id": "mdl_00000000000000bb"})
+    chart = fill_in(charted.then, trained)
+    assert chart is not None and chart.args == {
+        "model_id": "mdl_00000000000000bb",
+        "kind": "confusion_matrix",
+    }
+
+
+async def test_two_steps_in_one_message_run_in_one_turn_the_second_on_the_first_result(
+    settings: Settings,
+) -> None:
+    titanic = FRAMES["titanic.csv"]()
+    chat = await Chat(settings).start(settings, titanic, "titanic.csv")
+    calls, reply = await chat.say(COMPOUND)
+    assert [name for name, _ in calls] == ["list_data_files", "impute_missing", "train"]
+    imputed = chat.results["impute_missing"]["dataset_id"]
+    assert calls[2][1] == {"dataset_id": imputed, "target": "survived", "model": "random_forest"}
+    table = Workspace(settings, "alice", chat.session_id).table_file(imputed).load()
+    gaps = titanic["age"].isna()
+    assert gaps.any() and not table["age"].isna().any()
+    assert (table.loc[gaps, "age"] == titanic["age"].median()).all()
+    assert chat.results["train"]["dataset_id"] == imputed
+    assert "Done:" in reply and "Accuracy" in reply  # both steps are explained
+
+
+def answered(request: str, catalogue_result: dict, *results: dict) -> list[types.Content]:
+    """A turn as ADK sends it: the request, then each call the model made with its result
+    (the model's own next step each time, so the calls are the ones it decided)."""
+    listed = types.FunctionCall(name="list_data_files", args={})
+    contents = [
+        types.Content(role="user", parts=[types.Part(text=request)]),
+        types.Content(role="model", parts=[types.Part(function_call=listed)]),
+    ]
+    for result in [catalogue_result, *results]:
+        call = contents[-1].parts[0].function_call
+        assert call is not None, contents[-1]
+        response = types.FunctionResponse(id=call.id, name=call.name, response=result)
+        contents.append(types.Content(role="user", parts=[types.Part(function_response=response)]))
+        contents.append(next_step(contents))
+    return contents
+
+
+def test_a_step_that_feeds_the_next_is_reported_without_its_rows() -> None:
+    flights = catalogue("flights")
+    source = flights["datasets"][0]["id"]
+    kept = {
+        "status": "ok",
+        "dataset_id": "ds_00000000000000a1",
+        "action": "kept 130 of 400 rows where origin == 'JFK'",
+        "rows_before": 400,
+        "rows_after": 130,
+        "preview": [{"origin": "JFK", "carrier": "EV"}],
+    }
+    grouped = {"status": "ok", "group_columns": ["carrier"], "groups": [{"carrier": "EV"}]}
+    contents = answered(
+        "keep the flights from JFK and then average dep_delay by carrier", flights, kept, grouped
+    )
+    calls = [c.parts[0].function_call for c in contents if c.role == "model"][:-1]
+    assert [call.name for call in calls if call] == ["list_data_files", "filter_rows", "group_by"]
+    assert calls[1] and calls[1].args["dataset_id"] == source
+    assert calls[2] and calls[2].args["dataset_id"] == "ds_00000000000000a1"
+    reply = contents[-1].parts[0].text or ""
+    assert reply.startswith("Kept **130 of 400 rows**") and "groups by carrier" in reply
+    assert "The first rows" not in reply  # the filter's rows went on to the group-by
+
+
+def test_a_failed_first_step_ends_the_turn_with_its_error() -> None:
+    ask_for = types.FunctionCall(id="c1", name="list_data_files", args={})
+    listed = types.FunctionResponse(id="c1", name="list_data_files", response=TITANIC)
+    contents = [
+        types.Content(role="user", parts=[types.Part(text=COMPOUND)]),
+        types.Content(role="model", parts=[types.Part(function_call=ask_for)]),
+        types.Content(role="user", parts=[types.Part(function_response=listed)]),
+    ]
+    first = next_step(contents).parts[0].function_call
+    assert first is not None and first.name == "impute_missing"
+    refused = {"status": "error", "error": "unknown_column", "message": "No column 'age'."}
+    contents += [
+        types.Content(role="model", parts=[types.Part(function_call=first)]),
+        types.Content(
+            role="user",
+            parts=[
+                types.Part(
+                    function_response=types.FunctionResponse(
+                        id=first.id, name=first.name, response=refused
+                    )
+                )
+            ],
+        ),
+    ]
+    answer = next_step(contents).parts[0]
+    assert answer.function_call is None
+    assert answer.text == "That did not work: No column 'age'."
+
+
+def html_as_csv() -> types.Part:
+    page = b"<!DOCTYPE html><html><body><p>not a table</p></body></html>"
+    return types.Part(
+        inline_data=types.Blob(data=page, mime_type="text/csv", display_name="sales.csv")
+    )
+
+
+async def test_a_request_with_a_refused_attachment_says_why_instead_of_no_data(
+    settings: Settings,
+) -> None:
+    chat = await Chat(settings).start(settings)
+    calls, reply = await chat.say("describe the data", html_as_csv())
+    assert '"sales.csv" was refused' in reply and "text/html" in reply
+    assert "no data in this chat" not in reply
+    assert calls == []  # nothing ran on other data
+
+
+async def test_a_refused_attachment_is_not_replaced_by_the_data_already_there(
+    settings: Settings, penguins: pd.DataFrame
+) -> None:
+    chat = await Chat(settings).start(settings, penguins)
+    calls, reply = await chat.say("train a model to predict species", html_as_csv())
+    assert '"sales.csv" was refused' in reply and calls == []
+
+
+async def test_with_one_file_taken_and_one_refused_the_reply_says_which_was_refused(
+    settings: Settings, penguins_csv: Path
+) -> None:
+    chat = await Chat(settings).start(settings)
+    table = types.Part(
+        inline_data=types.Blob(
+            data=penguins_csv.read_bytes(), mime_type="text/csv", display_name="penguins.csv"
+        )
+    )
+    calls, reply = await chat.say("describe the data", table, html_as_csv())
+    assert [name for name, _ in calls] == ["list_data_files", "analyze_dataset"]
+    assert reply.startswith('The file "sales.csv" was refused')
+    assert "344 rows" in reply  # the file that was taken in is described
+
+
+def test_a_filter_reply_says_how_many_rows_were_kept_of_how_many() -> None:
+    titanic = FRAMES["titanic.csv"]()
+    kept = titanic[titanic["age"] > 60]
+    result = {
+        "status": "ok",
+        "dataset_id": "ds_00000000000000f1",
+        "source_dataset_id": "ds_0000000000000001",
+        "action": f"kept {len(kept):,} of {len(titanic):,} rows where age > 60",
+        "rows_before": len(titanic),
+        "rows_after": len(kept),
+        "columns": list(titanic.columns),
+        "preview": kept.head(5)[["age", "name"]].to_dict("records"),
+    }
+    reply = render_result("filter_rows", result)
+    share = f"{100 * len(kept) / len(titanic):.1f} %"
+    assert f"Kept **{len(kept)} of {len(titanic)} rows** ({share}) where age > 60." in reply
+    assert "ds_00000000000000f1" in reply and str(kept["name"].iloc[0]) in reply
+
+
+def test_a_derive_reply_names_the_new_column_and_a_sort_reply_shows_the_top_rows() -> None:
+    diamonds = FRAMES["diamonds.csv"]()
+    ratio = (diamonds["price"] / diamonds["carat"]).rename("price_per_carat")
+    derived = {
+        "status": "ok",
+        "dataset_id": "ds_00000000000000d1",
+        "action": "added the column 'price_per_carat' = price / carat",
+        "rows_before": len(diamonds),
+        "rows_after": len(diamonds),
+        "preview": pd.concat([ratio, diamonds[["price", "carat"]]], axis=1)
+        .head(3)
+        .to_dict("records"),
+    }
+    reply = render_result("derive_column", derived)
+    assert reply.startswith("Added the column **price_per_carat** = price / carat.")
+    assert f"{ratio.iloc[0]:.4g}" in reply
+    top = diamonds.sort_values("price", ascending=False).head(3)
+    sorted_result = {
+        "status": "ok",
+        "dataset_id": "ds_00000000000000d2",
+        "action": f"sorted {len(diamonds)} rows by price (descending) and kept the first 3",
+        "rows_before": len(diamonds),
+        "rows_after": 3,
+        "preview": top[["price", "carat"]].to_dict("records"),
+    }
+    reply = render_result("sort_rows", sorted_result)
+    assert f"has 3 of the {len(diamonds)} rows" in reply and "The top rows:" in reply
+    assert f"{top['price'].iloc[0]:,.0f}" in reply or f"{top['price'].iloc[0]:.4g}" in reply
+
+
+def test_a_regression_report_reply_gives_r2_and_only_the_significant_coefficients() -> None:
+    diamonds = FRAMES["diamonds.csv"]()
+    design = sm.add_constant(diamonds[["carat", "depth"]])
+    fitted = sm.OLS(diamonds["price"], design).fit()
+    intervals = fitted.conf_int(alpha=0.05)
+    result = {
+        "status": "ok",
+        "kind": "ols",
+        "model": "OLS (ordinary least squares)",
+        "target": "price",
+        "n": int(fitted.nobs),
+        "alpha": 0.05,
+        "coefficients": [
+            {
+                "term": term,
+                "coef": float(fitted.params[term]),
+                "std_err": float(fitted.bse[term]),
+                "t": float(fitted.tvalues[term]),
+                "p_value": float(fitted.pvalues[term]),
+                "ci_95": [float(intervals.loc[term, 0]), float(intervals.loc[term, 1])],
+            }
+            for term in fitted.params.index
+        ],
+        "fit": {"r2": fitted.rsquared, "adj_r2": fitted.rsquared_adj, "aic": fitted.aic},
+    }
+    reply = render_result("regression_report", result)
+    assert f"R² {fitted.rsquared:.4g} (adjusted {fitted.rsquared_adj:.4g})" in reply
+    significant_line = next(line for line in reply.splitlines() if line.startswith("Significant"))
+    for term in ("carat", "depth"):
+        named = f"{term} (" in significant_line
+        assert named == bool(fitted.pvalues[term] < 0.05), (term, fitted.pvalues[term])
+    assert "const (" not in significant_line
+
+
+def test_a_sql_reply_says_how_many_rows_the_query_returned() -> None:
+    flights = FRAMES["flights.csv"]()
+    means = flights.groupby("carrier", as_index=False)["dep_delay"].mean()
+    result = {
+        "status": "ok",
+        "dataset_id": "ds_00000000000000e1",
+        "rows": len(means),
+        "columns": list(means.columns),
+        "tables_used": ["ds_0000000000000002"],
+        "preview": means.to_dict("records"),
+    }
+    reply = render_result("run_sql", result)
+    assert f"**{len(means)} rows** and 2 columns from ds_0000000000000002" in reply
+    assert str(means["carrier"].iloc[0]) in reply

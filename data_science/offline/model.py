@@ -1,11 +1,14 @@
 """The embedded offline model: a real ADK `BaseLlm` that needs no key and no network.
 
 It drives the same tools a hosted model would, in the same loop: on a new request it first
-calls `list_data_files` to learn the session's datasets and columns, then calls the one tool
-the request asks for with arguments taken from that catalogue (or asks a short question when
-something is missing or ambiguous), then explains the tool's result in plain words. Earlier
-turns of the session — ADK sends them all in `LlmRequest.contents` — are read back into a
-`History`, so "now plot it" or "use 5 clusters instead" refer to the previous step.
+calls `list_data_files` to learn the session's datasets and columns, then calls the tool the
+request asks for with arguments taken from that catalogue (or asks a short question when
+something is missing or ambiguous), then explains the tool's result in plain words. A request
+of two steps ("fill missing age and then train a model") calls the second tool on what the first
+made, in the same turn. Earlier turns of the session — ADK sends them all in
+`LlmRequest.contents` — are read back into a `History`, so "now plot it" or "use 5 clusters
+instead" refer to the previous step. A message whose every attachment the intake refused is
+answered with the refusal, not run on other data.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from google.adk.models.llm_request import LlmRequest
 from google.adk.models.llm_response import LlmResponse
 from google.genai import types
 
-from data_science.offline.intents import Call, Exchange, History, decide
+from data_science.offline.intents import Call, Exchange, History, Plan, decide
 from data_science.offline.intents.families import classify
 from data_science.offline.intents.files import help_plan
 from data_science.offline.intents.history import CATALOGUE_TOOL
+from data_science.offline.intents.steps import fill_in
 from data_science.offline.intents.text import read
 from data_science.offline.replies import render_result
 from data_science.prompts import ATTACHMENT_MARKER
@@ -33,6 +37,12 @@ NO_CATALOGUE_NEEDED = "describe_model_families"
 ATTACHMENT_FOLLOW_UP = (
     'What would you like to know? For example: "describe the data", "plot a histogram of '
     '<column>" or "train a model to predict <column>".'
+)
+# How the intake's note on a refused attachment reads (plugins/attachments.py's `refusal`).
+REFUSED = " was refused: "
+REFUSED_FOLLOW_UP = (
+    "So I did not run your request on it. Fix the file (or export it again as CSV or Excel) and "
+    "attach it again with your request."
 )
 
 
@@ -58,6 +68,12 @@ class Turn:
     calls: list[Call] = field(default_factory=list)
     reply: str = ""
 
+    @property
+    def refusals(self) -> list[str]:
+        """The intake's notes on this message's attachments that it refused."""
+        notes = [note.removeprefix(ATTACHMENT_MARKER).strip() for note in self.attachments]
+        return [note for note in notes if REFUSED in note]
+
     def exchange(self) -> Exchange:
         """The turn as history; it asked a question when it ended in one without using a tool."""
         used_tools = any(call.name != CATALOGUE_TOOL for call in self.calls)
@@ -72,13 +88,40 @@ def next_step(contents: list[types.Content]) -> types.Content:
     history = History([turn.exchange() for turn in turns[:-1]])
     if not current.calls:
         return _first_step(current)
-    last = current.calls[-1]
-    if last.name == CATALOGUE_TOOL and len(current.calls) == 1:
-        plan = decide(current.text, last.result, history)
+    catalogue = current.calls[0]
+    if catalogue.name != CATALOGUE_TOOL:  # a request that needed no catalogue: one call
+        return _text(render_result(catalogue.name, catalogue.result))
+    plan = decide(current.text, catalogue.result, history)
+    if len(current.calls) == 1:
         if plan.tool is None:
-            return _text(plan.text or help_plan().text or "")
+            return _text(_noted(current, plan.text or help_plan().text or ""))
         return _call(plan.tool, plan.args)
-    return _text(render_result(last.name, last.result))
+    done = current.calls[1:]
+    following = _next_of(plan, done)
+    if following is not None and following.tool:
+        return _call(following.tool, following.args)
+    # The rows a step handed to the next one are not shown; the last step's result is.
+    shown = [{**call.result, "preview": None} for call in done[:-1]] + [done[-1].result]
+    replies = [render_result(call.name, result) for call, result in zip(done, shown, strict=True)]
+    return _text(_noted(current, "\n\n".join(replies)))
+
+
+def _next_of(plan: Plan, done: list[Call]) -> Plan | None:
+    """The step of `plan` after the calls `done` so far (the same decision is made again from
+    the same conversation, so it lines up), with what they made filled in; None when all are
+    done or one failed."""
+    step: Plan | None = plan
+    for call in done:
+        if step is None or step.tool != call.name:
+            return None
+        following = step.then
+        step = fill_in(following, call) if following is not None else None
+    return step
+
+
+def _noted(turn: Turn, text: str) -> str:
+    """`text`, after the intake's word on the attachments it refused in this message."""
+    return "\n".join([*turn.refusals, "", text]) if turn.refusals else text
 
 
 def _first_step(request: Turn) -> types.Content:
@@ -87,6 +130,9 @@ def _first_step(request: Turn) -> types.Content:
             note.removeprefix(ATTACHMENT_MARKER).strip() for note in request.attachments
         )
         return _text(f"{notes}\n\n{ATTACHMENT_FOLLOW_UP}")
+    if request.refusals and len(request.refusals) == len(request.attachments):
+        # The request was about the file just attached, which is not there: say why.
+        return _text("\n".join([*request.refusals, "", REFUSED_FOLLOW_UP]))
     family = classify(read(request.text))
     if family in {"help", "greeting"}:
         return _text(help_plan(greeting=family == "greeting").text or "")

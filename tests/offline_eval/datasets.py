@@ -1,7 +1,8 @@
 """The datasets the offline model's evaluation runs over, as the catalogue `list_data_files` shows.
 
 Each dataset is a real table (palmerpenguins, scikit-learn's bundled sets, statsmodels' CO2
-series, and small shop/review/sales tables made here), written to a file and read back with
+series, and small shop/review/sales tables made here, with passenger, flight, diamond and company
+tables shaped like the public ones analysts ask about), written to a file and read back with
 the app's own reader, so column names and types are exactly what an upload would give (dates in
 a CSV stay text, as they do for a real upload).
 """
@@ -106,6 +107,93 @@ def _co2() -> pd.DataFrame:
     return frame.reset_index(names="date").assign(date=lambda f: f["date"].dt.date.astype(str))
 
 
+def _titanic() -> pd.DataFrame:
+    """A passenger list shaped like the Titanic one (camelCase names, a 0/1 outcome, gaps)."""
+    rng = np.random.default_rng(SEED)
+    n = 300
+    klass = rng.choice([1, 2, 3], n, p=[0.25, 0.2, 0.55])
+    sex = rng.choice(["male", "female"], n, p=[0.65, 0.35])
+    chance = 0.15 + 0.5 * (sex == "female") + 0.1 * (3 - klass)
+    return pd.DataFrame(
+        {
+            "passengerId": np.arange(1, n + 1),
+            "survived": (rng.random(n) < chance).astype(int),
+            "passengerClass": klass,
+            "name": [f"Passenger {index}" for index in range(1, n + 1)],
+            "sex": sex,
+            "age": np.where(rng.random(n) < 0.2, np.nan, rng.uniform(1, 75, n).round(1)),
+            "siblingsSpouses": rng.integers(0, 4, n),
+            "parentsChildren": rng.integers(0, 3, n),
+            "fare": rng.gamma(2.0, 16.0, n).round(2),
+            "cabin": np.where(rng.random(n) < 0.7, None, rng.choice(["B5", "C22", "E8"], n)),
+            "embarked": np.where(rng.random(n) < 0.02, None, rng.choice(["S", "C", "Q"], n)),
+        }
+    )
+
+
+def _flights() -> pd.DataFrame:
+    """Departures from three New York airports, shaped like nycflights13."""
+    rng = np.random.default_rng(SEED)
+    n = 400
+    delay = rng.gamma(1.2, 15.0, n).round() - 10
+    return pd.DataFrame(
+        {
+            "date": (
+                pd.Timestamp("2013-01-01") + pd.to_timedelta(rng.integers(0, 365, n), "D")
+            ).strftime("%Y-%m-%d"),
+            "carrier": rng.choice(["UA", "AA", "B6", "DL", "EV"], n),
+            "flight": rng.integers(1, 2000, n),
+            "origin": rng.choice(["JFK", "LGA", "EWR"], n),
+            "dest": rng.choice(["ATL", "ORD", "LAX", "BOS", "MIA"], n),
+            "dep_delay": np.where(rng.random(n) < 0.03, np.nan, delay),
+            "arr_delay": delay + rng.normal(0, 8, n).round(),
+            "distance": rng.integers(180, 2500, n),
+            "air_time": rng.uniform(30, 350, n).round(),
+        }
+    )
+
+
+def _diamonds() -> pd.DataFrame:
+    """Diamonds shaped like ggplot2's: carat, the 4 Cs as text, prices and sizes."""
+    rng = np.random.default_rng(SEED)
+    n = 400
+    carat = rng.gamma(2.0, 0.4, n).round(2) + 0.2
+    return pd.DataFrame(
+        {
+            "carat": carat,
+            "cut": rng.choice(["Fair", "Good", "Very Good", "Premium", "Ideal"], n),
+            "color": rng.choice(list("DEFGHIJ"), n),
+            "clarity": rng.choice(["I1", "SI2", "SI1", "VS2", "VS1", "VVS2", "VVS1", "IF"], n),
+            "depth": rng.normal(61.7, 1.4, n).round(1),
+            "table": rng.normal(57.4, 2.2, n).round(),
+            "price": (carat * 4000 + rng.normal(0, 600, n)).round().clip(326),
+            "x": (carat**0.33 * 6.4).round(2),
+            "y": (carat**0.33 * 6.4 + rng.normal(0, 0.05, n)).round(2),
+            "z": (carat**0.33 * 3.9).round(2),
+        }
+    )
+
+
+def _companies() -> pd.DataFrame:
+    """Companies with figures as a scraped table gives them: market cap and growth as text."""
+    rng = np.random.default_rng(SEED)
+    n = 60
+    revenue = rng.gamma(2.0, 900.0, n).round(1)
+    return pd.DataFrame(
+        {
+            "company": [f"Company {index}" for index in range(1, n + 1)],
+            "sector": rng.choice(["energy", "retail", "tech", "finance"], n),
+            "country": rng.choice(["US", "DE", "JP", "FR"], n),
+            "founded": rng.integers(1900, 2015, n),
+            "employees": rng.integers(50, 90000, n),
+            "revenue": revenue,
+            "profit": (revenue * rng.normal(0.08, 0.06, n)).round(1),
+            "market_cap": [f"${value:,.2f}" for value in rng.gamma(2.0, 5000.0, n)],
+            "growth": [f"{value:.1f}%" for value in rng.normal(5, 8, n)],
+        }
+    )
+
+
 FRAMES = {
     "penguins.csv": load_penguins,
     "diabetes.csv": lambda: load_diabetes(as_frame=True).frame,
@@ -117,6 +205,10 @@ FRAMES = {
     "orders.csv": _orders,
     "customers.csv": _customers,
     "budget.xlsx": _budget,
+    "titanic.csv": _titanic,
+    "flights.csv": _flights,
+    "diamonds.csv": _diamonds,
+    "companies.csv": _companies,
 }
 # The eval's dataset names: the files uploaded to the chat, oldest first.
 SESSIONS = {
@@ -129,6 +221,10 @@ SESSIONS = {
     "reviews": ["reviews.csv"],
     "shop": ["orders.csv", "customers.csv"],
     "budget": ["budget.xlsx"],
+    "titanic": ["titanic.csv"],
+    "flights": ["flights.csv"],
+    "diamonds": ["diamonds.csv"],
+    "companies": ["companies.csv"],
 }
 
 

@@ -4,7 +4,9 @@ A case names a dataset (its catalogue comes from `datasets.py`), optional earlie
 (`before`, decided by the same function, each call's output added to the catalogue as the real
 tool would add it: a model, or a derived dataset), the request (`say`) and what must happen:
 `{"tool": name, "args": {...}}` or `{"reply": "question" | "help" | "list"}`. Optional `also`
-lists other answers that are equally right (a scatter of "A and B" with either on x).
+lists other answers that are equally right (a scatter of "A and B" with either on x). A request
+that asks for two steps ("fill missing age and then train a model") expects the first call with
+the second under `then`: that one runs on the dataset the first made (`$derived`).
 
 A call passes when the tool is the expected one and its arguments equal the expected ones, after
 leaving out arguments that equal the tool's own defaults; ids are checked when the case states
@@ -13,6 +15,7 @@ them (`$data`, `$derived`, `$model`, `$<file name>`), and otherwise must name an
 
 from __future__ import annotations
 
+import copy
 import inspect
 import json
 from collections import Counter
@@ -27,11 +30,17 @@ from tests.offline_eval.datasets import catalogue
 
 HERE = Path(__file__).parent
 ID_ARGS = ("dataset_id", "model_id", "left_dataset_id", "right_dataset_id")
-UNORDERED = ("columns", "group_columns", "value_columns", "aggregations", "models", "y")
+UNORDERED = (
+    "columns", "group_columns", "value_columns", "aggregations", "models", "y", "features",
+    "conditions",
+)  # fmt: skip
+# Where the order of a list is the meaning: "price / carat" is not "carat / price".
+ORDERED = frozenset({("derive_column", "columns")})
 MAKES_MODEL = frozenset(
     {"train", "tune_model", "train_ensemble", "search_models", "automl", "analyze_and_model"}
 )
-MAKES_DATASET = PREPARING | {"predict", "cluster", "find_anomalies", "forecast"}
+ROW_TOOLS = frozenset({"filter_rows", "derive_column", "sort_rows", "run_sql"})
+MAKES_DATASET = PREPARING | ROW_TOOLS | {"predict", "cluster", "find_anomalies", "forecast"}
 DEFAULTS: dict[str, dict[str, Any]] = {
     function.__name__: {
         name: parameter.default
@@ -52,6 +61,8 @@ FAMILIES = {
                  "select_features"},
     "models": {"train", "predict", "cross_validate", "tune_model", "train_ensemble",
                "search_models", "automl", "analyze_and_model", "export_model"},
+    "rows, new columns, SQL": set(ROW_TOOLS),
+    "regression report": {"regression_report"},
     "clusters and anomalies": {"cluster", "choose_k", "find_anomalies"},
     "time series": {"forecast", "decompose_series"},
     "files": {"export_dataset", "merge_datasets", "load_sheet", "list"},
@@ -71,6 +82,8 @@ class Case:
 
     @property
     def family(self) -> str:
+        if "then" in self.expect:
+            return "two steps in one request"
         key = self.expect.get("tool") or self.expect.get("reply")
         return next(name for name, members in FAMILIES.items() if key in members)
 
@@ -97,11 +110,28 @@ class Session:
 
     def turn(self, text: str) -> Plan:
         plan = decide(text, self.catalogue, self.history)
-        calls = [self._run(plan.tool, plan.args)] if plan.tool else []
+        calls = []
+        step: Plan | None = plan
+        while step is not None and step.tool:
+            calls.append(self.run(step.tool, step.args))
+            step = self.next_step(step, calls[-1])
         self.history.exchanges.append(Exchange(text, calls, asked=plan.reply == "question"))
         return plan
 
-    def _run(self, tool: str, args: dict[str, Any]) -> Call:
+    @staticmethod
+    def next_step(step: Plan, done: Call) -> Plan | None:
+        """The step planned after `step`, on the dataset `done` made (as the model runs it)."""
+        following = step.then
+        if following is None or not following.tool:
+            return None
+        made = done.result.get("dataset_id")
+        args = dict(following.args)
+        if "dataset_id" in args:
+            args["dataset_id"] = made
+        return Plan(following.tool, args, then=following.then)
+
+    def run(self, tool: str, args: dict[str, Any]) -> Call:
+        """What the tool would add to the session: a model, or a derived dataset."""
         result: dict[str, Any] = {"status": "ok", "dataset_id": args.get("dataset_id")}
         items = self.catalogue
         if tool in MAKES_MODEL:
@@ -115,9 +145,12 @@ class Session:
             source_id = args.get("dataset_id") or args.get("left_dataset_id")
             source = next(item for item in items["datasets"] if item["id"] == source_id)
             made = f"ds_{len(items['datasets']):016x}"
+            columns = list(source.get("columns") or [])
+            if tool == "derive_column" and args.get("name"):
+                columns.append({"name": args["name"], "type": _derived_type(args)})
             items["datasets"].append(
                 {**source, "id": made, "name": f"{tool} of {source['name']}",
-                 "derived_from": source_id}
+                 "derived_from": source_id, "columns": columns}
             )  # fmt: skip
             result["dataset_id"] = made
         return Call(tool, dict(args), result)
@@ -136,19 +169,50 @@ class Session:
         )
 
 
+def _derived_type(args: dict[str, Any]) -> str:
+    """The type `derive_column` gives its new column: flags are true/false, bins labels."""
+    operation = args.get("operation")
+    if operation in {">", ">=", "<", "<=", "==", "!="}:
+        return "boolean"
+    types = {"bin": "text", "length": "integer", "date_part": "integer"}
+    return types.get(str(operation), "number")
+
+
 def run(case: Case) -> Outcome:
     session = Session(case.data)
     for text in case.before:
         session.turn(text)
     plan = decide(case.say, session.catalogue, session.history)
-    got = f"{plan.tool}({json.dumps(plan.args, sort_keys=True)})" if plan.tool else str(plan.reply)
     expectations = [case.expect, *case.also]
-    return Outcome(case, any(_matches(plan, want, session) for want in expectations), got)
+    passed = any(_matches(plan, want, copy.deepcopy(session)) for want in expectations)
+    return Outcome(case, passed, _shown(plan))
+
+
+def _shown(plan: Plan | None) -> str:
+    if plan is None:
+        return ""
+    if not plan.tool:
+        return str(plan.reply)
+    following = plan.then
+    then = f" then {_shown(following)}" if following is not None else ""
+    return f"{plan.tool}({json.dumps(plan.args, sort_keys=True)}){then}"
 
 
 def _matches(plan: Plan, want: dict[str, Any], session: Session) -> bool:
+    """Whether `plan` is the answer `want`, its second step included (checked after the first
+    step has run in `session`, so `$derived` is the dataset the first step made)."""
     if "reply" in want:
         return plan.tool is None and plan.reply == want["reply"]
+    if not _same_call(plan, want, session):
+        return False
+    following = plan.then
+    if following is None or "then" not in want:
+        return following is None and "then" not in want
+    second = Session.next_step(plan, session.run(plan.tool or "", plan.args))
+    return second is not None and _matches(second, want["then"], session)
+
+
+def _same_call(plan: Plan, want: dict[str, Any], session: Session) -> bool:
     if plan.tool != want["tool"]:
         return False
     defaults = DEFAULTS.get(plan.tool, {})
@@ -159,7 +223,8 @@ def _matches(plan: Plan, want: dict[str, Any], session: Session) -> bool:
         elif key in plan.args and not _exists(plan.args[key], session):
             return False
     actual = {k: v for k, v in plan.args.items() if k in expected or k not in ID_ARGS}
-    return _meaningful(actual, defaults) == _meaningful(expected, defaults)
+    tool = plan.tool
+    return _meaningful(tool, actual, defaults) == _meaningful(tool, expected, defaults)
 
 
 def _exists(item_id: Any, session: Session) -> bool:
@@ -167,14 +232,14 @@ def _exists(item_id: Any, session: Session) -> bool:
     return any(item["id"] == item_id for item in items)
 
 
-def _meaningful(args: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+def _meaningful(tool: str, args: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
     """Arguments without the ones equal to the tool's defaults, numbers and lists comparable."""
     kept: dict[str, Any] = {}
     for key, value in args.items():
         if key in defaults and _same(value, defaults[key]):
             continue
-        if key in UNORDERED and isinstance(value, list):
-            value = sorted(value)
+        if key in UNORDERED and (tool, key) not in ORDERED and isinstance(value, list):
+            value = sorted(value, key=lambda item: json.dumps(item, sort_keys=True))
         kept[key] = (
             float(value)
             if isinstance(value, int | float) and not isinstance(value, bool)

@@ -14,7 +14,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from data_science.offline.intents import analysis, charts, cleaning, files, modeling, unsupervised
+from data_science.offline.intents import (
+    analysis,
+    charts,
+    cleaning,
+    derive,
+    files,
+    modeling,
+    rows,
+    steps,
+    unsupervised,
+)
 from data_science.offline.intents.context import Context, Plan, build, name_words
 from data_science.offline.intents.families import classify
 from data_science.offline.intents.history import MODELLING, Call, Exchange, History
@@ -63,6 +73,10 @@ PLANNERS: dict[str, Planner] = {
     "merge_datasets": files.plan_merge,
     "load_sheet": files.plan_sheet,
     "suggest_next_steps": files.plan_suggest,
+    "filter_rows": rows.plan_filter,
+    "sort_rows": rows.plan_sort,
+    "derive_column": derive.plan_derive,
+    "regression_report": modeling.plan_regression_report,
 }
 # Tools planned by a planner of another name.
 PLANNER_OF = {"group_by": "aggregate", "value_counts": "aggregate", "auto_charts": "plot"}
@@ -75,8 +89,44 @@ FAMILY_NAMES = frozenset(name for name, _ in modeling.FAMILIES)
 
 def decide(text: str, catalogue: dict[str, Any], history: History | None = None) -> Plan:
     """The next move for request `text`, given the session's catalogue (as `list_data_files`
-    returns it) and the conversation so far."""
+    returns it) and the conversation so far. A request of several steps gets the first as the
+    plan and the next ones in its `then`."""
     history = history or History()
+    statement = rows.sql_statement(text, catalogue)
+    if statement is not None:
+        return rows.plan_sql(statement)
+    names = name_words(list(catalogue.get("datasets") or []))
+    parts = steps.split(text, names) or steps.where_clause(text, names)
+    if parts and catalogue.get("datasets"):
+        return _chain(parts, catalogue, history)
+    return _decide_one(text, catalogue, history)
+
+
+def _chain(
+    parts: list[str],
+    catalogue: dict[str, Any],
+    history: History,
+    used: frozenset[str] = frozenset(),
+) -> Plan:
+    """The first step of `parts`, with the others (planned on what it makes) in its `then`; or
+    the question one of them needs answered first. `used`: the datasets of the steps before."""
+    first = _decide_one(parts[0], catalogue, history)
+    if first.tool is None:
+        return first
+    number = len(used) + 1
+    after, later = steps.after(first, number, parts[0], catalogue, history)
+    used = used | {str(first.args.get("dataset_id"))}
+    if len(parts) > 2:
+        rest = _chain(parts[1:], after, later, used)
+    else:
+        rest = _decide_one(parts[1], after, later)
+    if rest.tool is None:
+        return rest
+    first.then = steps.on_result(rest, set(used), number)
+    return first
+
+
+def _decide_one(text: str, catalogue: dict[str, Any], history: History) -> Plan:
     names = name_words(list(catalogue.get("datasets") or []))
     family = classify(read(text, names))
     pending = history.exchanges[-1] if history.exchanges else None
@@ -104,6 +154,12 @@ def decide(text: str, catalogue: dict[str, Any], history: History | None = None)
         family, base = "train_ensemble", _base("train_ensemble", step)
     if family == "train" and ctx.models and not ctx.mentions and ctx.u.has(r"\bpredict\b"):
         family, base = "predict", _base("predict", step)  # "now predict" with a model at hand
+    if family is None and not (step and ctx.follow_up) and rows.has_conditions(ctx):
+        family, base = "filter_rows", {}  # "passengers older than 60": only the rows to keep
+    if family == "filter_rows" and not rows.has_conditions(ctx):
+        # "show only the species column" is no filter; the next family that fits, if any.
+        family = classify(ctx.u, frozenset({"filter_rows"})) or family
+        base = _base(family, step)
     revised = _revise(ctx, family, step)
     if revised is not None:
         return revised

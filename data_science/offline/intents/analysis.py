@@ -6,9 +6,11 @@ import re
 from typing import Any
 
 from data_science.offline.intents.context import Context, Plan, ask
+from data_science.offline.intents.options import spread_options
 
 AGGREGATIONS = [
-    ("mean", r"\b(average|mean|avg)\b"),
+    # The mean of a 0/1 column is its rate: "survival rate", "what share survived".
+    ("mean", r"\b(average|mean|avg|rate|share|proportion|percentage|fraction)\b"),
     ("median", r"\bmedian\b"),
     ("sum", r"\b(total|sum)\b"),
     ("min", r"\b(min|minimum|lowest|smallest)\b"),
@@ -25,7 +27,8 @@ TWO_GROUPS = r"\bbetween (\w+ ){1,3}and\b|\btwo groups\b|\bboth groups\b"
 
 
 def plan_profile(ctx: Context, base: dict[str, Any]) -> Plan:
-    return ctx.call("analyze_dataset", dataset_id=ctx.dataset_id)
+    std = spread_options(ctx.free).get("std")
+    return ctx.call("analyze_dataset", dataset_id=ctx.dataset_id, std=std)
 
 
 def plan_preview(ctx: Context, base: dict[str, Any]) -> Plan:
@@ -48,7 +51,12 @@ def plan_preview(ctx: Context, base: dict[str, Any]) -> Plan:
 
 def plan_distribution(ctx: Context, base: dict[str, Any]) -> Plan:
     column = next(iter(ctx.columns), None) or base.get("column")
-    return ctx.call("describe_distribution", dataset_id=ctx.dataset_id, column=column)
+    return ctx.call(
+        "describe_distribution",
+        dataset_id=ctx.dataset_id,
+        column=column,
+        **spread_options(ctx.free),
+    )
 
 
 def plan_correlations(ctx: Context, base: dict[str, Any]) -> Plan:
@@ -159,12 +167,14 @@ def plan_aggregate(ctx: Context, base: dict[str, Any]) -> Plan:
 def _group_by(
     ctx: Context, groups: list[str], values: list[str] | None, aggregations: list[str] | None
 ) -> Plan:
+    std = spread_options(ctx.free).get("std") if "std" in (aggregations or []) else None
     return ctx.call(
         "group_by",
         dataset_id=ctx.dataset_id,
         group_columns=list(dict.fromkeys(groups)),
         value_columns=values,
         aggregations=aggregations,
+        std=std,
     )
 
 

@@ -83,8 +83,10 @@ def draw(ctx: Context, kind: str | None, subjects: list[str], by: list[str]) -> 
     dates = [name for name in [*by, *subjects] if schema.date_like(name)]
     groups = [name for name in by if name not in dates] + [n for n in others if n not in dates]
     over_time = bool(dates) or ctx.u.has(OVER_TIME)
+    rate = bool(numeric) and bool(groups) and schema.binary(numeric[0])
     if kind is None:
-        kind = _infer(numeric, groups, over_time and bool(schema.dates()))
+        # "plot survived by class": the survival rate per class, not the spread of 0s and 1s.
+        kind = "bar" if rate else _infer(numeric, groups, over_time and bool(schema.dates()))
     args: dict[str, Any] = {"dataset_id": ctx.dataset_id, "kind": kind}
     if kind == "histogram":
         first = (subjects or by)[0]
@@ -103,7 +105,8 @@ def draw(ctx: Context, kind: str | None, subjects: list[str], by: list[str]) -> 
     elif kind in {"bar", "pie"}:
         category = groups[0] if groups else (subjects or by)[0]
         value = numeric[0] if numeric and category not in numeric else None
-        args.update(x=category, y=value, agg=aggregate(ctx) if value else None)
+        agg = aggregate(ctx) or ("mean" if rate else None)
+        args.update(x=category, y=value, agg=agg if value else None)
     elif kind in {"box", "violin"}:
         if groups and numeric:
             args.update(x=groups[0], y=numeric[0])

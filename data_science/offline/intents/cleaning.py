@@ -24,7 +24,10 @@ TYPES = [
     ("category", r"\b(categor(y|ies|ical)|factor)\b"),
     ("boolean", r"\b(booleans?|bool|true false|flag|yes no)\b"),
 ]
-ROWS = r"\b(rows?|records?|entries|lines|where|whose|if|when)\b"
+ROWS = (
+    r"\b(rows?|records?|entries|lines|where|whose|if|when|who|that (are|were|is|was|have|had)|"
+    r"which (are|were|is|was|have|had))\b"
+)
 REMOVAL = r"\b(remove|drop|delete|get rid|eliminate|filter out|exclude)\b"
 FILLERS = frozenset({"the", "a", "an", "its", "their", "value", "values", "using", "strategy"})
 RENAME_PAIR = re.compile(r"(.+?)\s+(?:to|as|into|->|=>)\s+(\S+)")
@@ -69,10 +72,9 @@ def _fill_value(ctx: Context) -> str | None:
 
 def plan_drop(ctx: Context, base: dict[str, Any]) -> Plan:
     if ctx.free.has(ROWS) and not ctx.free.has(r"\bcolumns?\b"):
-        return ask(
-            "Should I fill those gaps instead (impute), or drop whole columns? I cannot drop rows "
-            'by a condition; "fill missing values" or "drop column <name>" would work.'
-        )
+        from data_science.offline.intents.rows import plan_filter  # rows.py plans group-bys
+
+        return plan_filter(ctx, {})  # rows to remove: the others are kept
     step = ctx.previous
     if not ctx.columns and ctx.pronoun and step and step.name == "describe_distribution":
         column = step.args.get("column")

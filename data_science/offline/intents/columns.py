@@ -11,6 +11,7 @@ the model can ask which one was meant instead of guessing.
 from __future__ import annotations
 
 import difflib
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,14 @@ TEXT_WORDS = frozenset(
     }
 )  # fmt: skip
 TARGET_NAMES = ("target", "label", "class", "y", "outcome")
+# Words of a 0/1 column's name: its mean is a rate ("survival rate"), not a measurement.
+BINARY_WORDS = frozenset(
+    {
+        "survived", "churn", "churned", "default", "defaulted", "fraud", "converted", "clicked",
+        "returned", "died", "dead", "alive", "approved", "admitted", "purchased", "won", "passed",
+        "success", "flag", "cancelled", "canceled", "delayed",
+    }
+)  # fmt: skip
 # A word people use for a column whose name says something else.
 SYNONYMS = {
     "weight": "mass", "heavy": "mass", "gender": "sex", "male": "sex", "female": "sex",
@@ -125,13 +134,22 @@ class Schema:
             if self.categorical(name) and not self.date_like(name) and not self.free_text(name)
         ]
 
+    def binary(self, name: str) -> bool:
+        """A true/false column, or whole numbers whose name says yes or no ("survived")."""
+        if self.types.get(name) == "boolean":
+            return True
+        words = normalise(name).split()
+        named = bool(set(words) & BINARY_WORDS) or words[:1] in (["is"], ["has"], ["was"])
+        return self.types.get(name) == "integer" and named
+
     def target_like(self) -> str | None:
         """A column whose name says it is what to predict ("target", "label", …)."""
         lowered = {name.lower(): name for name in self.types}
         return next((lowered[name] for name in TARGET_NAMES if name in lowered), None)
 
 
-def _stem(word: str) -> str:
+def singular(word: str) -> str:
+    """ "companies" -> "company", "islands" -> "island"."""
     if word.endswith("ies") and len(word) > 4:
         return word[:-3] + "y"
     return word[:-1] if word.endswith("s") and len(word) > 3 else word
@@ -172,7 +190,7 @@ def find_mentions(
             continue
         chosen[mention.column] = mention
         taken |= span
-    blocked = {_stem(word) for word in not_alone}
+    blocked = {singular(word) for word in not_alone}
     partial, ambiguous = _single_words(words, columns, taken | skip, set(chosen), blocked)
     for mention in partial:
         chosen.setdefault(mention.column, mention)
@@ -186,17 +204,28 @@ def _exact_and_fuzzy(
     words as typed ("speceis", "species")."""
     found = []
     size = len(form)
-    singular = [_stem(word) for word in form]
+    wanted = [singular(word) for word in form]
     for start in range(len(words)):
         for width in {size, 1}:
             window = words[start : start + width]
             if len(window) < width or skip & set(range(start, start + width)):
                 continue
-            if [_stem(word) for word in window] == singular:
+            if [singular(word) for word in window] == wanted:
                 found.append((3, width, Mention(column, start, start + width, 3)))
-            elif _close(window, form):
+            elif _close(window, form) or _abbreviated(window, form):
                 found.append((2, width, Mention(column, start, start + width, 2)))
     return found
+
+
+def _abbreviated(window: list[str], form: list[str]) -> bool:
+    """A name whose words are abbreviations of the words typed ("departure delay" for
+    `dep_delay`): every word typed begins with the name's word, one at least is the same."""
+    if len(form) < 2 or len(window) != len(form):
+        return False
+    pairs = list(zip(window, form, strict=True))
+    same = sum(typed == short for typed, short in pairs)
+    begun = all(typed.startswith(short) and len(short) >= 3 for typed, short in pairs)
+    return same >= 1 and begun
 
 
 def _close(window: list[str], form: list[str]) -> bool:
@@ -207,10 +236,13 @@ def _close(window: list[str], form: list[str]) -> bool:
         return False  # typos rarely hit the first letter; this keeps wide tables fast
     if all(word in VOCABULARY or word in COMMAND_WORDS for word in window):
         return False
+    if len(window) == 1 and len(form) > 1 and singular(window[0]) == form[0]:
+        return False  # "passengers" is one word of `passengerId` (and of `passengerClass`)
     joined, target = " ".join(window), " ".join(form)
     if len(window) == len(form) > 1 and len(joined) >= 4:
         matcher = difflib.SequenceMatcher(None, joined, target)
-        return matcher.quick_ratio() >= 0.8 and matcher.ratio() >= 0.8
+        near = all(edit_distance(a, b, 2) <= 2 for a, b in zip(window, form, strict=True))
+        return near and matcher.quick_ratio() >= 0.8 and matcher.ratio() >= 0.8
     glued, whole = "".join(window), "".join(form)
     if len(whole) < 4 or len(glued) < 4:
         return False
@@ -225,15 +257,21 @@ def _single_words(
 ) -> tuple[list[Mention], list[Ambiguity]]:
     owners: dict[str, list[str]] = {}
     for column in columns:
-        for word in {_stem(word) for word in _forms(column)[-1]}:
+        for word in {singular(word) for word in _forms(column)[-1]}:
             owners.setdefault(word, []).append(column)
     mentions, ambiguous = [], []
     for index, word in enumerate(words):
-        stem = _stem(word)
+        stem = singular(word)
         if index in taken or stem in COMMAND_WORDS or stem in blocked or len(stem) < 3:
             continue
-        meant = _stem(SYNONYMS.get(word) or SYNONYMS.get(stem) or stem)
-        holders = owners.get(meant) or _completions(meant, owners)
+        meant = singular(SYNONYMS.get(word) or SYNONYMS.get(stem) or stem)
+        # A column's own word first ("class" in `passengerClass`), then the synonym's.
+        holders = (
+            owners.get(stem)
+            or owners.get(meant)
+            or _past(stem, owners)
+            or _completions(meant, owners)
+        )
         if len(holders) == 1:
             mentions.append(Mention(holders[0], index, index + 1, 1))
         elif len(holders) > 1 and not set(holders) & named:
@@ -241,14 +279,28 @@ def _single_words(
     return mentions, ambiguous
 
 
+def _past(word: str, owners: dict[str, list[str]]) -> list[str]:
+    """Columns with a word that `word` is with -d or -ed added ("priced", "delayed")."""
+    if not word.endswith("ed"):
+        return []
+    return owners.get(word[:-1]) or owners.get(word[:-2]) or []
+
+
+def _shared_start(a: str, b: str) -> int:
+    """How many letters `a` and `b` begin with in common."""
+    same = itertools.takewhile(lambda pair: pair[0] == pair[1], zip(a, b, strict=False))
+    return sum(1 for _ in same)
+
+
 def _completions(start: str, owners: dict[str, list[str]]) -> list[str]:
-    """Columns with a word that `start` begins and mostly covers ("return" for `returned`)."""
+    """Columns with a word that mostly shares its beginning with `start`: "return" for
+    `returned`, "survival" for `survived`."""
     if len(start) < 5:
         return []
     found = {
         column
         for word, columns in owners.items()
-        if word.startswith(start) and len(start) >= 0.7 * len(word)
+        if _shared_start(word, start) >= 0.7 * max(len(word), len(start))
         for column in columns
     }
     return sorted(found)

@@ -27,13 +27,16 @@ class Plan:
     """The decision: a tool call (`tool`, `args`) or a reply (`text`, of kind `reply`).
 
     `reply` is "question" (something is missing or ambiguous), "help" (what the model can do),
-    "list" (the session's files) or "info" (a short statement, e.g. no data yet).
+    "list" (the session's files) or "info" (a short statement, e.g. no data yet). `then` is a
+    second call asked for in the same request, made on the dataset this call makes (its
+    `dataset_id` is filled in once that dataset exists).
     """
 
     tool: str | None = None
     args: dict[str, Any] = field(default_factory=dict)
     text: str | None = None
     reply: str | None = None
+    then: Plan | None = None
 
 
 def ask(text: str) -> Plan:
@@ -54,6 +57,7 @@ class Context:
     mentions: list[Mention]
     ambiguous: list[Ambiguity]
     dataset_words: frozenset[int] = frozenset()
+    own_name: frozenset[str] = frozenset()
 
     @property
     def datasets(self) -> list[dict[str, Any]]:
@@ -82,7 +86,10 @@ class Context:
         named = {index for mention in self.mentions for index in range(mention.start, mention.end)}
         keep = [index for index in range(len(self.u.words)) if index not in named]
         return Utterance(
-            self.u.raw, [self.u.words[i] for i in keep], [self.u.corrected[i] for i in keep]
+            self.u.raw,
+            [self.u.words[i] for i in keep],
+            [self.u.corrected[i] for i in keep],
+            spans=[self.u.spans[i] for i in keep],
         )
 
     @property
@@ -112,6 +119,18 @@ class Context:
         after = [mention.column for mention in self.mentions if mention.start >= cut]
         return before, after
 
+    def lone_number(self) -> int | None:
+        """The one whole number of a short follow-up ("try 4", "make it 24 instead")."""
+        whole = [int(n.value) for n in self.u.numbers if n.value == int(n.value)]
+        return whole[0] if len(whole) == 1 else None
+
+    def mentions_without(self, skip: set[int]) -> tuple[list[Mention], list[Ambiguity]]:
+        """The columns named outside the words at `skip` (a new column's name, "price_per_carat",
+        names no existing column)."""
+        return find_mentions(
+            self.u.words, self.schema.columns, self.dataset_words | skip, self.own_name
+        )
+
     def ambiguity(self, what: str) -> Plan | None:
         """A question naming the candidates, when a word could mean several columns."""
         if not self.ambiguous:
@@ -138,7 +157,16 @@ def build(
     own_name = frozenset(normalise(str((dataset or {}).get("name", "")).rsplit(".", 1)[0]).split())
     mentions, ambiguous = find_mentions(u.words, schema.columns, frozenset(skip), own_name)
     return Context(
-        u, catalogue, history, dataset, named, schema, mentions, ambiguous, frozenset(skip)
+        u,
+        catalogue,
+        history,
+        dataset,
+        named,
+        schema,
+        mentions,
+        ambiguous,
+        frozenset(skip),
+        own_name,
     )
 
 

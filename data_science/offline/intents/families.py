@@ -8,6 +8,8 @@ typo correction, lower case, one space between words.
 
 from __future__ import annotations
 
+import re
+
 from data_science.offline.intents.text import Utterance
 
 NUM = r"(\d+|two|three|four|five|six|seven|eight|nine|ten|twelve)"
@@ -19,6 +21,44 @@ CHART = (
     r"\bover time\b|\b(show|see|display|view)\b.*\bdistribut|\bcorrelation matrix\b"
 )
 REMOVE = r"\b(remove|drop|delete|get rid of|eliminate|exclude|discard|filter out)\b"
+REPORT = (
+    r"\bregression (summary|report|table|output|results?|coefficients)\b|\bregress\b|\bols\b|"
+    r"\bcoefficients?\b|\bstatsmodels\b|\b(logit|logistic) (summary|report|table)\b|"
+    r"\bregression of \w+( \w+)? on\b|\bstandard errors?\b"
+)
+DERIVE = (
+    r"^ (please )?(add|create|make|compute|calculate|derive|append|insert)\b (a |an |the )?"
+    r"(new )?(column|variable|field|flag|indicator)s?\b|\bnew (column|variable|field)\b|"
+    r"^ (please )?(add|create|compute|calculate|derive|make) \w+ (as|equal to|equals|that is)\b|"
+    r"^ (please )?(bin|bucket|discreti[sz]e)\b|\b(bin|bucket) (the )?\w+ (\w+ )?(into|at|by)\b"
+)
+SUPERLATIVE = (
+    r"(largest|biggest|highest|most|greatest|smallest|lowest|least|fewest|cheapest|expensive|"
+    r"priciest|costliest|recent|newest|latest|oldest|youngest|earliest|best|worst)"
+)
+SORT = (
+    r"\bsort|\b(order|rank)(ed)? (\w+ ){0,2}by\b|\barrange\b|"
+    r"\b(top|bottom) \d+ (\w+ )?by\b(?! (the )?(number|count|frequency))|"
+    r"\b\d+ "
+    + SUPERLATIVE
+    + r"\b|\bwhich \w+ (has|had|have|is|was) the "
+    + SUPERLATIVE
+    + r"\b(?! (missing|common|frequent|popular|correlated|important))|"
+    r"\bthe (most|least) (expensive|recent)\b|\b(cheapest|priciest|newest|latest|oldest|youngest) "
+    r"(\d+ )?\w+s\b"
+)
+FILTER = (
+    r"\bfilter\b(?! out (the )?outliers)|\b(only|keep)\b(?!.*\bcolumns?\b)|\bwhere\b|\bwhose\b|"
+    r"\bexcept\b|"
+    r"\bexcluding\b|\bsubset\b|\b(rows|records|entries) (with|where|that|whose|in|from|for)\b|"
+    r"\bexclude (the |all )?\w+ (from|with|where|whose|in)\b|"
+    r"\b(remove|drop|delete|discard) (the |all )?(rows|records|entries)\b"
+)
+# Written only when these words stand in the request's text (not its typo-corrected words).
+ASSIGNMENT = (
+    r"^\s*(please\s+)?(add|create|make|compute|calculate|derive)\s+(a\s+)?(new\s+)?"
+    r"(column\s+)?[A-Za-z_]\w*\s*=[^=]"
+)
 
 # fmt: off
 RULES: list[tuple[str, str]] = [
@@ -41,6 +81,7 @@ RULES: list[tuple[str, str]] = [
      r"workbook)\b"),
     ("load_sheet", r"\b(sheet|worksheet|tab)\b"),
     ("merge_datasets", r"\bjoin|\bmerge|\bvlookup\b|\bcombine\b.*\b(datasets|tables|files)\b"),
+    ("regression_report", REPORT),
     ("plot_model",
      r"\bconfusion\b|\broc\b|\bauc curve\b|\bresidual|\bactual (vs|versus|against) predicted\b|"
      r"\bpredicted (vs|versus|against) actual\b|\bfeature importances?\b|\bimportant features\b|"
@@ -79,6 +120,7 @@ RULES: list[tuple[str, str]] = [
      r"\boptimal (k|number)\b|\bbest (k|number of clusters)\b|\belbow\b|\bchoose k\b"),
     ("find_anomalies", r"\banomal|\bunusual\b|\bsuspicious\b|\bisolation forest\b|"
                        r"\bodd (rows|records|ones)\b|\bweird\b|\bfraud"),
+    ("derive_column", DERIVE),
     ("cluster",
      r"\bcluster|\bsegment|\bk ?means\b|\bdbscan\b|\bgaussian mixture\b|\bgmm\b|"
      r"\bagglomerative\b|\bhierarchical\b|\bnatural group|\binto " + NUM + r" groups\b|"
@@ -119,11 +161,14 @@ RULES: list[tuple[str, str]] = [
      r"string|categor(y|ical)|boolean|bool)\b|\bshould be (a |an )?\w+|\bmake \w+ (a |an )?"
      r"(dates?|datetime|integer|int|number|numeric|float|text|string|category|categorical|"
      r"boolean)\b"),
+    ("sort_rows", SORT),
+    ("filter_rows", FILTER),
     ("drop_columns", REMOVE),
     ("aggregate",
      r"\bgroup(ed)? by\b|\bpivot\b|\baggregat|\b(average|mean|avg|median|total|sum|max|maximum|"
-     r"min|minimum|std|standard deviation|highest|lowest)\b.*\b(by|per|for each|for every|"
-     r"across|in each|of each)\b|\bvalue counts?\b|\bcounts?\b|"
+     r"min|minimum|std|standard deviation|highest|lowest|rate|share|proportion|percentage|"
+     r"fraction)\b.*\b(by|per|for each|for every|across|in each|of each)\b|\bvalue counts?\b|"
+     r"\bcounts?\b|"
      r"\bhow many (rows|records) (per|by|for each|in each)\b|"
      r"\bhow many (?!rows\b|columns\b|duplicat|missing)|\bfrequenc|"
      r"\bmost (common|frequent|popular)\b|\bdistinct\b|"
@@ -142,6 +187,7 @@ RULES: list[tuple[str, str]] = [
      r"\bexplore\b|\blooks? like\b|\banaly[sz]|\bshape\b|\bhow many (rows|columns)\b|"
      r"\brows and columns\b|"
      r"\btypes\b|\bduplicat|\beda\b|\blook at\b|\bquality\b|\bcheck\b"),
+    ("describe_distribution", r"\b(std|standard deviations?|variance)\b"),
     ("train",
      r"\btrain(s|ed|ing)?\b|\bfit\b|\bbuild (a |an )?(\w+ )?(model|classifier|regressor)\b|"
      r"\bmodel\b|"
@@ -156,6 +202,11 @@ RULES: list[tuple[str, str]] = [
 # fmt: on
 
 
-def classify(u: Utterance) -> str | None:
-    """The family of the first rule whose pattern matches, or None."""
-    return next((family for family, pattern in RULES if u.has(pattern)), None)
+def classify(u: Utterance, skip: frozenset[str] = frozenset()) -> str | None:
+    """The family of the first rule whose pattern matches (leaving out the families in `skip`),
+    or None."""
+    if "derive_column" not in skip and re.match(ASSIGNMENT, u.raw, re.IGNORECASE):
+        return "derive_column"  # "add margin = profit / revenue"
+    return next(
+        (family for family, pattern in RULES if family not in skip and u.has(pattern)), None
+    )

@@ -137,14 +137,19 @@ HELP_TEXT = (
     '- clean: "fill missing values with the median", "drop column id", "rename a to b", '
     '"convert date to datetime", "remove duplicates", "clip outliers in price", "scale the '
     'numbers", "one-hot encode region", "extract date parts", "tf-idf on the review text"\n'
-    '- models: "train a random forest to predict churn", "cross-validate it", "tune it", '
+    '- rows: "only the rows where price is over 100", "keep the flights from JFK", "add a '
+    'column margin = profit / revenue", "the 5 largest by revenue", "sort by date"\n'
+    '- models: "train a random forest to predict churn with a 70/30 split", "regression '
+    'summary of price on size and age", "cross-validate it", "tune it", '
     '"stack knn and logistic regression", "which algorithm works best", "run AutoML for 2 '
     'minutes", "show the confusion matrix", "which features matter", "predict with the model"\n'
     '- groups and time: "cluster into 4 groups", "how many clusters", "find unusual rows", '
     '"forecast sales for the next 12 months", "is there a seasonal pattern"\n'
     '- files: "list my files", "join orders and customers on customer_id", "open sheet 2024", '
     '"download the predictions as Excel", "download the model"\n'
-    'Then refer back: "now plot it", "use 5 clusters instead", "what about xgboost?".\n\n'
+    'Two steps at once: "fill missing age with the median and then train a model to predict '
+    'churn". Then refer back: "now plot it", "use 5 clusters instead", "what about '
+    'xgboost?".\n\n'
     "For free-form conversation, start the app with a hosted model: set OPENAI_API_KEY (GPT-4o), "
     "or USE_GEMINI=true with GOOGLE_API_KEY, or LLM_MODEL to any LiteLLM model string."
 )

@@ -15,9 +15,16 @@ PREPARING = frozenset(
     {
         "impute_missing", "drop_columns", "rename_columns", "cast_column", "remove_duplicates",
         "handle_outliers", "scale_columns", "encode_columns", "expand_dates", "text_to_tfidf",
-        "merge_datasets", "load_sheet",
+        "merge_datasets", "load_sheet", "filter_rows", "derive_column",
     }
 )  # fmt: skip
+# Tools whose result is a new dataset or a new model (a second step in the same request uses it).
+MAKES_DATASET = PREPARING | {
+    "sort_rows", "run_sql", "predict", "cluster", "find_anomalies", "forecast", "select_features",
+}  # fmt: skip
+MAKES_MODEL = frozenset(
+    {"train", "tune_model", "train_ensemble", "search_models", "automl", "analyze_and_model"}
+)
 MODELLING = frozenset(
     {
         "train", "cross_validate", "tune_model", "train_ensemble", "search_models", "automl",

@@ -7,6 +7,7 @@ from typing import Any
 
 from data_science.offline.intents.columns import Mention
 from data_science.offline.intents.context import Context, Plan, ask
+from data_science.offline.intents.options import split_options, tree_options
 
 # Longest phrases first: "hist gradient boosting" before "gradient boosting".
 FAMILIES = [
@@ -17,6 +18,7 @@ FAMILIES = [
     ("gradient_boosting", r"\bgradient ?boost|\bgbm\b|\bboosted trees\b"),
     ("extra_trees", r"\bextra ?trees?\b|\bextremely randomi[sz]ed\b"),
     ("random_forest", r"\brandom ?forr?ests?\b|\brf\b|\bforests?\b"),
+    ("decision_tree", r"\bdecision ?trees?\b|\bcart\b|\b(single|one) tree\b"),
     ("logistic", r"\blogistic\b|\blogreg\b|\blogit\b"),
     ("linear", r"\blinear\b|\bols\b"),
     ("ridge", r"\bridge\b"),
@@ -26,7 +28,7 @@ FAMILIES = [
     ("naive_bayes", r"\bnaive ?bayes\b|\bbayes\b"),
 ]
 UNSUPPORTED = (
-    r"\b(decision tree|neural (network|net)|mlp|deep learning|lstm|transformer|adaboost|"
+    r"\b(neural (network|net)|mlp|deep learning|lstm|transformer|adaboost|"
     r"perceptron|prophet)\b"
 )
 TUNABLE = frozenset(
@@ -117,14 +119,27 @@ def _family(ctx: Context, base: dict[str, Any], target: str) -> tuple[str | None
     if ctx.u.has(UNSUPPORTED) and not named:
         return None, ask(
             "Which of the model families I have should I use instead? That one is not available; "
-            "I can train: random forest, extra trees, gradient boosting, hist gradient boosting, "
-            "LightGBM, XGBoost, CatBoost, logistic/linear regression, ridge, lasso, SVM, k-nearest "
-            "neighbours and naive Bayes."
+            "I can train: random forest, extra trees, a decision tree, gradient boosting, hist "
+            "gradient boosting, LightGBM, XGBoost, CatBoost, logistic/linear regression, ridge, "
+            "lasso, SVM, k-nearest neighbours and naive Bayes."
         )
-    family = named[0] if named else (base.get("model") if ctx.follow_up else None)
+    revising = ctx.follow_up or bool(_options(ctx, {}, tree=True) and not ctx.mentions)
+    family = named[0] if named else (base.get("model") if revising else None)
     if family == "linear" and not ctx.u.has(r"\bregression\b") and ctx.schema.categorical(target):
         family = "logistic"
     return (None if family == "auto" else family), None
+
+
+def _options(ctx: Context, base: dict[str, Any], tree: bool = False) -> dict[str, Any]:
+    """The split (and for `train` the tree) options the request sets, over those of the step it
+    revises ("use a 70/30 split" keeps the earlier seed)."""
+    keys = ("test_size", "seed", "stratify", *(("max_depth", "class_weight") if tree else ()))
+    revising = ctx.follow_up or not ctx.mentions
+    found = {key: base[key] for key in keys if key in base and revising}
+    found.update(split_options(ctx.u))
+    if tree:
+        found.update(tree_options(ctx.u))
+    return found
 
 
 def plan_train(ctx: Context, base: dict[str, Any]) -> Plan:
@@ -134,7 +149,13 @@ def plan_train(ctx: Context, base: dict[str, Any]) -> Plan:
     family, question = _family(ctx, base, target)
     if question:
         return question
-    return ctx.call("train", dataset_id=ctx.dataset_id, target=target, model=family)
+    return ctx.call(
+        "train",
+        dataset_id=ctx.dataset_id,
+        target=target,
+        model=family,
+        **_options(ctx, base, tree=True),
+    )
 
 
 def plan_cross_validate(ctx: Context, base: dict[str, Any]) -> Plan:
@@ -151,6 +172,7 @@ def plan_cross_validate(ctx: Context, base: dict[str, Any]) -> Plan:
         target=target,
         model=family,
         folds=folds or base.get("folds"),
+        **_options(ctx, base),
     )
 
 
@@ -178,6 +200,7 @@ def plan_tune(ctx: Context, base: dict[str, Any]) -> Plan:
         search=search,
         n_iter=iterations,
         folds=ctx.u.number_before("fold", "folds"),
+        **_options(ctx, base),
     )
 
 
@@ -193,7 +216,12 @@ def plan_ensemble(ctx: Context, base: dict[str, Any]) -> Plan:
         )
     method = "stacking" if ctx.u.has(r"\bstack") else None
     return ctx.call(
-        "train_ensemble", dataset_id=ctx.dataset_id, target=target, models=members, method=method
+        "train_ensemble",
+        dataset_id=ctx.dataset_id,
+        target=target,
+        models=members,
+        method=method,
+        **_options(ctx, base),
     )
 
 
@@ -206,6 +234,7 @@ def plan_search(ctx: Context, base: dict[str, Any]) -> Plan:
         dataset_id=ctx.dataset_id,
         target=target,
         time_budget_seconds=ctx.u.seconds(),
+        **_options(ctx, base),
     )
 
 
@@ -218,6 +247,7 @@ def plan_automl(ctx: Context, base: dict[str, Any]) -> Plan:
         dataset_id=ctx.dataset_id,
         target=target,
         time_budget_seconds=ctx.u.seconds() or base.get("time_budget_seconds"),
+        **_options(ctx, base),
     )
 
 
@@ -247,6 +277,44 @@ def plan_one_shot(ctx: Context, base: dict[str, Any]) -> Plan:
     if target is None:
         return _which_target(ctx)
     return ctx.call("analyze_and_model", dataset_id=ctx.dataset_id, target=target)
+
+
+def plan_regression_report(ctx: Context, base: dict[str, Any]) -> Plan:
+    """ "regression summary of price on carat and depth", "regress profit on revenue": the
+    column before "on" is the target, those after it the features (all others when none);
+    "also include table" adds to the features of the report before."""
+    cut = ctx.u.find(r"\b(on|against|using|from|with)\b")
+    if base.get("target") and ctx.follow_up and cut < 0:
+        target: str | None = str(base["target"])
+        after = [*(base.get("features") or []), *ctx.columns]
+    else:
+        before = [m.column for m in ctx.mentions if cut < 0 or m.start < cut]
+        after = [m.column for m in ctx.mentions if cut >= 0 and m.start > cut]
+        target = before[-1] if before else (None if after else pick_target(ctx, base))
+    if target is None:
+        return _which_target(ctx)
+    features = list(dict.fromkeys(name for name in after if name != target)) or None
+    held_out = ctx.u.has(r"\bheld ?out\b|\btest (set|rows|data)\b|\bout of sample\b|\bunseen\b")
+    return ctx.call(
+        "regression_report",
+        dataset_id=ctx.dataset_id,
+        target=target,
+        features=features,
+        kind=_report_kind(ctx, target),
+        held_out=True if held_out else None,
+        **split_options(ctx.u),
+    )
+
+
+def _report_kind(ctx: Context, target: str) -> str | None:
+    """ "logit" or "ols" only when asked for what "auto" would not pick for this target (a
+    logistic model of a 0/1 column is what "auto" fits anyway)."""
+    binary = ctx.schema.binary(target) or ctx.schema.categorical(target)
+    if ctx.u.has(r"\b(logistic|logit)\b") and not binary:
+        return "logit"
+    if ctx.u.has(r"\b(ols|linear|least squares)\b") and binary:
+        return "ols"
+    return None
 
 
 def plan_predict(ctx: Context, base: dict[str, Any]) -> Plan:

@@ -1,8 +1,10 @@
 """Reading a request: its words (with typos of command words corrected), numbers and quotes.
 
 Column names are matched elsewhere, against the original words; here the words are folded to
-lower case and split on anything that is not a letter or a digit, so "k-means", "K Means" and
-"k_means" read the same. A word that is not one of the command words below, and not a word of a
+lower case and split on anything that is not a letter or a digit, and between the parts of a
+camelCase name, so "k-means", "K Means" and "k_means" read the same, as do "passengerClass" and
+"passenger class". Each word keeps where it stands in the text, so a value can be quoted as typed
+("JFK", "Very Good"). A word that is not one of the command words below, and not a word of a
 column or dataset name, is corrected to the closest command word when it is one typo away
 ("histogarm", "modle", "forcast").
 """
@@ -10,10 +12,12 @@ column or dataset name, is corrected to the closest command word when it is one 
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from dataclasses import dataclass, field
 
 TOKEN = re.compile(r"\d+\.\d+|[^\W_]+")
+CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 QUOTED = re.compile(r"'([^']+)'|\"([^\"]+)\"|\u201c([^\u201d]+)\u201d|\u2018([^\u2019]+)\u2019")
 PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
 DURATION = re.compile(
@@ -57,7 +61,10 @@ VOCABULARY = frozenset(
         "minutes", "seconds", "columns", "column", "dataset", "datasets", "group", "grouped",
         "aggregate", "categorical", "category", "categories", "numeric", "number", "integer",
         "datetime", "boolean", "recursive", "elimination", "information", "mutual", "normal",
-        "normally", "standard", "deviation", "deviations", "variable", "variables",
+        "normally", "standard", "deviation", "deviations", "variable", "variables", "filter",
+        "sort", "sorted", "descending", "ascending", "population", "stratify", "stratified",
+        "stratification", "coefficients", "decision", "largest", "smallest", "expensive",
+        "cheapest", "biased", "regress", "kurtosis", "skewness",
     }
 )  # fmt: skip
 COMMANDS = sorted(VOCABULARY)
@@ -91,6 +98,7 @@ class Utterance:
     corrected: list[str]
     numbers: list[Number] = field(default_factory=list)
     quoted: list[str] = field(default_factory=list)
+    spans: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -137,15 +145,37 @@ class Utterance:
                 return int(number.value)
         return None
 
+    def original(self, start: int, end: int) -> str:
+        """Words `start` to `end` (exclusive) as typed, with what stands between them."""
+        if start >= end:
+            return ""
+        return self.raw[self.spans[start][0] : self.spans[end - 1][1]]
 
+
+def tokens(text: str) -> list[tuple[str, int, int]]:
+    """The words of `text` in lower case, each with where it starts and ends in `text`."""
+    found = []
+    for match in TOKEN.finditer(text):
+        piece = match.group()
+        cuts = [0, *(cut.start() for cut in CAMEL.finditer(piece)), len(piece)]
+        if len(piece) < 6 or min(end - start for start, end in itertools.pairwise(cuts)) < 2:
+            cuts = [0, len(piece)]  # "NaNs" and "iPhone" are words, not two names
+        for start, end in itertools.pairwise(cuts):
+            found.append((piece[start:end].lower(), match.start() + start, match.start() + end))
+    return found
+
+
+@functools.lru_cache(maxsize=4096)  # column and file names are read again at every request
 def normalise(text: str) -> str:
-    """Lower case, every run of non-letters and non-digits folded into one space."""
-    return " ".join(TOKEN.findall(text.lower()))
+    """Lower case, camelCase parts apart, every run of non-letters and non-digits folded into
+    one space."""
+    return " ".join(word for word, _, _ in tokens(text))
 
 
 def read(text: str, names: frozenset[str] = frozenset()) -> Utterance:
     """Read `text`; `names` are words of column and dataset names, never corrected."""
-    words = TOKEN.findall(text.lower())
+    found = tokens(text)
+    words = [word for word, _, _ in found]
     corrected = [_correct(word, names) for word in words]
     numbers = []
     for index, word in enumerate(corrected):
@@ -155,7 +185,8 @@ def read(text: str, names: frozenset[str] = frozenset()) -> Utterance:
             before = corrected[index - 1] if index > 0 else ""
             numbers.append(Number(value, after, before))
     quoted = [next(group for group in match.groups() if group) for match in QUOTED.finditer(text)]
-    return Utterance(text, words, corrected, numbers, quoted)
+    spans = [(start, end) for _, start, end in found]
+    return Utterance(text, words, corrected, numbers, quoted, spans)
 
 
 def _number(word: str) -> float | None:

@@ -33,7 +33,7 @@ def plan_cluster(ctx: Context, base: dict[str, Any]) -> Plan:
     method = method or base.get("method")
     k = ctx.u.number_before(*GROUP_WORDS) or ctx.u.number_after("k", "into")
     if k is None and base and not ctx.columns:
-        k = _lone_number(ctx)
+        k = ctx.lone_number()
     k = k or base.get("n_clusters")
     linkage = next((name for name, pattern in LINKAGES if ctx.u.has(pattern)), None)
     eps = next((n.value for n in ctx.u.numbers if n.previous_word in {"eps", "epsilon"}), None)
@@ -106,7 +106,7 @@ def plan_forecast(ctx: Context, base: dict[str, Any]) -> Plan:
     stated = [n for n in ctx.u.numbers if n.next_word in TIME_UNITS and n.value == int(n.value)]
     horizon = int(stated[-1].value) if stated else ctx.u.number_after("next", "horizon")
     if horizon is None and base:
-        horizon = _lone_number(ctx)
+        horizon = ctx.lone_number()
     return ctx.call(
         "forecast",
         dataset_id=ctx.dataset_id,
@@ -132,9 +132,3 @@ def plan_decompose(ctx: Context, base: dict[str, Any]) -> Plan:
 
 def _season(ctx: Context) -> int | None:
     return ctx.u.number_after("length", "seasonality", "season", "period")
-
-
-def _lone_number(ctx: Context) -> int | None:
-    """The one whole number of a short follow-up ("try 4", "make it 24 instead")."""
-    whole = [int(n.value) for n in ctx.u.numbers if n.value == int(n.value)]
-    return whole[0] if len(whole) == 1 else None

@@ -7,7 +7,7 @@ from typing import Any
 
 from data_science.offline.intents import render_catalogue
 from data_science.offline.intents.history import PREPARING
-from data_science.offline.replies import data, models, other
+from data_science.offline.replies import data, models, other, rows
 
 TRAINED = ("train", "tune_model", "train_ensemble", "search_models", "automl")
 Renderer = Callable[[dict[str, Any]], str]
@@ -41,6 +41,11 @@ RENDERERS: dict[str, Renderer] = {
     "describe_capabilities": other.capabilities,
     "describe_model_families": other.model_families,
     "suggest_next_steps": other.suggestions,
+    "filter_rows": rows.filtered,
+    "derive_column": rows.derived,
+    "sort_rows": rows.sorted_rows,
+    "run_sql": rows.queried,
+    "regression_report": models.regression,
 }
 
 

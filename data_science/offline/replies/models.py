@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from data_science.offline.replies.format import METRIC_LABELS, metrics_table, names, number, table
+from data_science.offline.replies.format import (
+    METRIC_LABELS,
+    metrics_table,
+    names,
+    number,
+    p_value,
+    table,
+)
 
 
 def trained(result: dict[str, Any]) -> str:
@@ -138,3 +145,54 @@ def model_chart(result: dict[str, Any]) -> str:
                 f"{METRIC_LABELS.get(key, key.upper())} on the test rows: {number(result[key])}."
             )
     return " ".join(lines)
+
+
+def regression(result: dict[str, Any]) -> str:
+    """`regression_report`: the fit, the coefficients that matter at its alpha, held-out scores."""
+    fit = result.get("fit") or {}
+    alpha = result.get("alpha", 0.05)
+    logit = result.get("kind") == "logit"
+    quality = (
+        f"pseudo R² {number(fit.get('pseudo_r2'))}"
+        if logit
+        else f"R² {number(fit.get('r2'))} (adjusted {number(fit.get('adj_r2'))})"
+    )
+    lines = [
+        f"**{result.get('model') or result.get('kind')}** of **{result.get('target')}** on "
+        f"{number(result.get('n'))} complete rows: {quality}, AIC {number(fit.get('aic'))}.",
+    ]
+    terms = [c for c in result.get("coefficients") or [] if isinstance(c, dict)]
+    significant = [c for c in terms if _p(c) < alpha and c.get("term") != "const"]
+    if significant:
+        shown = [
+            f"{c.get('term')} ({number(c.get('coef'))}, p {p_value(_p(c))})" for c in significant
+        ]
+        lines.append(f"Significant at {alpha}: {names(shown, 10)}.")
+    elif terms:
+        lines.append(f"No feature is significant at {alpha}.")
+    if logit and result.get("positive_class") is not None:
+        lines.append(f"Coefficients raise the log-odds of {result['positive_class']}.")
+    lines += ["", *table(["term", "coef", "std err", "p-value", "95 % interval"], [
+        [c.get("term"), c.get("coef"), c.get("std_err"), p_value(_p(c)), _interval(c)]
+        for c in terms[:20]
+    ])]  # fmt: skip
+    held_out = result.get("held_out") or {}
+    if held_out.get("test_metrics"):
+        lines += [
+            "",
+            f"Refitted on {held_out.get('n_train')} rows and scored on {held_out.get('n_test')} "
+            "held-out rows:",
+            "",
+            *metrics_table(held_out["test_metrics"]),
+        ]
+    return "\n".join(lines)
+
+
+def _p(coefficient: dict[str, Any]) -> float:
+    value = coefficient.get("p_value", coefficient.get("p"))
+    return float(value) if isinstance(value, int | float) else 1.0
+
+
+def _interval(coefficient: dict[str, Any]) -> str:
+    low, high = [*(coefficient.get("ci_95") or []), None, None][:2]
+    return f"[{number(low)}, {number(high)}]" if low is not None else "n/a"
