@@ -440,7 +440,7 @@ async def test_a_chart_that_does_not_fit_the_model_names_the_kinds_that_do(
     frame["label"] = np.where(frame["x"] > 0, "up", "down")
     other_target = "label" if target == "amount" else "amount"
     dataset_id = add_dataset(tool_context, frame.drop(columns=other_target), "d.csv")
-    trained = await call(train, tool_context, dataset_id=dataset_id, target=target, model="linear")
+    trained = await call(train, tool_context, dataset_id=dataset_id, target=target, model="ridge")
     await call_error(
         plot_model,
         tool_context,

@@ -13,7 +13,8 @@ from sklearn.datasets import load_diabetes
 from sklearn.metrics import accuracy_score, root_mean_squared_error
 from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, cross_val_score
 
-from data_science.ml.supervised import build_pipeline, held_out_split
+from data_science.ml.split import held_out_split
+from data_science.ml.supervised import build_pipeline
 from data_science.ml.tuning import PARAM_SPACES, grid_size, param_space
 from data_science.tools import predict, train
 from data_science.tools.base import workspace_for
