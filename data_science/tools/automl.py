@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from google.adk.tools.tool_context import ToolContext
 
+from data_science.config import Settings
 from data_science.ml.automl import run_autogluon
 from data_science.ml.common import SEED
 from data_science.ml.search import run_flaml
@@ -83,19 +84,8 @@ async def automl(
     `predict`.
     """
     settings = settings_for(tool_context)
-    if not settings.ENABLE_AUTOML:
-        raise ToolError(
-            "AutoML is switched off here (ENABLE_AUTOML=false); use `train` instead.",
-            "automl_disabled",
-        )
+    budget = _automl_budget(settings, time_budget_seconds)
     split = SplitOptions(test_size, seed, stratify)
-    budget = time_budget_seconds or settings.DEFAULT_AUTOML_SECONDS
-    if not 10 <= budget <= settings.MAX_AUTOML_SECONDS:
-        raise ToolError(
-            f"time_budget_seconds must be between 10 and {settings.MAX_AUTOML_SECONDS} "
-            "(MAX_AUTOML_SECONDS).",
-            "bad_budget",
-        )
     workspace, _, table, target = await open_with_target(tool_context, dataset_id, target)
     started = time.monotonic()
 
@@ -136,6 +126,24 @@ async def automl(
         "elapsed_seconds": round(time.monotonic() - started, 1),
         **report,
     }
+
+
+def _automl_budget(settings: Settings, asked: int | None) -> int:
+    """The seconds AutoML may take: the asked budget within the limits, or the default; refused
+    when AutoML is switched off."""
+    if not settings.ENABLE_AUTOML:
+        raise ToolError(
+            "AutoML is switched off here (ENABLE_AUTOML=false); use `train` instead.",
+            "automl_disabled",
+        )
+    budget = asked or settings.DEFAULT_AUTOML_SECONDS
+    if not 10 <= budget <= settings.MAX_AUTOML_SECONDS:
+        raise ToolError(
+            f"time_budget_seconds must be between 10 and {settings.MAX_AUTOML_SECONDS} "
+            "(MAX_AUTOML_SECONDS).",
+            "bad_budget",
+        )
+    return budget
 
 
 @tool
