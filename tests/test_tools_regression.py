@@ -242,6 +242,13 @@ def refused(name: str, frame: str, arguments: dict[str, Any], code: str, *says: 
             "more rows than terms",
         ),
         refused(
+            "too-few-rows-to-hold-some-out",
+            "tiny",
+            {"target": "y", "features": ["a"], "held_out": True},
+            "too_few_rows",
+            "too few to hold some out",
+        ),
+        refused(
             "a-date-feature",
             "tiny",
             {"target": "y", "features": ["a", "day"]},

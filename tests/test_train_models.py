@@ -295,7 +295,7 @@ def option_refusal(name: str, data: str, arguments: dict[str, Any], code: str, *
             "penguins",
             {"test_size": 0.99},
             "bad_test_size",
-            "between 0.01 and 0.97",
+            "between 0.012 and 0.97",
         ),
         option_refusal("a-negative-seed", "penguins", {"seed": -1}, "bad_seed"),
         option_refusal(

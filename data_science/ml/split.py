@@ -196,14 +196,21 @@ def split_rows(
     """Split the rows of `frame` (one per label): the latest rows are the test set when a
     date column orders them in time, else a seeded random share, stratified for classes."""
     rows = len(frame)
+    if rows < MIN_TRAIN_ROWS + MIN_TEST_ROWS:
+        raise ToolError(
+            f"{rows} rows are too few to hold some out: a split needs at least "
+            f"{MIN_TRAIN_ROWS} training and {MIN_TEST_ROWS} test rows.",
+            "too_few_rows",
+        )
     n_test = math.ceil(options.test_size * rows)
     if n_test < MIN_TEST_ROWS or rows - n_test < MIN_TRAIN_ROWS:
-        low, high = MIN_TEST_ROWS / rows, (rows - MIN_TRAIN_ROWS) / rows
+        # The range's ends rounded inwards to 3 decimals, so both ends work as given.
+        low = math.ceil(1000 * MIN_TEST_ROWS / rows) / 1000
+        high = math.floor(1000 * (rows - MIN_TRAIN_ROWS) / rows) / 1000
         raise ToolError(
             f"A test_size of {options.test_size:g} leaves {rows - n_test} training and {n_test} "
             f"test rows of {rows}; at least {MIN_TRAIN_ROWS} training and {MIN_TEST_ROWS} test "
-            f"rows are needed. With {rows} rows, use a test_size between {low:.2f} and "
-            f"{high:.2f}.",
+            f"rows are needed. With {rows} rows, use a test_size between {low:g} and {high:g}.",
             "bad_test_size",
         )
     time_column = find_time_column(frame, target)
