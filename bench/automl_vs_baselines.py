@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from data_science.config import Settings
 from data_science.ml.automl import run_autogluon
 from data_science.ml.search import run_flaml
-from data_science.ml.supervised import fit_and_evaluate, held_out_metrics, held_out_split
+from data_science.ml.split import held_out_split
+from data_science.ml.supervised import fit_and_evaluate, held_out_metrics
 from data_science.runtime.workers import run_with_deadline
 from data_science.storage.tables import TableFile
 

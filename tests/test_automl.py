@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from google.adk.tools.tool_context import ToolContext
+from sklearn.model_selection import train_test_split
 
 from data_science.config import Settings
 from data_science.offline.replies import render_result
@@ -16,7 +17,7 @@ from data_science.tools.automl import automl, search_models
 from data_science.tools.base import workspace_for
 from data_science.tools.train import predict
 from tests.busy_work import occupy, wait_until_started
-from tests.conftest import add_dataset
+from tests.conftest import Refusal, add_dataset, refusal
 
 BUDGET = 20
 # Too short for the nine models of medium_quality on a busy machine, long enough for a few.
@@ -34,12 +35,15 @@ async def test_automl_scores_on_the_held_out_split_within_its_budget(
         dataset_id=dataset_id,
         target="species",
         time_budget_seconds=BUDGET,
+        test_size=0.25,
         tool_context=tool_context,
     )
     elapsed = time.monotonic() - started
     assert result["status"] == "ok", result
     assert elapsed <= BUDGET * 1.1 + 1  # the promise: budget + 10 % (plus this test's own calls)
-    assert (result["n_train"], result["n_test"]) == (275, 69)
+    # a 75/25 split (scikit-learn: 86 = ceil(0.25 * 344) test rows), stratified, seed 42
+    assert (result["n_train"], result["n_test"]) == (258, 86)
+    assert (result["test_size"], result["seed"], result["stratified"]) == (0.25, 42, True)
     assert result["test_metrics"]["accuracy"] > 0.9
     assert result["leaderboard"] and result["feature_importance"]
     # A 20 s budget is too short for the default bagged preset; the report says what ran.
@@ -81,6 +85,21 @@ async def test_budgets_outside_the_limits_are_refused(
     assert result["status"] == "error" and result["error"] == code
 
 
+@pytest.mark.parametrize(
+    "case",
+    [
+        refusal("automl-with-every-row-tested", automl, {"test_size": 1.0}, "bad_test_size"),
+        refusal("search-with-a-negative-seed", search_models, {"seed": -3}, "bad_seed"),
+    ],
+)
+async def test_a_wrong_split_is_refused_before_any_search(
+    tool_context: ToolContext, penguins: pd.DataFrame, case: Refusal
+) -> None:
+    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
+    await case.check(tool_context, dataset_id=dataset_id, target="species")
+    assert workspace_for(tool_context).items("model") == []
+
+
 async def test_automl_can_be_switched_off(
     tool_context: ToolContext,
     penguins: pd.DataFrame,
@@ -99,11 +118,20 @@ async def test_search_models_picks_a_family_and_scores_it_on_the_held_out_split(
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
     started = time.monotonic()
     result = await search_models(
-        dataset_id=dataset_id, target="species", time_budget_seconds=10, tool_context=tool_context
+        dataset_id=dataset_id,
+        target="species",
+        time_budget_seconds=10,
+        test_size=0.3,
+        seed=3,
+        stratify=False,
+        tool_context=tool_context,
     )
     assert result["status"] == "ok", result
     assert time.monotonic() - started <= 10 * 1.1 + 5
-    assert result["n_test"] == 69 and result["test_metrics"]["accuracy"] > 0.9
+    _, x_test = train_test_split(penguins, test_size=0.3, random_state=3)
+    assert result["n_test"] == len(x_test) and result["test_metrics"]["accuracy"] > 0.9
+    assert (result["seed"], result["stratified"]) == (3, False)
+    assert result["split"] == "70/30, seed 3"
     assert result["families_tried"] and result["best_config"] is not None
     predicted = await predict(
         model_id=result["model_id"], dataset_id=dataset_id, tool_context=tool_context

@@ -331,6 +331,7 @@ COLUMN_PARAMETERS = frozenset(
         "time_column",
         "value_column",
         "by",
+        "features",
     }
 )
 # Free text that names something inside the dataset or becomes data; never a path or address.

@@ -141,6 +141,10 @@ def calls(ids: dict[str, str]) -> Calls:
             ({**data, "test": "anova", "column": "y", "group_column": "region"}, "ok"),
             ({**data, "test": "chi_square", "column": "region", "group_column": "segment"}, "ok"),
         ],
+        "regression_report": [
+            ({**data, "target": "y", "features": ["x1", "x2", "region"]}, "ok"),
+            ({**data, "target": "segment", "features": ["x1", "region"], "held_out": True}, "ok"),
+        ],
         "filter_rows": [
             (
                 {**data, "conditions": [{"column": "region", "op": "==", "value": "category_1"}]},

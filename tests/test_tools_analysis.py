@@ -19,6 +19,7 @@ from data_science.tools.analysis import (
     preview_rows,
     value_counts,
 )
+from data_science.tools.data import analyze_dataset
 from tests.conftest import Refusal, Tool, add_dataset, call, call_error, refusal
 
 NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "year"]
@@ -160,6 +161,64 @@ async def test_distribution_shape_matches_scipy_for_every_numeric_column(
     flipper = profiles["flipper_length_mm"]
     assert flipper["iqr_outliers"]["count"] == 0 and flipper["missing"] == 2
     assert not flipper["normality"]["looks_normal"]  # flipper length is bimodal
+
+
+@pytest.mark.parametrize(
+    ("std", "skew_kurtosis"),
+    [("sample", "unbiased"), ("population", "biased"), ("population", "unbiased")],
+)
+async def test_the_asked_std_and_skew_estimates_match_scipy(
+    tool_context: ToolContext, penguins: pd.DataFrame, std: str, skew_kurtosis: str
+) -> None:
+    gentoo = penguins[penguins["species"] == "Gentoo"].reset_index(drop=True)
+    dataset_id = add_dataset(tool_context, gentoo, "gentoo.csv")
+    result = await call(
+        describe_distribution,
+        tool_context,
+        dataset_id=dataset_id,
+        column="bill_depth_mm",
+        z_threshold=2.0,
+        std=std,
+        skew_kurtosis=skew_kurtosis,
+    )
+    (profile,) = result["columns"]
+    values = gentoo["bill_depth_mm"].dropna().to_numpy(dtype=float)
+    ddof, biased = (1 if std == "sample" else 0), skew_kurtosis == "biased"
+    assert close(profile["z_outliers"]["std"], np.std(values, ddof=ddof))
+    z = stats.zscore(values, ddof=ddof)
+    assert profile["z_outliers"]["count"] == int((np.abs(z) > 2.0).sum())
+    assert close(profile["skewness"], stats.skew(values, bias=biased))
+    assert close(profile["excess_kurtosis"], stats.kurtosis(values, fisher=True, bias=biased))
+    assert result["std"].startswith(std) and ("n - 1" in result["std"]) == (std == "sample")
+    assert ("bias=True" in result["skew_kurtosis"]) == biased
+
+
+@pytest.mark.parametrize("std", ["sample", "population"])
+async def test_profile_and_group_std_are_the_asked_one(
+    tool_context: ToolContext, penguins: pd.DataFrame, penguins_id: str, std: str
+) -> None:
+    ddof = 1 if std == "sample" else 0
+    profile = await call(analyze_dataset, tool_context, dataset_id=penguins_id, std=std)
+    stds = {entry["name"]: entry.get("std") for entry in profile["column_profiles"]}
+    for column in NUMERIC:
+        assert close(stds[column], penguins[column].std(ddof=ddof))
+    grouped = await call(
+        group_by,
+        tool_context,
+        dataset_id=penguins_id,
+        group_columns=["species"],
+        value_columns=["body_mass_g", "bill_length_mm"],
+        aggregations=["std", "mean"],
+        std=std,
+    )
+    expected = penguins.groupby("species")[["body_mass_g", "bill_length_mm"]].std(ddof=ddof)
+    for group in grouped["groups"]:
+        for column in ("body_mass_g", "bill_length_mm"):
+            assert close(group[f"{column}_std"], expected.loc[group["species"], column])
+    assert grouped["std"] == profile["std"]
+    assert [g["species"] for g in grouped["groups"]] == list(
+        expected["body_mass_g"].sort_values(ascending=False).index
+    )
 
 
 async def test_normality_is_tested_on_at_most_5000_sampled_values(
@@ -448,6 +507,30 @@ async def test_a_group_with_one_row_is_refused(
             "unknown_group",
             "Adelie (151), Gentoo (123), Chinstrap (68)",
         ),
+        refusal(
+            "an-unknown-std-names-the-two",
+            describe_distribution,
+            {"std": "median"},
+            "bad_argument",
+            "'sample'",
+            "'population'",
+        ),
+        refusal(
+            "an-unknown-skew-estimate-names-the-two",
+            describe_distribution,
+            {"skew_kurtosis": "fisher"},
+            "bad_argument",
+            "'unbiased'",
+            "'biased'",
+        ),
+        refusal(
+            "group-by-with-an-unknown-std",
+            group_by,
+            {"group_columns": ["island"], "value_columns": ["body_mass_g"], "std": "n"},
+            "bad_argument",
+            "'population'",
+        ),
+        refusal("profile-with-an-unknown-std", analyze_dataset, {"std": "n"}, "bad_argument"),
         refusal(
             "a-t-test-of-a-text-column-suggests-chi-square",
             hypothesis_test,

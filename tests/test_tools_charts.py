@@ -13,7 +13,8 @@ import pytest
 from google.adk.tools.tool_context import ToolContext
 from PIL import Image
 from sklearn.datasets import load_diabetes, load_iris
-from sklearn.metrics import confusion_matrix, roc_auc_score
+from sklearn.linear_model import LinearRegression
+from sklearn.metrics import confusion_matrix, roc_auc_score, root_mean_squared_error
 from sklearn.model_selection import train_test_split
 
 from data_science.ml.charts.canvas import short_label
@@ -405,6 +406,34 @@ async def test_residuals_and_permutation_importance_of_a_regressor(
     assert means == sorted(means, reverse=True)
 
 
+async def test_residuals_are_drawn_on_the_split_the_model_was_trained_with(
+    tool_context: ToolContext,
+) -> None:
+    rng = np.random.default_rng(11)
+    frame = pd.DataFrame({"income": rng.normal(50, 10, 200), "visits": rng.poisson(4, 200)})
+    frame["bought"] = (frame["income"] + 5 * frame["visits"] + rng.normal(0, 10, 200) > 70).astype(
+        int
+    )
+    dataset_id = add_dataset(tool_context, frame, "purchases.csv")
+    # "linear" models the 0/1 target as a number: the chart rebuilds a regression's test rows
+    trained = await call(
+        train,
+        tool_context,
+        dataset_id=dataset_id,
+        target="bought",
+        model="linear",
+        test_size=0.35,
+        seed=3,
+    )
+    residuals = await call(plot_model, tool_context, model_id=trained["model_id"], kind="residuals")
+    x_train, x_test, y_train, y_test = train_test_split(
+        frame[["income", "visits"]], frame["bought"], test_size=0.35, random_state=3
+    )
+    predicted = LinearRegression().fit(x_train, y_train).predict(x_test)
+    assert residuals["n_test"] == len(y_test) == 70
+    assert math.isclose(residuals["rmse"], root_mean_squared_error(y_test, predicted))
+
+
 async def test_permutation_importance_of_a_classifier_keeps_the_top_20(
     tool_context: ToolContext,
 ) -> None:
@@ -440,7 +469,7 @@ async def test_a_chart_that_does_not_fit_the_model_names_the_kinds_that_do(
     frame["label"] = np.where(frame["x"] > 0, "up", "down")
     other_target = "label" if target == "amount" else "amount"
     dataset_id = add_dataset(tool_context, frame.drop(columns=other_target), "d.csv")
-    trained = await call(train, tool_context, dataset_id=dataset_id, target=target, model="linear")
+    trained = await call(train, tool_context, dataset_id=dataset_id, target=target, model="ridge")
     await call_error(
         plot_model,
         tool_context,

@@ -26,6 +26,12 @@ async def test_model_families_say_which_tasks_they_serve(tool_context: ToolConte
     result = await call(describe_model_families, tool_context)
     families = {family["name"]: family["tasks"] for family in result["families"]}
     assert families["naive_bayes"] == ["classification"] and "regression" in families["lightgbm"]
+    assert families["linear"] == ["regression"]  # the linear classifier is "logistic"
+    assert families["decision_tree"] == ["classification", "regression"]
+    options = {f["name"]: (f["max_depth"], f["class_weight"]) for f in result["families"]}
+    assert options["decision_tree"] == options["lightgbm"] == (True, True)
+    assert options["xgboost"] == (True, False) and options["logistic"] == (False, True)
+    assert options["knn"] == options["linear"] == (False, False)
 
 
 async def test_next_steps_follow_the_data(
@@ -47,7 +53,7 @@ async def test_one_shot_reports_a_baseline_and_a_stronger_model(
     dataset_id = add_dataset(tool_context, penguins, "p.csv")
     result = await call(analyze_and_model, tool_context, dataset_id=dataset_id, target="species")
     assert result["profile"]["missing"]["sex"] == 11
-    expected = fit_and_evaluate(penguins, "species", "linear")[1]["test_metrics"]["accuracy"]
+    expected = fit_and_evaluate(penguins, "species", "logistic")[1]["test_metrics"]["accuracy"]
     assert np.isclose(result["baseline"]["test_metrics"]["accuracy"], expected)
     assert result["strong_model"]["n_test"] == 69
     assert result["improvement"]["metric"] == "accuracy" and result["next_steps"]

@@ -233,6 +233,43 @@ async def test_cast_counts_the_values_that_could_not_be_converted(
     assert dates[1] == pd.Timestamp("2024-03-31") and dates[3] == pd.Timestamp("2024-02-29 10:30")
 
 
+# How people write numbers -> the number it shows (api14: cast_column's number rule).
+FORMATTED = {
+    "5,350,380": 5350380.0,
+    "$1,200.50": 1200.5,
+    "€5": 5.0,
+    "£3": 3.0,
+    "-$4": -4.0,
+    "12.5%": 12.5,
+    "(1,000)": -1000.0,
+    " 7 ": 7.0,
+    "-0.5": -0.5,
+}
+DECIMAL_COMMAS = ["1.234,5", "3,5"]  # ambiguous: never guessed
+
+
+async def test_cast_reads_separators_currency_percent_and_accounting_negatives(
+    tool_context: ToolContext,
+) -> None:
+    frame = pd.DataFrame({"amount": [*FORMATTED, *DECIMAL_COMMAS, "n/a", None]})
+    dataset_id = add_dataset(tool_context, frame, "money.csv")
+    result = await call(
+        cast_column, tool_context, dataset_id=dataset_id, column="amount", to="number"
+    )
+    got = load(tool_context, result["dataset_id"])["amount"]
+    assert got[: len(FORMATTED)].tolist() == list(FORMATTED.values())
+    assert got[len(FORMATTED) :].isna().all()
+    assert (result["converted"], result["could_not_convert"]) == (len(FORMATTED), 3)
+    assert "dropped the percent sign of 1 value" in result["action"]
+    assert "2 value(s) with a decimal comma" in result["action"]
+    assert "mixes currencies ($, £, €)" in result["note"]
+    integer = await call(
+        cast_column, tool_context, dataset_id=dataset_id, column="amount", to="integer"
+    )
+    whole = load(tool_context, integer["dataset_id"])["amount"]
+    assert whole[[0, 2, 6]].tolist() == [5350380, 5, -1000] and pd.isna(whole[1])
+
+
 # Rows ----------------------------------------------------------------------------------------
 async def test_remove_duplicates_removes_what_pandas_counts(
     tool_context: ToolContext, penguins: pd.DataFrame

@@ -9,11 +9,19 @@ import numpy as np
 import pandas as pd
 import pytest
 from google.adk.tools.tool_context import ToolContext
-from sklearn.datasets import load_diabetes
+from sklearn.datasets import load_diabetes, load_wine
 from sklearn.metrics import accuracy_score, root_mean_squared_error
-from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, cross_val_score
+from sklearn.model_selection import (
+    GridSearchCV,
+    KFold,
+    StratifiedKFold,
+    cross_val_score,
+    train_test_split,
+)
+from sklearn.tree import DecisionTreeClassifier
 
-from data_science.ml.supervised import build_pipeline, held_out_split
+from data_science.ml.split import held_out_split
+from data_science.ml.supervised import build_pipeline
 from data_science.ml.tuning import PARAM_SPACES, grid_size, param_space
 from data_science.tools import predict, train
 from data_science.tools.base import workspace_for
@@ -278,6 +286,11 @@ def ensemble(models: list[str], code: str, *says: str, target: str = "target") -
         pytest.param("diabetes", ensemble(["knn", "magic"], "unknown_model"), id="unknown-member"),
         pytest.param(
             "penguins",
+            ensemble(["linear", "knn"], "wrong_model_for_task", "logistic", target="species"),
+            id="linear-is-a-regression-so-classes-take-logistic",
+        ),
+        pytest.param(
+            "penguins",
             ensemble(["ridge", "catboost"], "hard_voting_catboost", "stacking", target="species"),
             id="hard-voting-with-catboost-is-refused-with-a-way-out",
         ),
@@ -358,3 +371,93 @@ async def test_knn_tuning_on_a_small_table_skips_neighbour_counts_larger_than_a_
     # 24 rows -> 19 training rows -> the smallest of 5 folds trains on 15 rows.
     assert result["best_params"]["n_neighbors"] <= 15
     assert result["search"]["space_size"] == 5 * 2 * 2  # 25 was dropped
+
+
+# The split options (test_size, seed, stratify) -------------------------------------------------
+@pytest.fixture
+def wine_split() -> tuple[pd.DataFrame, Any]:
+    """Wine (numbers only, no gaps: the pipeline adds nothing to a tree) and scikit-learn's own
+    70/30 split with seed 5, stratified by class."""
+    frame = load_wine(as_frame=True).frame
+    x, y = frame.drop(columns="target"), frame["target"]
+    return frame, train_test_split(x, y, test_size=0.3, random_state=5, stratify=y)
+
+
+SPLIT = {"test_size": 0.3, "seed": 5}
+
+
+async def test_cross_validation_on_the_asked_split_equals_sklearn(
+    tool_context: ToolContext, wine_split: tuple[pd.DataFrame, Any]
+) -> None:
+    frame, (x_train, x_test, y_train, _) = wine_split
+    dataset_id = add_dataset(tool_context, frame, "wine.csv")
+    result = await call(
+        cross_validate,
+        tool_context,
+        dataset_id=dataset_id,
+        target="target",
+        model="decision_tree",
+        folds=3,
+        **SPLIT,
+    )
+    expected = cross_val_score(
+        DecisionTreeClassifier(random_state=5),
+        x_train,
+        y_train,
+        cv=StratifiedKFold(3, shuffle=True, random_state=5),
+        scoring="accuracy",
+    )
+    assert result["metrics"]["accuracy"]["per_fold"] == pytest.approx(list(expected))
+    assert (result["n_train"], result["held_out_test_rows_untouched"]) == (124, len(x_test))
+    assert (result["test_size"], result["seed"], result["stratified"]) == (0.3, 5, True)
+    assert result["cv"] == "3-fold stratified shuffled, seed 5"
+
+
+async def test_tuning_on_the_asked_split_equals_sklearns_grid_search(
+    tool_context: ToolContext, wine_split: tuple[pd.DataFrame, Any]
+) -> None:
+    frame, (x_train, x_test, y_train, y_test) = wine_split
+    dataset_id = add_dataset(tool_context, frame, "wine.csv")
+    result = await call(
+        tune_model,
+        tool_context,
+        dataset_id=dataset_id,
+        target="target",
+        model="decision_tree",
+        folds=3,
+        **SPLIT,
+    )
+    space = {
+        key.removeprefix("model__"): values
+        for key, values in param_space("decision_tree", "classification").items()
+    }
+    direct = GridSearchCV(
+        DecisionTreeClassifier(random_state=5),
+        space,
+        cv=StratifiedKFold(3, shuffle=True, random_state=5),
+        scoring="accuracy",
+    ).fit(x_train, y_train)
+    assert result["best_params"] == direct.best_params_
+    assert result["cross_validation"]["mean"] == pytest.approx(direct.best_score_)
+    assert result["test_metrics"]["accuracy"] == pytest.approx(direct.score(x_test, y_test))
+    assert result["n_test"] == len(x_test) and result["seed"] == 5
+
+
+async def test_an_ensemble_on_the_asked_split_scores_its_members_as_sklearn(
+    tool_context: ToolContext, wine_split: tuple[pd.DataFrame, Any]
+) -> None:
+    frame, (x_train, x_test, y_train, y_test) = wine_split
+    dataset_id = add_dataset(tool_context, frame, "wine.csv")
+    result = await call(
+        train_ensemble,
+        tool_context,
+        dataset_id=dataset_id,
+        target="target",
+        models=["decision_tree", "logistic"],
+        **SPLIT,
+    )
+    tree = DecisionTreeClassifier(random_state=5).fit(x_train, y_train)
+    assert result["member_test_metrics"]["decision_tree"]["accuracy"] == pytest.approx(
+        accuracy_score(y_test, tree.predict(x_test))
+    )
+    assert (result["n_test"], result["test_size"], result["stratified"]) == (54, 0.3, True)

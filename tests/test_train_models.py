@@ -1,20 +1,27 @@
 """Every model family `train` offers fits, scores on the same 80/20 split, and can predict."""
 
 import math
+from typing import Any
 
+import joblib
+import numpy as np
 import pandas as pd
 import pytest
 from google.adk.tools.tool_context import ToolContext
-from sklearn.datasets import load_diabetes
-from sklearn.metrics import r2_score
-from sklearn.model_selection import cross_val_score
+from sklearn.datasets import load_diabetes, load_wine
+from sklearn.linear_model import LinearRegression
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import cross_val_score, train_test_split
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from data_science.ml.estimators import family_names
-from data_science.ml.supervised import build_pipeline, held_out_split
+from data_science.ml.split import SplitOptions, held_out_split
+from data_science.ml.supervised import build_pipeline
 from data_science.tools import predict, train
+from data_science.tools.base import workspace_for
 from tests.conftest import Refusal, add_dataset, call, load_table
 
-CLASSIFIERS = family_names()
+CLASSIFIERS = [name for name in family_names() if name != "linear"]
 REGRESSORS = [name for name in family_names() if name not in {"logistic", "naive_bayes"}]
 
 
@@ -143,3 +150,206 @@ async def test_training_on_time_indexed_data_reports_the_temporal_split(
     result = await call(train, tool_context, dataset_id=dataset_id, target="body_mass_g")
     assert "temporal on 'observed_on'" in result["split"] and result["n_test"] == 69
     assert result["cross_validation"]["folds"] == 5
+
+
+def purchases(rows: int = 240) -> pd.DataFrame:
+    """Two numeric features and a 0/1 target drawn from a logistic model (no gaps, no text)."""
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame({"income": rng.normal(50, 10, rows), "visits": rng.poisson(4, rows)})
+    odds = 0.08 * (frame["income"] - 50) + 0.4 * (frame["visits"] - 4)
+    frame["bought"] = (rng.random(rows) < 1 / (1 + np.exp(-odds))).astype(int)
+    return frame
+
+
+async def test_linear_on_a_0_1_target_is_a_linear_regression(tool_context: ToolContext) -> None:
+    frame = purchases()
+    dataset_id = add_dataset(tool_context, frame, "purchases.csv")
+    result = await call(train, tool_context, dataset_id=dataset_id, target="bought", model="linear")
+    assert (result["model"], result["task"]) == ("LinearRegression", "regression")
+    x_train, x_test, y_train, y_test = train_test_split(
+        frame[["income", "visits"]], frame["bought"], test_size=0.2, random_state=42
+    )
+    expected = LinearRegression().fit(x_train, y_train).predict(x_test)
+    assert result["test_metrics"]["r2"] == pytest.approx(r2_score(y_test, expected))
+    assert any("logistic" in note for note in result["notes"])
+
+
+def wine() -> pd.DataFrame:
+    return load_wine(as_frame=True).frame
+
+
+@pytest.mark.parametrize(
+    ("test_size", "seed", "stratify", "options"),
+    [
+        pytest.param(0.2, 42, True, {}, id="the-default-80-20"),
+        pytest.param(0.3, 42, True, {"max_depth": 3}, id="70-30-depth-3"),
+        pytest.param(0.25, 7, False, {"class_weight": "balanced"}, id="75-25-seed-7-balanced"),
+        pytest.param(0.5, 0, True, {"max_depth": 2, "class_weight": "balanced"}, id="half"),
+    ],
+)
+async def test_a_decision_tree_on_the_asked_split_equals_sklearns(
+    tool_context: ToolContext,
+    test_size: float,
+    seed: int,
+    stratify: bool,
+    options: dict[str, Any],
+) -> None:
+    frame = wine()
+    dataset_id = add_dataset(tool_context, frame, "wine.csv")
+    result = await call(
+        train,
+        tool_context,
+        dataset_id=dataset_id,
+        target="target",
+        model="decision_tree",
+        test_size=test_size,
+        seed=seed,
+        stratify=stratify,
+        **options,
+    )
+    x, y = frame.drop(columns="target"), frame["target"]
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, y, test_size=test_size, random_state=seed, stratify=y if stratify else None
+    )
+    tree = DecisionTreeClassifier(random_state=seed, **options).fit(x_train, y_train)
+    assert (result["n_train"], result["n_test"]) == (len(x_train), len(x_test))
+    assert (result["test_size"], result["seed"], result["stratified"]) == (
+        test_size,
+        seed,
+        stratify,
+    )
+    assert result["test_metrics"]["accuracy"] == pytest.approx(
+        accuracy_score(y_test, tree.predict(x_test))
+    )
+    assert {key: result[key] for key in options} == options
+    saved = joblib.load(workspace_for(tool_context).model_file(result["model_id"])[1])
+    assert saved.named_steps["model"].get_depth() == tree.get_depth()
+
+
+async def test_a_numeric_target_is_never_stratified_and_says_so(tool_context: ToolContext) -> None:
+    data = load_diabetes(as_frame=True).frame
+    dataset_id = add_dataset(tool_context, data, "diabetes.csv")
+    result = await call(
+        train,
+        tool_context,
+        dataset_id=dataset_id,
+        target="target",
+        model="decision_tree",
+        test_size=0.3,
+        seed=3,
+        max_depth=4,
+    )
+    x_train, x_test, y_train, y_test = train_test_split(
+        data.drop(columns="target"), data["target"], test_size=0.3, random_state=3
+    )
+    tree = DecisionTreeRegressor(random_state=3, max_depth=4).fit(x_train, y_train)
+    assert result["test_metrics"]["r2"] == pytest.approx(r2_score(y_test, tree.predict(x_test)))
+    assert result["stratified"] is False
+    assert result["split"] == "70/30, seed 3, not stratified (the target is numeric; " + (
+        "stratify applies to classes)"
+    )
+
+
+async def test_auto_with_a_depth_compares_only_families_with_trees(
+    tool_context: ToolContext, penguins: pd.DataFrame
+) -> None:
+    dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
+    result = await call(train, tool_context, dataset_id=dataset_id, target="species", max_depth=2)
+    assert set(result["model_selection"]) == {"hist_gradient_boosting", "random_forest"}
+    assert any("left out logistic" in note for note in result["notes"])
+    assert result["max_depth"] == 2
+
+
+async def test_a_time_ordered_split_keeps_its_rule_at_any_test_size(
+    tool_context: ToolContext, penguins: pd.DataFrame
+) -> None:
+    dates = pd.date_range("2024-01-01", periods=len(penguins), freq="D")
+    frame = penguins.assign(observed_on=dates).sample(frac=1.0, random_state=4)
+    split = held_out_split(frame, "species", SplitOptions(test_size=0.3, seed=9))
+    assert len(split.x_test) == math.ceil(0.3 * len(frame)) and not split.stratified
+    latest = frame["observed_on"].sort_values().iloc[-len(split.x_test) :]
+    assert set(frame.loc[split.x_test.index, "observed_on"]) == set(latest)
+    assert "seed and stratify do not choose the rows" in split.description
+
+
+def few_rows_of_many_classes() -> pd.DataFrame:
+    return pd.DataFrame({"x": np.arange(60.0), "kind": [f"k{i % 12}" for i in range(60)]})
+
+
+def option_refusal(name: str, data: str, arguments: dict[str, Any], code: str, *says: str) -> Any:
+    """A refused `train` call on the dataset `data` as a parametrized case named `name`."""
+    return pytest.param(data, Refusal(train, arguments, code, says), id=name)
+
+
+@pytest.mark.parametrize(
+    ("data", "case"),
+    [
+        option_refusal(
+            "no-test-rows", "penguins", {"test_size": 0}, "bad_test_size", "test_size=0.3"
+        ),
+        option_refusal(
+            "a-percentage", "penguins", {"test_size": 30}, "bad_test_size", "between 0 and 1"
+        ),
+        option_refusal(
+            "nearly-every-row-tested",
+            "penguins",
+            {"test_size": 0.99},
+            "bad_test_size",
+            "between 0.012 and 0.97",
+        ),
+        option_refusal("a-negative-seed", "penguins", {"seed": -1}, "bad_seed"),
+        option_refusal(
+            "depth-0", "penguins", {"model": "random_forest", "max_depth": 0}, "bad_max_depth"
+        ),
+        option_refusal(
+            "depth-of-knn",
+            "penguins",
+            {"model": "knn", "max_depth": 3},
+            "option_not_supported",
+            "decision_tree",
+        ),
+        option_refusal(
+            "weights-of-xgboost",
+            "penguins",
+            {"model": "xgboost", "class_weight": "balanced"},
+            "option_not_supported",
+            "random_forest",
+        ),
+        option_refusal(
+            "weights-of-an-unknown-kind", "penguins", {"class_weight": "heavy"}, "bad_class_weight"
+        ),
+        option_refusal(
+            "weights-of-a-number",
+            "diabetes",
+            {"class_weight": "balanced"},
+            "option_not_supported",
+            "regression",
+        ),
+        option_refusal(
+            "linear-on-text-classes",
+            "penguins",
+            {"model": "linear"},
+            "wrong_model_for_task",
+            "model='logistic'",
+        ),
+        option_refusal(
+            "more-classes-than-test-rows",
+            "classes",
+            {"test_size": 0.1},
+            "bad_test_size",
+            "stratify=false",
+        ),
+    ],
+)
+async def test_split_and_model_options_are_checked(
+    tool_context: ToolContext, penguins: pd.DataFrame, data: str, case: Refusal
+) -> None:
+    frames = {
+        "penguins": (penguins, "species"),
+        "diabetes": (load_diabetes(as_frame=True).frame, "target"),
+        "classes": (few_rows_of_many_classes(), "kind"),
+    }
+    frame, target = frames[data]
+    dataset_id = add_dataset(tool_context, frame, f"{data}.csv")
+    await case.check(tool_context, dataset_id=dataset_id, target=target)
+    assert workspace_for(tool_context).items("model") == []

@@ -1,4 +1,4 @@
-"""AutoGluon on the shared 80/20 split (runs in its own process, under a hard deadline).
+"""AutoGluon on the shared held-out split (runs in its own process, under a hard deadline).
 
 The answer is due at `answer_by`, a time.monotonic() instant set by the caller when the job
 started (one clock for every process of the machine), so the seconds spent starting this
@@ -19,7 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from data_science.ml.supervised import HeldOutSplit, held_out_metrics, held_out_split
+from data_science.ml.split import HeldOutSplit, SplitOptions, held_out_split
+from data_science.ml.supervised import held_out_metrics
 from data_science.runtime.workers import DeadlineExceeded
 from data_science.storage.tables import TableFile
 
@@ -48,8 +49,10 @@ def run_autogluon(
     budget_seconds: float,
     preset: str,
     answer_by: float,
+    options: SplitOptions | None = None,
 ) -> dict[str, Any]:
-    """Fit a TabularPredictor on the 80 %, score it on the 20 %; the predictor stays in out_dir.
+    """Fit a TabularPredictor on the training part, score it on the test part (`options`: the
+    split); the predictor stays in out_dir.
 
     Short of time, the best model trained so far is scored and kept (`cut_short`); only when
     not one model could be trained in time does it raise DeadlineExceeded.
@@ -57,7 +60,7 @@ def run_autogluon(
     from autogluon.tabular import TabularPredictor
 
     logging.getLogger("autogluon").setLevel(logging.ERROR)
-    split = held_out_split(table.load(), target)
+    split = held_out_split(table.load(), target, options)
     problem_type = "regression"
     if split.task == "classification":
         problem_type = "binary" if split.y_train.nunique() == 2 else "multiclass"
@@ -141,6 +144,7 @@ def _scores(
         "n_train": len(split.x_train),
         "n_test": len(split.x_test),
         "split": split.description,
+        **split.settings,
         "test_metrics": held_out_metrics(
             split.y_test, pd.Series(predicted).to_numpy(), split.task, scores
         ),

@@ -35,7 +35,7 @@ from sklearn.preprocessing import StandardScaler
 from data_science.errors import ToolError
 from data_science.ml.common import SEED
 from data_science.ml.prep.encoding import onehot_frame
-from data_science.ml.supervised import FeaturePlan, labelled_rows
+from data_science.ml.split import FeaturePlan, labelled_rows
 from data_science.storage.tables import TableFile, write_parquet
 
 ONEHOT_CATEGORIES = 30

@@ -11,13 +11,15 @@ import pandas as pd
 
 from data_science.errors import ToolError
 from data_science.ml.common import is_numeric
-from data_science.ml.supervised import detect_task, fit_and_evaluate, plan_features
+from data_science.ml.split import detect_task, plan_features
+from data_science.ml.supervised import fit_and_evaluate
 from data_science.storage.tables import TableFile
 
 TARGET_NAMES = re.compile(
     r"^(target|label|class|y|outcome|churn|species|default|survived|price)$", re.IGNORECASE
 )
-BASELINE_MODEL = "linear"
+# The simple model `analyze_and_model` compares the strong one with, by task.
+BASELINE_MODEL = {"classification": "logistic", "regression": "linear"}
 STRONG_MODEL = "hist_gradient_boosting"
 
 
@@ -138,8 +140,8 @@ def profile_and_model(table: TableFile, target: str, model_path: Path) -> dict[s
     """Profile, then a simple baseline and a strong model on the same split; keep the strong one."""
     frame = table.load()
     missing = {str(c): int(n) for c, n in frame.isna().sum().items() if n}
-    _, baseline = fit_and_evaluate(frame, target, BASELINE_MODEL)
     strong_model, strong = fit_and_evaluate(frame, target, STRONG_MODEL)
+    _, baseline = fit_and_evaluate(frame, target, BASELINE_MODEL[strong["task"]])
     joblib.dump(strong_model, model_path)
     metric = "accuracy" if strong["task"] == "classification" else "r2"
     gain = strong["test_metrics"][metric] - baseline["test_metrics"][metric]

@@ -1,8 +1,9 @@
-"""Charts of a trained model, drawn from its predictions on the held-out 20 % test rows.
+"""Charts of a trained model, drawn from its predictions on its held-out test rows.
 
 Pure functions with no ADK import, so they run in a worker process. The test rows are rebuilt
-from the model's dataset with `held_out_split`, the very split `train` scored the model on, so
-no chart ever shows rows the model learned from.
+from the model's dataset with `held_out_split` and the split the model's report names (test
+size, seed, stratification), the very split `train` scored the model on, so no chart ever
+shows rows the model learned from.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from sklearn.metrics import (
 from data_science.errors import ToolError
 from data_science.ml.charts.canvas import COLOR, MAX_POINTS, OTHER, Chart, figure_png, short_label
 from data_science.ml.common import SEED
-from data_science.ml.supervised import held_out_split, positive_scores
+from data_science.ml.split import SplitOptions, held_out_split
+from data_science.ml.supervised import positive_scores
 from data_science.storage.tables import TableFile
 
 ModelChartKind = Literal["confusion_matrix", "roc_curve", "residuals", "feature_importance"]
@@ -69,9 +71,11 @@ def render_model_chart(
     features: list[str],
     kind: str,
     n_test: int,
+    options: SplitOptions | None = None,
+    model_family: str = "auto",
 ) -> Chart:
     """Recreate the model's test split, load the model and draw `kind` (run in a worker)."""
-    split = held_out_split(table.load(), target)
+    split = held_out_split(table.load(), target, options, model_family)
     check_kind(split.task, kind, target)
     if len(split.y_test) != n_test or list(split.plan.features) != list(features):
         raise ToolError(

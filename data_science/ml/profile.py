@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from data_science.ml.common import is_numeric
+from data_science.ml.common import STD_MEANING, is_numeric, std_ddof
 from data_science.storage.tables import TableFile, column_kind
 
 SAMPLE_ROWS = 5
@@ -15,19 +15,27 @@ MAX_CELL_CHARACTERS = 80
 MAX_COLUMNS_DESCRIBED = 60
 
 
-def profile_table(table: TableFile, dataset_id: str, summary_only: bool) -> dict[str, Any]:
-    """Profile the table (run in a worker process)."""
-    return profile_frame(table.load(), dataset_id, summary_only)
+def profile_table(
+    table: TableFile, dataset_id: str, summary_only: bool, std: str = "sample"
+) -> dict[str, Any]:
+    """Profile the table (run in a worker process); `std`: "sample" or "population"."""
+    return profile_frame(table.load(), dataset_id, summary_only, std)
 
 
-def profile_frame(frame: pd.DataFrame, dataset_id: str, summary_only: bool) -> dict[str, Any]:
+def profile_frame(
+    frame: pd.DataFrame, dataset_id: str, summary_only: bool, std: str = "sample"
+) -> dict[str, Any]:
+    ddof = std_ddof(std)
     columns = list(frame.columns)[:MAX_COLUMNS_DESCRIBED]
     profile: dict[str, Any] = {
         "dataset_id": dataset_id,
         "rows": int(frame.shape[0]),
         "columns": int(frame.shape[1]),
         "duplicate_rows": int(frame.duplicated().sum()),
-        "column_profiles": [_profile_column(frame[column], summary_only) for column in columns],
+        "std": STD_MEANING[std],
+        "column_profiles": [
+            _profile_column(frame[column], summary_only, ddof) for column in columns
+        ],
     }
     if len(frame.columns) > MAX_COLUMNS_DESCRIBED:
         profile["note"] = f"Only the first {MAX_COLUMNS_DESCRIBED} columns are profiled."
@@ -40,7 +48,7 @@ def profile_frame(frame: pd.DataFrame, dataset_id: str, summary_only: bool) -> d
     return profile
 
 
-def _profile_column(series: pd.Series, summary_only: bool) -> dict[str, Any]:
+def _profile_column(series: pd.Series, summary_only: bool, ddof: int) -> dict[str, Any]:
     missing = int(series.isna().sum())
     entry: dict[str, Any] = {
         "name": str(series.name),
@@ -55,7 +63,7 @@ def _profile_column(series: pd.Series, summary_only: bool) -> dict[str, Any]:
             quartiles = np.percentile(values, [25, 50, 75])
             entry.update(
                 mean=values.mean(),
-                std=values.std(),
+                std=values.std(ddof=ddof),
                 min=values.min(),
                 q1=quartiles[0],
                 median=quartiles[1],

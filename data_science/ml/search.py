@@ -1,4 +1,4 @@
-"""Algorithm selection with hyperparameter optimisation (FLAML) on the shared 80/20 split.
+"""Algorithm selection with hyperparameter optimisation (FLAML) on the shared held-out split.
 
 The design named auto-sklearn, which is unmaintained and pins scikit-learn < 0.25; FLAML does
 the same job (cost-frugal search over model families and their settings under a time budget).
@@ -13,8 +13,8 @@ from typing import Any
 import joblib
 import numpy as np
 
-from data_science.ml.common import SEED
-from data_science.ml.supervised import held_out_metrics, held_out_split
+from data_science.ml.split import SplitOptions, held_out_split
+from data_science.ml.supervised import held_out_metrics
 from data_science.storage.tables import TableFile
 
 FIT_SHARE = 0.8
@@ -25,13 +25,18 @@ ESTIMATORS = {
 
 
 def run_flaml(
-    table: TableFile, target: str, model_path: Path, budget_seconds: float
+    table: TableFile,
+    target: str,
+    model_path: Path,
+    budget_seconds: float,
+    options: SplitOptions | None = None,
 ) -> dict[str, Any]:
-    """Search model families and hyperparameters on the 80 %; score the best on the 20 %."""
+    """Search model families and hyperparameters on the training part; score the best on the
+    test part (`options`: the split and the seed, which seeds the search too)."""
     from flaml.automl.automl import AutoML
 
     logging.getLogger("flaml.automl.logger").setLevel(logging.ERROR)
-    split = held_out_split(table.load(), target)
+    split = held_out_split(table.load(), target, options)
     search = AutoML()  # type: ignore[no-untyped-call]  # flaml's constructor is untyped
     search.fit(
         split.x_train,
@@ -39,7 +44,7 @@ def run_flaml(
         task=split.task,
         time_budget=budget_seconds * FIT_SHARE,
         estimator_list=ESTIMATORS[split.task],
-        seed=SEED,
+        seed=split.seed,
         verbose=0,
         n_jobs=1,
         eval_method="cv",
@@ -66,6 +71,7 @@ def run_flaml(
         "n_train": len(split.x_train),
         "n_test": len(split.x_test),
         "split": split.description,
+        **split.settings,
         "test_metrics": held_out_metrics(split.y_test, predicted, split.task, scores),
         "features": split.plan.features,
         "dropped_columns": split.plan.dropped,

@@ -1,4 +1,5 @@
-"""Supervised learning on a DataFrame: task detection, feature choice, the 80/20 split, metrics.
+"""Supervised learning on a DataFrame: the pipeline, fitting and scoring on the held-out split
+(`split.held_out_split`), the held-out metrics, and predictions with a saved model.
 
 Pure functions with no ADK import, so they can run in a worker process.
 """
@@ -6,8 +7,6 @@ Pure functions with no ADK import, so they can run in a worker process.
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,21 +24,31 @@ from sklearn.metrics import (
     roc_auc_score,
     root_mean_squared_error,
 )
-from sklearn.model_selection import TimeSeriesSplit, cross_val_score, train_test_split
+from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from data_science.errors import ToolError
-from data_science.ml.common import SEED, is_row_id
-from data_science.ml.estimators import DEFAULT_MODEL, family, make_estimator
+from data_science.ml.common import SEED
+from data_science.ml.estimators import (
+    BALANCED_PARAMETER,
+    DEFAULT_MODEL,
+    DEPTH_PARAMETER,
+    ModelOptions,
+    family,
+    make_estimator,
+)
+from data_science.ml.split import (
+    FeaturePlan,
+    HeldOutSplit,
+    SplitOptions,
+    detect_task,
+    held_out_split,
+)
 from data_science.storage.tables import TableFile, write_parquet
 
-TEST_SIZE = 0.2
-MIN_ROWS = 20
 CV_FOLDS = 5
-MAX_CLASSES_FOR_NUMERIC_TARGET = 20
 PREVIEW_ROWS = 5
-TIME_NAME = re.compile(r"date|time|timestamp|month|period|day", re.IGNORECASE)
 # `train` with model="auto" compares these by cross-validation and keeps the best, on up to
 # AUTO_SELECT_MAX_ROWS training rows (beyond that the comparison costs more than it tells).
 AUTO_CANDIDATES = {
@@ -49,56 +58,13 @@ AUTO_CANDIDATES = {
 AUTO_SELECT_MAX_ROWS = 5_000
 
 
-@dataclass(frozen=True)
-class FeaturePlan:
-    numeric: list[str]
-    categorical: list[str]
-    dropped: dict[str, str]
-
-    @property
-    def features(self) -> list[str]:
-        return self.numeric + self.categorical
-
-
-def detect_task(target: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(target) or not pd.api.types.is_numeric_dtype(target):
-        return "classification"
-    distinct = target.nunique(dropna=True)
-    if pd.api.types.is_integer_dtype(target) and distinct <= MAX_CLASSES_FOR_NUMERIC_TARGET:
-        return "classification"
-    return "regression"
-
-
-def plan_features(frame: pd.DataFrame, target: str) -> FeaturePlan:
-    """Choose feature columns; say why each other column was left out."""
-    numeric, categorical, dropped = [], [], {}
-    rows = len(frame)
-    for column in frame.columns:
-        if column == target:
-            continue
-        series = frame[column]
-        distinct = series.nunique(dropna=True)
-        if is_row_id(str(column), distinct, rows):
-            dropped[column] = "row identifier"
-        elif distinct <= 1:
-            dropped[column] = "constant"
-        elif pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
-            numeric.append(column)
-        elif pd.api.types.is_datetime64_any_dtype(series):
-            dropped[column] = "date/time (expand it into parts first)"
-        elif distinct > max(50, 0.5 * rows):
-            dropped[column] = "free text or identifier (too many distinct values)"
-        else:
-            categorical.append(column)
-    if not numeric and not categorical:
-        raise ToolError(
-            f"No usable feature columns remain besides '{target}'. Dropped: {dropped}.",
-            code="no_features",
-        )
-    return FeaturePlan(numeric, categorical, dropped)
-
-
-def build_pipeline(plan: FeaturePlan, task: str, model: str = "auto") -> Pipeline:
+def build_pipeline(
+    plan: FeaturePlan,
+    task: str,
+    model: str = "auto",
+    seed: int = SEED,
+    options: ModelOptions | None = None,
+) -> Pipeline:
     """Imputation (and scaling where the model needs it), one-hot encoding, then the model."""
     numeric: Any = SimpleImputer(strategy="median")
     if family(model).scale:
@@ -118,122 +84,43 @@ def build_pipeline(plan: FeaturePlan, task: str, model: str = "auto") -> Pipelin
             ),
         ]
     )
-    return Pipeline([("preprocess", preprocess), ("model", make_estimator(model, task))])
+    estimator = make_estimator(model, task, seed, options)
+    return Pipeline([("preprocess", preprocess), ("model", estimator)])
 
 
 def fit_to_file(
-    table: TableFile, target: str, model_path: Path, model: str = "auto"
+    table: TableFile,
+    target: str,
+    model_path: Path,
+    model: str = "auto",
+    split_options: SplitOptions | None = None,
+    model_options: ModelOptions | None = None,
 ) -> dict[str, Any]:
     """Fit and score a model (see `fit_and_evaluate`), save it with joblib, return the report.
 
     Meant for a worker process: the fitted model never travels back to the server.
     """
-    fitted, report = fit_and_evaluate(table.load(), target, model)
+    fitted, report = fit_and_evaluate(table.load(), target, model, split_options, model_options)
     joblib.dump(fitted, model_path)
     return report
 
 
-@dataclass(frozen=True)
-class HeldOutSplit:
-    """The one 80/20 split every model of a target is trained and scored on."""
-
-    task: str
-    plan: FeaturePlan
-    x_train: pd.DataFrame
-    x_test: pd.DataFrame
-    y_train: pd.Series
-    y_test: pd.Series
-    stratified: bool
-    time_column: str | None = None
-
-    @property
-    def description(self) -> str:
-        shares = f"{int((1 - TEST_SIZE) * 100)}/{int(TEST_SIZE * 100)}"
-        if self.time_column:
-            return f"{shares} temporal on '{self.time_column}' (the latest 20 % is the test set)"
-        return f"{shares}, seed {SEED}" + (", stratified" if self.stratified else "")
-
-    def cross_validation_folds(self, folds: int) -> Any:
-        """Time-ordered folds for time-indexed data (never train on the future), else k-fold."""
-        return TimeSeriesSplit(n_splits=folds) if self.time_column else folds
-
-
-def find_time_column(frame: pd.DataFrame, target: str) -> str | None:
-    """The column that orders the rows in time, if there is one (dates, not years)."""
-    for column in frame.columns:
-        if column != target and pd.api.types.is_datetime64_any_dtype(frame[column]):
-            return str(column)
-    for column in frame.columns:
-        if column == target or not TIME_NAME.search(str(column)):
-            continue
-        if pd.api.types.is_numeric_dtype(frame[column]):
-            continue
-        parsed = pd.to_datetime(frame[column], errors="coerce", format="mixed")
-        if parsed.notna().mean() >= 0.9:
-            return str(column)
-    return None
-
-
-def labelled_rows(
-    frame: pd.DataFrame, target: str, purpose: str
-) -> tuple[pd.DataFrame, str, FeaturePlan, pd.Series]:
-    """The rows with a value for `target`, the task, the feature plan and the labels (text for
-    classification); too few rows or a single class is explained, naming the `purpose`."""
-    labelled = frame[frame[target].notna()]
-    if len(labelled) < MIN_ROWS:
-        raise ToolError(
-            f"Only {len(labelled)} rows have a value for '{target}'; at least {MIN_ROWS} are "
-            f"needed {purpose}.",
-            code="too_few_rows",
-        )
-    task = detect_task(labelled[target])
-    plan = plan_features(labelled, target)
-    labels = labelled[target]
-    if task == "classification":
-        labels = labels.astype(str)
-        if labels.nunique() < 2:
-            raise ToolError(f"'{target}' has a single class; nothing to predict.", "single_class")
-    return labelled, task, plan, labels
-
-
-def held_out_split(frame: pd.DataFrame, target: str) -> HeldOutSplit:
-    """Rows with a target, split 80/20: by time when the rows are time-indexed (the latest
-    20 % is the test set), else at random with seed 42 (stratified for classification)."""
-    labelled, task, plan, labels = labelled_rows(frame, target, "to train and test a model")
-    features = labelled[plan.features]
-    time_column = find_time_column(labelled, target)
-    if time_column is not None:
-        order = pd.to_datetime(labelled[time_column], errors="coerce", format="mixed").argsort(
-            kind="stable"
-        )
-        cut = len(labelled) - math.ceil(TEST_SIZE * len(labelled))
-        train_rows, test_rows = order[:cut], order[cut:]
-        return HeldOutSplit(
-            task,
-            plan,
-            features.iloc[train_rows],
-            features.iloc[test_rows],
-            labels.iloc[train_rows],
-            labels.iloc[test_rows],
-            False,
-            time_column,
-        )
-    stratify = labels if task == "classification" and labels.value_counts().min() >= 2 else None
-    x_train, x_test, y_train, y_test = train_test_split(
-        features, labels, test_size=TEST_SIZE, random_state=SEED, stratify=stratify
-    )
-    return HeldOutSplit(task, plan, x_train, x_test, y_train, y_test, stratify is not None)
-
-
 def fit_and_evaluate(
-    frame: pd.DataFrame, target: str, model: str = "auto"
+    frame: pd.DataFrame,
+    target: str,
+    model: str = "auto",
+    split_options: SplitOptions | None = None,
+    model_options: ModelOptions | None = None,
 ) -> tuple[Pipeline, dict[str, Any]]:
-    """Split 80/20, fit on the 80 %, score on the 20 %, cross-validate on the 80 %.
+    """Split (80/20 unless `split_options` say otherwise), fit on the training part, score on
+    the test part, cross-validate on the training part.
 
     `auto` on up to AUTO_SELECT_MAX_ROWS training rows cross-validates a boosted-tree, a forest
-    and a linear model on the training part and keeps the best; the test rows play no part.
+    and a linear model on the training part and keeps the best (only those that take the
+    `model_options` asked for); the test rows play no part.
     """
-    split = held_out_split(frame, target)
+    options = model_options or ModelOptions()
+    split = held_out_split(frame, target, split_options, model)
     x_train, y_train, notes = _capped_training_part(split, model)
     cv_scoring = "accuracy" if split.task == "classification" else "r2"
     folds = CV_FOLDS
@@ -241,12 +128,13 @@ def fit_and_evaluate(
         folds = min(CV_FOLDS, int(y_train.value_counts().min()))
     candidates = [DEFAULT_MODEL] if model == "auto" else [model]
     if model == "auto" and folds >= 2 and len(x_train) <= AUTO_SELECT_MAX_ROWS:
-        candidates = list(AUTO_CANDIDATES[split.task])
+        candidates = _auto_candidates(split.task, options, notes)
     cv_by_family = {
-        name: _cv_scores(split, name, x_train, y_train, folds, cv_scoring) for name in candidates
+        name: _cv_scores(split, name, options, x_train, y_train, folds, cv_scoring)
+        for name in candidates
     }
     chosen = max(candidates, key=lambda name: _mean_or_lowest(cv_by_family[name]))
-    pipeline = build_pipeline(split.plan, split.task, chosen)
+    pipeline = build_pipeline(split.plan, split.task, chosen, split.seed, options)
     pipeline.fit(x_train, y_train)
     cv_scores = cv_by_family[chosen]
     report = _fit_report(pipeline, split, target, chosen, len(x_train), cv_scoring, cv_scores)
@@ -258,6 +146,15 @@ def fit_and_evaluate(
             f"'auto' compared {', '.join(candidates)} by {folds}-fold cross-validation "
             f"({cv_scoring}) on the training part and kept {chosen}."
         )
+    if model == "linear" and detect_task(frame[target].dropna()) == "classification":
+        notes.append(
+            f"'linear' fitted a linear regression to the values of '{target}' as numbers, "
+            "though they look like classes: its predictions are numbers, not classes. For a "
+            "classifier use model='logistic'."
+        )
+    report.update(
+        {key: value for key, value in vars(options).items() if value is not None},
+    )
     if notes:
         report["notes"] = notes
     if split.task == "classification":
@@ -265,15 +162,32 @@ def fit_and_evaluate(
     return pipeline, report
 
 
+def _auto_candidates(task: str, options: ModelOptions, notes: list[str]) -> list[str]:
+    """The families 'auto' compares: those of the task that take the options asked for."""
+    candidates = list(AUTO_CANDIDATES[task])
+    fitting = [
+        name
+        for name in candidates
+        if (options.max_depth is None or name in DEPTH_PARAMETER)
+        and (options.class_weight is None or name in BALANCED_PARAMETER)
+    ]
+    if fitting != candidates:
+        notes.append(
+            f"'auto' left out {', '.join(n for n in candidates if n not in fitting)}, which "
+            "cannot take the options asked for."
+        )
+    return fitting
+
+
 def _capped_training_part(
     split: HeldOutSplit, model: str
 ) -> tuple[pd.DataFrame, pd.Series, list[str]]:
-    """The training part, sampled (seed 42) down to the family's row cap if it has one."""
+    """The training part, sampled (with the split's seed) down to the family's row cap."""
     x_train, y_train = split.x_train, split.y_train
     notes = []
     cap = family(model).max_train_rows
     if cap and len(x_train) > cap:
-        x_train = x_train.sample(cap, random_state=SEED)
+        x_train = x_train.sample(cap, random_state=split.seed)
         y_train = y_train.loc[x_train.index]
         notes.append(family(model).note)
     return x_train, y_train, notes
@@ -282,6 +196,7 @@ def _capped_training_part(
 def _cv_scores(
     split: HeldOutSplit,
     name: str,
+    options: ModelOptions,
     x_train: pd.DataFrame,
     y_train: pd.Series,
     folds: int,
@@ -290,7 +205,7 @@ def _cv_scores(
     """Cross-validated scores of family `name` on the training part (none below 2 folds)."""
     if folds < 2:
         return np.array([])
-    pipeline = build_pipeline(split.plan, split.task, name)
+    pipeline = build_pipeline(split.plan, split.task, name, split.seed, options)
     cv = split.cross_validation_folds(folds)
     return np.asarray(cross_val_score(pipeline, x_train, y_train, cv=cv, scoring=scoring))
 
@@ -313,6 +228,7 @@ def _fit_report(
         "n_train": n_train,
         "n_test": len(split.x_test),
         "split": split.description,
+        **split.settings,
         "test_metrics": score_on_test_split(pipeline, split.x_test, split.y_test, split.task),
         "cross_validation": {
             "scoring": cv_scoring,

@@ -1,7 +1,7 @@
-"""Model evaluation, tuning and ensembles on the shared 80/20 split.
+"""Model evaluation, tuning and ensembles on the shared held-out split (80/20 by default).
 
-Cross-validation and searches only ever see the 80 % training part of `held_out_split`; the
-20 % test rows score the final model once. Pure functions with no ADK import, so they can run
+Cross-validation and searches only ever see the training part of `held_out_split`; the test
+rows score the final model once. Pure functions with no ADK import, so they can run
 in a worker process.
 """
 
@@ -24,15 +24,9 @@ from sklearn.ensemble import (
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from data_science.errors import ToolError
-from data_science.ml.common import SEED
 from data_science.ml.estimators import DEFAULT_MODEL, family, wrong_task
-from data_science.ml.supervised import (
-    HeldOutSplit,
-    build_pipeline,
-    held_out_metrics,
-    held_out_split,
-    positive_scores,
-)
+from data_science.ml.split import HeldOutSplit, SplitOptions, held_out_split
+from data_science.ml.supervised import build_pipeline, held_out_metrics, positive_scores
 from data_science.storage.tables import TableFile
 
 MAX_SEARCH_ROWS = 20_000
@@ -67,6 +61,9 @@ _STRENGTH: list[Any] = [0.01, 0.1, 1.0, 10.0, 100.0]
 
 # Family -> task -> estimator parameter -> candidate values. Same for both tasks unless split.
 PARAM_SPACES: dict[str, dict[str, dict[str, list[Any]]]] = {
+    "decision_tree": {
+        "any": {"max_depth": [None, 2, 3, 4, 6, 8, 12], "min_samples_leaf": [1, 2, 5, 10]}
+    },
     "random_forest": {"any": _TREES},
     "extra_trees": {"any": _TREES},
     "hist_gradient_boosting": {
@@ -133,13 +130,15 @@ def grid_size(space: dict[str, list[Any]]) -> int:
     return math.prod(len(values) for values in space.values())
 
 
-def cross_validate_model(table: TableFile, target: str, model: str, folds: int) -> dict[str, Any]:
+def cross_validate_model(
+    table: TableFile, target: str, model: str, folds: int, options: SplitOptions | None = None
+) -> dict[str, Any]:
     """k-fold cross-validation of one family on the training part, several metrics at once."""
     _check_folds(folds)
     name = family_name(model)
-    split = held_out_split(table.load(), target)
+    split = held_out_split(table.load(), target, options, name)
     x_train, y_train, notes = _training_rows(split, [name])
-    pipeline = build_pipeline(split.plan, split.task, name)
+    pipeline = build_pipeline(split.plan, split.task, name, split.seed)
     splitter = make_splitter(split, y_train, folds)
     scorers = metric_scorers(split.task, y_train)
     results = model_selection.cross_validate(
@@ -168,6 +167,8 @@ def cross_validate_model(table: TableFile, target: str, model: str, folds: int) 
         "cv": _describe_splitter(splitter),
         "n_train": len(x_train),
         "held_out_test_rows_untouched": len(split.x_test),
+        "split": split.description,
+        **split.settings,
         "metrics": metrics,
         "mean_fit_seconds": float(np.mean(results["fit_time"])),
         "features": split.plan.features,
@@ -186,6 +187,7 @@ def tune_to_file(
     n_iter: int,
     folds: int,
     model_path: Path,
+    options: SplitOptions | None = None,
 ) -> dict[str, Any]:
     """Search the family's parameter space on the training part, refit the best, save it."""
     _check_folds(folds)
@@ -196,7 +198,7 @@ def tune_to_file(
             f"n_iter must be between 1 and {MAX_ITER}; {n_iter} was asked for.", "bad_n_iter"
         )
     name = family_name(model)
-    split = held_out_split(table.load(), target)
+    split = held_out_split(table.load(), target, options, name)
     space = param_space(name, split.task)
     size = grid_size(space)
     if search == "grid" and size > MAX_GRID:
@@ -207,11 +209,11 @@ def tune_to_file(
             "grid_too_large",
         )
     x_train, y_train, notes = _training_rows(split, [name])
-    pipeline = build_pipeline(split.plan, split.task, name)
+    pipeline = build_pipeline(split.plan, split.task, name, split.seed)
     splitter = make_splitter(split, y_train, folds)
     space = _within_fold_size(space, splitter, x_train, y_train)
     scoring = SEARCH_SCORING[split.task]
-    searcher = _searcher(search, pipeline, space, n_iter, scoring, splitter)
+    searcher = _searcher(search, pipeline, space, n_iter, scoring, splitter, split.seed)
     searcher.fit(x_train, y_train)
     best = searcher.best_estimator_
     joblib.dump(best, model_path)
@@ -229,6 +231,7 @@ def _searcher(
     n_iter: int,
     scoring: str,
     splitter: Any,
+    seed: int,
 ) -> Any:
     """Scikit-learn's exhaustive grid search, or a seeded random search of `n_iter` points."""
     if search == "grid":
@@ -242,7 +245,7 @@ def _searcher(
         scoring=scoring,
         cv=splitter,
         n_jobs=1,
-        random_state=SEED,
+        random_state=seed,
         error_score="raise",
     )
 
@@ -281,13 +284,21 @@ def _search_report(
 
 
 def ensemble_to_file(
-    table: TableFile, target: str, models: list[str], method: str, model_path: Path
+    table: TableFile,
+    target: str,
+    models: list[str],
+    method: str,
+    model_path: Path,
+    options: SplitOptions | None = None,
 ) -> dict[str, Any]:
-    """Fit a voting or stacking ensemble of named families, score it and each member, save it."""
+    """Fit a voting or stacking ensemble of named families, score it and each member, save it.
+
+    The members share one task, the target's: "linear" (a regression) cannot join an ensemble
+    of classifiers; "logistic" can."""
     names = _ensemble_members(models, method)
-    split = held_out_split(table.load(), target)
+    split = held_out_split(table.load(), target, options)
     x_train, y_train, notes = _training_rows(split, names)
-    members = [(name, build_pipeline(split.plan, split.task, name)) for name in names]
+    members = [(name, build_pipeline(split.plan, split.task, name, split.seed)) for name in names]
     voting = None
     if method == "voting":
         ensemble, voting = _voting(members, names, split.task)
@@ -363,7 +374,7 @@ def _stacking(
         stack_cv = model_selection.KFold(5)
         notes.append(
             "Stacking learned its blend on 5 contiguous time blocks of the training part; "
-            "the held-out test is still the latest 20 %."
+            "the held-out test set is still the latest rows."
         )
     if split.task == "classification":
         final: Any = LogisticRegression(max_iter=2000)
@@ -407,13 +418,13 @@ def make_splitter(split: HeldOutSplit, y_train: pd.Series, folds: int) -> Any:
     """The folds for cross-validating on the training part.
 
     Time-indexed rows get time-ordered folds (each validates on a block later than all it
-    trained on, as the held-out test does); other rows shuffled k-fold with seed 42, stratified
-    for classification, with fewer folds when a class is rare.
+    trained on, as the held-out test does); other rows shuffled k-fold with the split's seed,
+    stratified for classification, with fewer folds when a class is rare.
     """
     if split.time_column:
         return split.cross_validation_folds(folds)
     if split.task == "regression":
-        return model_selection.KFold(folds, shuffle=True, random_state=SEED)
+        return model_selection.KFold(folds, shuffle=True, random_state=split.seed)
     smallest = int(y_train.value_counts().min())
     if smallest < 2:
         raise ToolError(
@@ -421,7 +432,9 @@ def make_splitter(split: HeldOutSplit, y_train: pd.Series, folds: int) -> Any:
             "rare classes first.",
             "class_too_rare",
         )
-    return model_selection.StratifiedKFold(min(folds, smallest), shuffle=True, random_state=SEED)
+    return model_selection.StratifiedKFold(
+        min(folds, smallest), shuffle=True, random_state=split.seed
+    )
 
 
 def metric_scorers(task: str, y_train: pd.Series) -> dict[str, tuple[str, float]]:
@@ -445,7 +458,7 @@ def _check_folds(folds: int) -> None:
 def _training_rows(
     split: HeldOutSplit, names: list[str]
 ) -> tuple[pd.DataFrame, pd.Series, list[str]]:
-    """The training part, sampled (seed 42) to the search cap and any member family's cap."""
+    """The training part, sampled (the split's seed) to the search cap and any member's cap."""
     caps = [MAX_SEARCH_ROWS] + [
         cap for name in names if (cap := family(name).max_train_rows) is not None
     ]
@@ -460,11 +473,11 @@ def _training_rows(
             "the work bounded."
         )
     elif len(x_train) > cap:
-        x_train = x_train.sample(cap, random_state=SEED)
+        x_train = x_train.sample(cap, random_state=split.seed)
         y_train = y_train.loc[x_train.index]
         notes.append(
             f"Trained on a random sample of {cap:,} of the {len(split.x_train):,} training rows "
-            f"(seed {SEED}) to keep the work bounded."
+            f"(seed {split.seed}) to keep the work bounded."
         )
     return x_train, y_train, notes
 
@@ -482,6 +495,7 @@ def _model_report(
         "n_train": n_train,
         "n_test": len(split.x_test),
         "split": split.description,
+        **split.settings,
         "test_metrics": held_out_scores(model, split),
         "features": split.plan.features,
         "dropped_columns": split.plan.dropped,
@@ -527,4 +541,4 @@ def _describe_splitter(splitter: Any) -> str:
     kind = "stratified " if isinstance(splitter, model_selection.StratifiedKFold) else ""
     if not splitter.shuffle:
         return f"{splitter.get_n_splits()}-fold {kind}in row order"
-    return f"{splitter.get_n_splits()}-fold {kind}shuffled, seed {SEED}"
+    return f"{splitter.get_n_splits()}-fold {kind}shuffled, seed {splitter.random_state}"

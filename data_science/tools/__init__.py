@@ -35,6 +35,7 @@ from data_science.tools.prep import (
     text_to_tfidf,
 )
 from data_science.tools.query import run_sql
+from data_science.tools.regression import regression_report
 from data_science.tools.rows import derive_column, filter_rows, sort_rows
 from data_science.tools.timeseries import decompose_series, forecast
 from data_science.tools.train import predict, train
@@ -49,6 +50,7 @@ ALL_TOOLS: list[Callable[..., Awaitable[dict[str, Any]]]] = [
     list_data_files, preview_rows, load_sheet, merge_datasets, export_dataset,
     # analysis
     analyze_dataset, describe_distribution, correlations, group_by, value_counts, hypothesis_test,
+    regression_report,
     # rows: filter, derive, sort; SQL over the chat's datasets
     filter_rows, derive_column, sort_rows, run_sql,
     # charts

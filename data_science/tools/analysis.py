@@ -25,6 +25,7 @@ from data_science.tools.base import (
 )
 
 Aggregation = Literal["count", "mean", "median", "sum", "min", "max", "std"]
+StdKind = Literal["sample", "population"]
 
 
 @tool
@@ -65,23 +66,36 @@ async def describe_distribution(
     tool_context: ToolContext,
     column: str | None = None,
     z_threshold: float = 3.0,
+    std: StdKind = "sample",
+    skew_kurtosis: Literal["unbiased", "biased"] = "unbiased",
 ) -> dict[str, Any]:
     """Find outliers in numeric columns and describe their shape (skew, tails, normality).
 
     Use it for questions about outliers, extreme or unusual values, skewness, or whether a
-    column is normally distributed. Per numeric column (or only `column`): IQR outliers
-    (outside Q1 - 1.5*IQR and Q3 + 1.5*IQR: count, the fences, the most extreme row numbers and
-    values), z-score outliers (|z| above `z_threshold`, default 3, using the sample standard
-    deviation), skewness, excess kurtosis (0 for a normal distribution), and a Shapiro-Wilk
-    normality test on up to 5,000 sampled values with a one-line `shape` summary. Missing
-    values are left out; `n` is how many values were used. Row numbers count from 0 and can be
-    looked up with preview_rows.
+    column is normally distributed, and for a column's mean and standard deviation. Per numeric
+    column (or only `column`): IQR outliers (outside Q1 - 1.5*IQR and Q3 + 1.5*IQR: count, the
+    fences, the most extreme row numbers and values), z-score outliers (|z| above
+    `z_threshold`, default 3) with the mean and standard deviation they use, skewness, excess
+    kurtosis (0 for a normal distribution), and a Shapiro-Wilk normality test on up to 5,000
+    sampled values with a one-line `shape` summary. `std`: "sample" (divides by n - 1, the
+    default) or "population" (divides by n). `skew_kurtosis`: "unbiased" (bias-corrected, as
+    pandas; the default) or "biased" (plain moment estimates, as scipy.stats.skew and
+    kurtosis with bias=True). Missing values are left out; `n` is how many values were used.
+    Row numbers count from 0 and can be looked up with preview_rows.
     """
     settings = settings_for(tool_context)
     record, table = await _dataset(tool_context, dataset_id)
     if column is not None:
         column = resolve_column(column_names(record), column)
-    result = await run_cpu(describe.describe_distribution, table, column, z_threshold, lane="quick")
+    result = await run_cpu(
+        describe.describe_distribution,
+        table,
+        column,
+        z_threshold,
+        std,
+        skew_kurtosis,
+        lane="quick",
+    )
     for entry in result["columns"]:
         for outliers in (entry.get("iqr_outliers"), entry.get("z_outliers")):
             if outliers and "examples" in outliers:
@@ -121,6 +135,7 @@ async def group_by(
     tool_context: ToolContext,
     value_columns: list[str] | None = None,
     aggregations: list[Aggregation] | None = None,
+    std: StdKind = "sample",
 ) -> dict[str, Any]:
     """Aggregate numeric columns per group, like a pivot table or SQL GROUP BY.
 
@@ -128,7 +143,8 @@ async def group_by(
     `group_columns`: one or more columns whose values form the groups. `value_columns`: numeric
     columns to aggregate (leave empty to only count rows per group). `aggregations`: any of
     count, mean, median, sum, min, max, std (default count and mean); `count` counts
-    non-missing values. Returns at most 50 groups, sorted by the first aggregate of the first
+    non-missing values; `std` is the sample standard deviation (n - 1) unless
+    `std="population"` (n). Returns at most 50 groups, sorted by the first aggregate of the first
     value column (or by row count), largest first, each with its `rows`; `total_groups` says
     how many groups exist. Rows with a missing group value are left out and counted.
     """
@@ -150,6 +166,7 @@ async def group_by(
         groups,
         values,
         list(aggregations or ["count", "mean"]),
+        std,
         lane="quick",
     )
     return {"dataset_id": dataset_id, **result}
@@ -195,8 +212,9 @@ async def hypothesis_test(
       `group_column`? (one-way ANOVA; `groups` optionally limits it to some groups.)
     - test="chi_square": are two categorical columns, `column` and `group_column`, related?
       (chi-square test of independence; returns the contingency table when it is small.)
-    Returns the statistic, p-value, degrees of freedom, group sizes and means, an effect size,
-    and a one-sentence `interpretation`. Rows missing either value are left out.
+    Returns the statistic, p-value, degrees of freedom, group sizes, means and standard
+    deviations (the sample ones, n - 1, which the tests use), an effect size, and a
+    one-sentence `interpretation`. Rows missing either value are left out.
     """
     settings = settings_for(tool_context)
     record, table = await _dataset(tool_context, dataset_id)

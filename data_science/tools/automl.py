@@ -10,8 +10,11 @@ from typing import Any, Literal
 
 from google.adk.tools.tool_context import ToolContext
 
+from data_science.config import Settings
 from data_science.ml.automl import run_autogluon
+from data_science.ml.common import SEED
 from data_science.ml.search import run_flaml
+from data_science.ml.split import TEST_SIZE, SplitOptions
 from data_science.observability.logging import TimedOperation, timed_operation
 from data_science.observability.metrics import AUTOML_DURATION
 from data_science.runtime.workers import DeadlineExceeded, JobCancelled
@@ -59,13 +62,21 @@ def automl_run(engine: Literal["autogluon", "flaml"]) -> Iterator[TimedOperation
 
 @tool
 async def automl(
-    dataset_id: str, target: str, tool_context: ToolContext, time_budget_seconds: int | None = None
+    dataset_id: str,
+    target: str,
+    tool_context: ToolContext,
+    time_budget_seconds: int | None = None,
+    test_size: float = TEST_SIZE,
+    seed: int = SEED,
+    stratify: bool = True,
 ) -> dict[str, Any]:
     """Let AutoGluon search many models and ensembles for `target` within a time budget.
 
-    Use when the person asks for AutoML or the best model they can get. It trains on the same
-    80 % split as `train` and reports metrics on the same held-out 20 %, a leaderboard of the
-    models it tried (scored on the test split) and permutation feature importance. The budget
+    Use when the person asks for AutoML or the best model they can get. It trains on the
+    training part of the same split as `train` (`test_size`, `seed`, `stratify` as in
+    `train`; default 80/20, seed 42; the seed chooses the rows, AutoGluon seeds its own
+    models) and reports metrics on the same held-out rows, a leaderboard of the models it
+    tried (scored on the test split) and permutation feature importance. The budget
     defaults to DEFAULT_AUTOML_SECONDS (60) and is capped at MAX_AUTOML_SECONDS; the call
     returns within the budget plus 10 %. When the budget runs out before every model of the
     preset was tried, it returns the best model found so far with `cut_short: true` and a note
@@ -73,18 +84,8 @@ async def automl(
     `predict`.
     """
     settings = settings_for(tool_context)
-    if not settings.ENABLE_AUTOML:
-        raise ToolError(
-            "AutoML is switched off here (ENABLE_AUTOML=false); use `train` instead.",
-            "automl_disabled",
-        )
-    budget = time_budget_seconds or settings.DEFAULT_AUTOML_SECONDS
-    if not 10 <= budget <= settings.MAX_AUTOML_SECONDS:
-        raise ToolError(
-            f"time_budget_seconds must be between 10 and {settings.MAX_AUTOML_SECONDS} "
-            "(MAX_AUTOML_SECONDS).",
-            "bad_budget",
-        )
+    budget = _automl_budget(settings, time_budget_seconds)
+    split = SplitOptions(test_size, seed, stratify)
     workspace, _, table, target = await open_with_target(tool_context, dataset_id, target)
     started = time.monotonic()
 
@@ -101,6 +102,7 @@ async def automl(
                 float(budget),
                 settings.AUTOML_PRESET,
                 time.monotonic() + budget,  # when the answer is due: the process starts now
+                split,
                 budget_seconds=budget,
                 deadline=budget * DEADLINE_MARGIN,
                 overrun=f"AutoML could not train and score a single model within its {budget} s "
@@ -126,19 +128,46 @@ async def automl(
     }
 
 
+def _automl_budget(settings: Settings, asked: int | None) -> int:
+    """The seconds AutoML may take: the asked budget within the limits, or the default; refused
+    when AutoML is switched off."""
+    if not settings.ENABLE_AUTOML:
+        raise ToolError(
+            "AutoML is switched off here (ENABLE_AUTOML=false); use `train` instead.",
+            "automl_disabled",
+        )
+    budget = asked or settings.DEFAULT_AUTOML_SECONDS
+    if not 10 <= budget <= settings.MAX_AUTOML_SECONDS:
+        raise ToolError(
+            f"time_budget_seconds must be between 10 and {settings.MAX_AUTOML_SECONDS} "
+            "(MAX_AUTOML_SECONDS).",
+            "bad_budget",
+        )
+    return budget
+
+
 @tool
 async def search_models(
-    dataset_id: str, target: str, tool_context: ToolContext, time_budget_seconds: int = 30
+    dataset_id: str,
+    target: str,
+    tool_context: ToolContext,
+    time_budget_seconds: int = 30,
+    test_size: float = TEST_SIZE,
+    seed: int = SEED,
+    stratify: bool = True,
 ) -> dict[str, Any]:
     """Pick the best model family and its hyperparameters automatically (FLAML) in a budget.
 
     Searches LightGBM, random forest, extra trees, L1 logistic regression and k-nearest
-    neighbours with 5-fold cross-validation on the 80 % training split, then scores the winner
-    on the held-out 20 %. Lighter than `automl` (no ensembles); good for "which algorithm works
-    best?" or "tune the model". Returns the best family, its settings, each family's best CV
-    loss, the test metrics and a `model_id` usable with `predict`.
+    neighbours with 5-fold cross-validation on the training part of the split `train` makes
+    (`test_size`, `seed`, `stratify` as in `train`; default 80/20, seed 42; the seed seeds the
+    search too), then scores the winner on the held-out rows. Lighter than `automl` (no
+    ensembles); good for "which algorithm works best?" or "tune the model". Returns the best
+    family, its settings, each family's best CV loss, the test metrics and a `model_id`
+    usable with `predict`.
     """
     settings = settings_for(tool_context)
+    split = SplitOptions(test_size, seed, stratify)
     if not 5 <= time_budget_seconds <= settings.MAX_AUTOML_SECONDS:
         raise ToolError(
             f"time_budget_seconds must be between 5 and {settings.MAX_AUTOML_SECONDS} "
@@ -158,6 +187,7 @@ async def search_models(
                 target,
                 model_path,
                 float(time_budget_seconds),
+                split,
                 budget_seconds=time_budget_seconds,
                 deadline=time_budget_seconds * DEADLINE_MARGIN + WORKER_START_SECONDS,
                 overrun=f"The model search did not finish within {time_budget_seconds} s; "

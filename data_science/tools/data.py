@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from google.adk.tools.tool_context import ToolContext
 
+from data_science.ml.common import std_ddof
 from data_science.ml.profile import profile_table
 from data_science.runtime.workers import run_cpu
 from data_science.storage.workspace import describe_catalogue
@@ -32,17 +33,25 @@ async def list_data_files(tool_context: ToolContext) -> dict[str, Any]:
 
 
 @tool
-async def analyze_dataset(dataset_id: str, tool_context: ToolContext) -> dict[str, Any]:
+async def analyze_dataset(
+    dataset_id: str,
+    tool_context: ToolContext,
+    std: Literal["sample", "population"] = "sample",
+) -> dict[str, Any]:
     """Profile a dataset: shape, column types, missing values, summary statistics, sample rows.
 
     Use it when the person asks what is in a file, to describe or summarise data, or which
-    columns have missing values. `dataset_id` comes from `list_data_files`.
+    columns have missing values. `dataset_id` comes from `list_data_files`. Each numeric
+    column's `std` is the sample standard deviation (divides by n - 1) unless
+    `std="population"` (divides by n) is asked for; the result says which.
     """
+    std_ddof(std)  # a wrong value is refused before the table is read
     table = await run_blocking(workspace_for(tool_context).table_file, dataset_id)
     return await run_cpu(
         profile_table,
         table,
         dataset_id,
         settings_for(tool_context).SUMMARY_MODE_ONLY,
+        std,
         lane="quick",
     )

@@ -6,7 +6,12 @@ from typing import Any
 
 from google.adk.tools.tool_context import ToolContext
 
-from data_science.ml.estimators import FAMILIES, family_names
+from data_science.ml.estimators import (
+    BALANCED_PARAMETER,
+    DEPTH_PARAMETER,
+    FAMILIES,
+    family_names,
+)
 from data_science.ml.guidance import next_steps, profile_and_model
 from data_science.runtime.workers import run_cpu
 from data_science.tools.base import (
@@ -36,9 +41,10 @@ async def describe_capabilities(tool_context: ToolContext) -> dict[str, Any]:
 
 @tool
 async def describe_model_families(tool_context: ToolContext) -> dict[str, Any]:
-    """List the model families `train` can fit, with the tasks each supports.
+    """List the model families `train` can fit, with the tasks and options each supports.
 
-    Use when the person asks which models are available or which one to choose. Besides these,
+    Use when the person asks which models are available or which one to choose. Each family
+    says whether it takes `max_depth` (tree depth) and `class_weight="balanced"`. Besides these,
     `search_models` (FLAML) chooses a family and its settings, and `automl` (AutoGluon) builds
     ensembles within a time budget.
     """
@@ -62,6 +68,8 @@ async def describe_model_families(tool_context: ToolContext) -> dict[str, Any]:
                 "name": name,
                 "tasks": tasks,
                 "scaled_inputs": bool(family and family.scale),
+                "max_depth": name in DEPTH_PARAMETER,
+                "class_weight": name in BALANCED_PARAMETER,
                 "note": family.note if family else "",
             }
         )

@@ -161,7 +161,11 @@ async def cast_column(
 
     `to`: 'integer' (whole numbers; decimals cannot convert), 'number', 'text', 'datetime'
     (many date formats understood), 'category', 'boolean' (true/false, yes/no, y/n, 1/0).
-    Values that cannot be converted become missing: the result reports how many
+    Numbers may be written with thousands separators ("5,350,380"), a currency sign
+    ("$1,200.50", "€5", "-$4"), a percent sign ("12.5%" becomes 12.5, the number as shown) or
+    accounting parentheses ("(1,000)" becomes -1000); the `action` sentence says what was
+    read. Decimal commas ("1.234,5") are ambiguous and never guessed: they stay missing and
+    are counted. Values that cannot be converted become missing: the result reports how many
     (`could_not_convert`) with a few examples, never failing silently.
     """
     workspace, record = await _open(tool_context, dataset_id)

@@ -1,12 +1,14 @@
-"""Supervised models: train on 80 % of the rows, report honest metrics on the other 20 %."""
+"""Supervised models: train on one part of the rows, report honest metrics on the other."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from google.adk.tools.tool_context import ToolContext
 
-from data_science.ml.estimators import ModelName
+from data_science.ml.common import SEED
+from data_science.ml.estimators import ModelName, ModelOptions
+from data_science.ml.split import TEST_SIZE, SplitOptions
 from data_science.ml.supervised import fit_to_file, predict_to_file
 from data_science.runtime.workers import run_cpu
 from data_science.tools.base import (
@@ -21,30 +23,57 @@ from data_science.tools.base import (
 
 @tool
 async def train(
-    dataset_id: str, target: str, tool_context: ToolContext, model: ModelName = "auto"
+    dataset_id: str,
+    target: str,
+    tool_context: ToolContext,
+    model: ModelName = "auto",
+    test_size: float = TEST_SIZE,
+    seed: int = SEED,
+    stratify: bool = True,
+    max_depth: int | None = None,
+    class_weight: Literal["balanced"] | None = None,
 ) -> dict[str, Any]:
     """Train a model that predicts `target` from the other columns, and report test metrics.
 
-    The task (classification or regression) is detected from the target. Rows are split 80/20
-    with a fixed seed (stratified for classification; by time, latest 20 % as test, when the
-    rows have a date column); the model is fitted on the 80 % and
-    scored on the unseen 20 %, with 5-fold cross-validation on the training part. Row ids and
-    the target are never features; gaps are imputed and text columns one-hot encoded.
+    The task (classification or regression) is detected from the target. The rows are split
+    once: `test_size` of them (0.2 = an 80/20 split; 0.3 for 70/30) are held out at random
+    with `seed`, keeping each class's share when `stratify` (classification only; a numeric
+    target is never stratified). When the rows have a date column the split is by time
+    instead: the latest `test_size` of the rows are the test set, whatever the seed. The model
+    is fitted on the training part and scored on the unseen test part, with 5-fold
+    cross-validation on the training part. Row ids and the target are never features; gaps
+    are imputed and text columns one-hot encoded. The result reports the split used (`split`,
+    `test_size`, `seed`, `stratified`).
 
     `model` picks the family: "auto" (on up to 5,000 training rows it cross-validates
     gradient-boosted trees, a random forest and a linear model on the training part and keeps
     the best, listed in `model_selection`; on more rows gradient-boosted trees),
-    "hist_gradient_boosting", "random_forest", "extra_trees", "gradient_boosting", "lightgbm",
-    "xgboost", "catboost", "logistic" (classification), "linear", "ridge", "lasso", "svm",
-    "knn", "naive_bayes" (classification). Returns a `model_id` for `predict`, the test metrics
-    (classification: accuracy, balanced accuracy, macro F1, ROC AUC when binary; regression:
-    RMSE, MAE, R²), n_train and n_test.
+    "decision_tree", "hist_gradient_boosting", "random_forest", "extra_trees",
+    "gradient_boosting", "lightgbm", "xgboost", "catboost", "logistic" (classification),
+    "linear", "ridge", "lasso", "svm", "knn", "naive_bayes" (classification). "linear" is
+    always an ordinary least-squares linear regression: on a 0/1 target it predicts the
+    numbers (a linear probability model) and says so in `notes`; on text classes it is
+    refused. For a linear classifier use "logistic".
+
+    `max_depth` bounds the depth of the trees (decision_tree, random_forest, extra_trees,
+    gradient_boosting, hist_gradient_boosting, lightgbm, xgboost, catboost); `class_weight=
+    "balanced"` weighs classes by their inverse frequency (decision_tree, random_forest,
+    extra_trees, hist_gradient_boosting, lightgbm, catboost, logistic, ridge, lasso, svm).
+    A family without the setting is refused with the families that have it; with "auto" only
+    the compared families that have it are tried. `seed` also seeds the model itself.
+
+    Returns a `model_id` for `predict`, the test metrics (classification: accuracy, balanced
+    accuracy, macro F1, ROC AUC when binary; regression: RMSE, MAE, R²), n_train and n_test.
     """
+    split = SplitOptions(test_size, seed, stratify)
+    options = ModelOptions(max_depth, class_weight)
     workspace, _, table, target = await open_with_target(tool_context, dataset_id, target)
     saved, report = await save_model(
         workspace,
         parent_id=dataset_id,
-        produce=lambda path: run_cpu(fit_to_file, table, target, path, model, lane="heavy"),
+        produce=lambda path: run_cpu(
+            fit_to_file, table, target, path, model, split, options, lane="heavy"
+        ),
         name=lambda report: f"{report['model']} predicting {target}",
     )
     return {"model_id": saved.id, "dataset_id": dataset_id, **report}

@@ -1,4 +1,4 @@
-"""Evaluate, tune and combine models, all on the same 80/20 split that `train` uses."""
+"""Evaluate, tune and combine models, all on the same held-out split that `train` uses."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from typing import Any, Literal
 
 from google.adk.tools.tool_context import ToolContext
 
+from data_science.ml.common import SEED
 from data_science.ml.estimators import ModelName
+from data_science.ml.split import TEST_SIZE, SplitOptions
 from data_science.ml.tuning import cross_validate_model, ensemble_to_file, tune_to_file
 from data_science.runtime.workers import run_cpu
 from data_science.tools.base import (
@@ -25,20 +27,25 @@ async def cross_validate(
     tool_context: ToolContext,
     model: ModelName = "auto",
     folds: int = 5,
+    test_size: float = TEST_SIZE,
+    seed: int = SEED,
+    stratify: bool = True,
 ) -> dict[str, Any]:
     """Estimate how well one model family predicts `target`, with k-fold cross-validation.
 
     Use it to compare families or check how stable a model is before training or tuning it.
-    Only the 80 % training part of the usual 80/20 split (seed 42) is used; the 20 % test rows
-    stay untouched. `model` is a family name as in `train` ("auto" = hist_gradient_boosting);
-    `folds` is 2-10 (shuffled, stratified for classification). Saves nothing.
+    Only the training part of the split `train` makes (`test_size`, `seed`, `stratify` as in
+    `train`; default 80/20, seed 42) is used; the test rows stay untouched. `model` is a
+    family name as in `train` ("auto" = hist_gradient_boosting); `folds` is 2-10 (shuffled
+    with `seed`, stratified for classification). Saves nothing.
 
     Returns, per metric, the mean, std and per-fold scores: classification accuracy,
     balanced_accuracy, f1_macro (and roc_auc when binary); regression rmse, mae (both as
     positive errors, lower is better) and r2.
     """
+    split = SplitOptions(test_size, seed, stratify)
     _, _, table, target = await open_with_target(tool_context, dataset_id, target)
-    report = await run_cpu(cross_validate_model, table, target, model, folds, lane="heavy")
+    report = await run_cpu(cross_validate_model, table, target, model, folds, split, lane="heavy")
     return {"dataset_id": dataset_id, **report}
 
 
@@ -51,17 +58,21 @@ async def tune_model(
     search: Literal["grid", "random"] = "grid",
     n_iter: int = 20,
     folds: int = 5,
+    test_size: float = TEST_SIZE,
+    seed: int = SEED,
+    stratify: bool = True,
 ) -> dict[str, Any]:
     """Tune a model family's hyperparameters by cross-validation, then save the best model.
 
     Use it after `train` or `cross_validate` to squeeze more out of a promising family. The
-    search runs on the 80 % training part of the usual 80/20 split (seed 42), scoring accuracy
-    (classification) or R² (regression) over `folds` folds; the best settings are refitted on
-    that part and scored once on the untouched 20 %. Tunable families: random_forest,
+    search runs on the training part of the split `train` makes (`test_size`, `seed`,
+    `stratify` as in `train`; default 80/20, seed 42), scoring accuracy (classification) or R²
+    (regression) over `folds` folds; the best settings are refitted on that part and scored
+    once on the untouched test rows. Tunable families: decision_tree, random_forest,
     extra_trees, hist_gradient_boosting, gradient_boosting, lightgbm, logistic, ridge, lasso,
     svm, knn, naive_bayes. `search="grid"` tries every combination (refused above 60;
     random_forest and extra_trees have 108, so use `search="random"`), `"random"` samples
-    `n_iter` (≤ 60) with seed 42. At most 20,000 training rows are used.
+    `n_iter` (≤ 60) with `seed`. At most 20,000 training rows are used.
 
     A search can take minutes: the person sees it running and may cancel it; it is stopped
     after MAX_AUTOML_SECONDS.
@@ -70,6 +81,7 @@ async def tune_model(
     the test metrics of the tuned model (compare them with `train`'s).
     """
     limit = settings_for(tool_context).MAX_AUTOML_SECONDS
+    split = SplitOptions(test_size, seed, stratify)
     workspace, _, table, target = await open_with_target(tool_context, dataset_id, target)
     saved, report = await save_model(
         workspace,
@@ -86,6 +98,7 @@ async def tune_model(
             n_iter,
             folds,
             path,
+            split,
             budget_seconds=None,
             deadline=limit,
             overrun=f"The search did not finish within {limit} s (MAX_AUTOML_SECONDS). Use "
@@ -103,6 +116,9 @@ async def train_ensemble(
     models: list[str],
     tool_context: ToolContext,
     method: Literal["voting", "stacking"] = "voting",
+    test_size: float = TEST_SIZE,
+    seed: int = SEED,
+    stratify: bool = True,
 ) -> dict[str, Any]:
     """Combine 2-5 model families into one ensemble, and show whether it beats its members.
 
@@ -110,19 +126,22 @@ async def train_ensemble(
     each with its own imputation/encoding/scaling. `method="voting"` averages them (soft
     voting on probabilities when every member has them, else majority vote; mean for
     regression); `"stacking"` learns how to weigh them with a logistic (classification) or
-    ridge (regression) model over 5-fold out-of-fold predictions. Fitted on the 80 % training
-    part of the usual 80/20 split (seed 42), scored on the 20 % test rows.
+    ridge (regression) model over 5-fold out-of-fold predictions. Fitted on the training part
+    of the split `train` makes (`test_size`, `seed`, `stratify` as in `train`; default 80/20,
+    seed 42), scored on its test rows. Members share the target's task: "linear" is a
+    regression, so an ensemble of classifiers takes "logistic" instead.
 
     Returns a `model_id` for `predict`, the ensemble's test metrics, each member's test metrics
     on the same rows (identical to training it alone with `train`), and a comparison saying
     whether the ensemble beat the best member.
     """
+    split = SplitOptions(test_size, seed, stratify)
     workspace, _, table, target = await open_with_target(tool_context, dataset_id, target)
     saved, report = await save_model(
         workspace,
         parent_id=dataset_id,
         produce=lambda path: run_cpu(
-            ensemble_to_file, table, target, list(models), method, path, lane="heavy"
+            ensemble_to_file, table, target, list(models), method, path, split, lane="heavy"
         ),
         name=lambda report: (
             f"{method} ensemble ({', '.join(report['members'])}) predicting {target}"

@@ -18,12 +18,14 @@ from data_science.ml.charts.canvas import (
 )
 from data_science.ml.charts.drawing import render_chart
 from data_science.ml.charts.overview import render_overview
+from data_science.ml.common import SEED
 from data_science.ml.model_charts import (
     MODEL_CHART_KINDS,
     ModelChartKind,
     check_kind,
     render_model_chart,
 )
+from data_science.ml.split import TEST_SIZE, SplitOptions
 from data_science.runtime.workers import run_cpu
 from data_science.storage.workspace import UnknownItem
 from data_science.tools.base import (
@@ -140,9 +142,10 @@ async def auto_charts(dataset_id: str, tool_context: ToolContext) -> dict[str, A
 async def plot_model(
     model_id: str, kind: ModelChartKind, tool_context: ToolContext
 ) -> dict[str, Any]:
-    """Chart a trained model's quality on its held-out 20 % test rows (never its training rows).
+    """Chart a trained model's quality on its held-out test rows (never its training rows).
 
-    `model_id` comes from `train`. `kind`:
+    `model_id` comes from `train`; the test rows are those of the split it was trained with
+    (its test_size, seed and stratification). `kind`:
     - "confusion_matrix" (classification): actual vs predicted class counts; the matrix and
       its labels are returned too.
     - "roc_curve" (classification): the ROC curve with its AUC for two classes, or one curve
@@ -183,11 +186,29 @@ async def plot_model(
             code="dataset_missing",
         ) from None
     chart = await run_cpu(
-        render_model_chart, model_path, table, target, features, kind, n_test, lane="quick"
+        render_model_chart,
+        model_path,
+        table,
+        target,
+        features,
+        kind,
+        n_test,
+        _split_of(details),
+        str(details.get("model_family", "auto")),
+        lane="quick",
     )
     # Named by kind and target: a title may hold a class label, which is data (summary mode).
     saved = await _save(tool_context, chart, name=f"{kind} {target}")
     return {**saved, "model_id": model_id, "kind": kind, "target": target, **_extras(chart)}
+
+
+def _split_of(details: dict[str, Any]) -> SplitOptions:
+    """The split a model was trained with, from its report (older reports: the default)."""
+    return SplitOptions(
+        test_size=float(details.get("test_size", TEST_SIZE)),
+        seed=int(details.get("seed", SEED)),
+        stratify=bool(details.get("stratified", True)),
+    )
 
 
 async def _save(tool_context: ToolContext, chart: Chart, name: str | None = None) -> dict[str, Any]:

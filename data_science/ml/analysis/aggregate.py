@@ -18,6 +18,7 @@ from data_science.ml.analysis.common import (
     require_numeric,
     unique,
 )
+from data_science.ml.common import STD_MEANING, std_ddof
 from data_science.storage.tables import TableFile, column_kind
 
 AGGREGATIONS = ("count", "mean", "median", "sum", "min", "max", "std")
@@ -28,11 +29,15 @@ def group_by(
     group_columns: list[str],
     value_columns: list[str],
     aggregations: list[str],
+    std: str = "sample",
 ) -> dict[str, Any]:
-    """Aggregates of numeric columns per group: the 50 groups with the largest first aggregate."""
+    """Aggregates of numeric columns per group: the 50 groups with the largest first aggregate.
+
+    The "std" aggregate is the `std` ("sample" or "population") standard deviation."""
     group_columns, value_columns = unique(group_columns), unique(value_columns)
     aggregations = unique(aggregations) or ["count", "mean"]
     _check_group_arguments(group_columns, value_columns, aggregations)
+    ddof = std_ddof(std)
     frame = table.load()
     for name in value_columns:
         require_numeric(
@@ -49,7 +54,7 @@ def group_by(
     missing_keys = data[group_columns].isna().any(axis=1)
     data = data[~missing_keys]
     grouped = data.groupby(group_columns, observed=True, sort=False, dropna=True)
-    result, sorted_by = _aggregate(grouped, value_columns, aggregations)
+    result, sorted_by = _aggregate(grouped, value_columns, aggregations, ddof)
     shown = result.head(MAX_GROUPS).reset_index()
     groups = [
         {str(key): cell(value) for key, value in record.items()}
@@ -59,6 +64,7 @@ def group_by(
         "group_columns": group_columns,
         "value_columns": value_columns,
         "aggregations": aggregations if value_columns else [],
+        **({"std": STD_MEANING[std]} if value_columns and "std" in aggregations else {}),
         "rows_used": len(data),
         "rows_missing_group": int(missing_keys.sum()),
         "total_groups": len(result),
@@ -88,7 +94,7 @@ def _check_group_arguments(
 
 
 def _aggregate(
-    grouped: Any, value_columns: list[str], aggregations: list[str]
+    grouped: Any, value_columns: list[str], aggregations: list[str], ddof: int
 ) -> tuple[pd.DataFrame, str]:
     """Rows per group and each `<column>_<aggregation>`, largest first aggregate first; and
     the name of the column the groups are sorted by."""
@@ -96,6 +102,9 @@ def _aggregate(
     if value_columns:
         aggregated = grouped[value_columns].agg(aggregations)
         pairs = cast(list[tuple[str, str]], list(aggregated.columns))
+        if "std" in aggregations:  # pandas' "std" is the sample one: computed with our ddof
+            for column in value_columns:
+                aggregated[(column, "std")] = grouped[column].std(ddof=ddof)
         aggregated.columns = pd.Index([f"{column}_{how}" for column, how in pairs])
         result = aggregated.join(result)
         sorted_by = f"{value_columns[0]}_{aggregations[0]}"

@@ -20,7 +20,7 @@ from data_science.ml.analysis.common import (
     require_numeric,
     unique,
 )
-from data_science.ml.common import SEED, numeric_columns
+from data_science.ml.common import SEED, STD_MEANING, numeric_columns, std_ddof
 from data_science.storage.tables import TableFile
 
 MAX_PREVIEW_ROWS = 50
@@ -28,6 +28,11 @@ MAX_PREVIEW_COLUMNS = 40
 MAX_COLUMNS_DESCRIBED = 30
 OUTLIER_EXAMPLES = 5
 SHAPIRO_MAX_VALUES = 5_000
+SKEW_KURTOSIS_MEANING = {
+    "unbiased": "bias-corrected sample estimates (pandas' skew and kurt)",
+    "biased": "moment estimates without bias correction (scipy.stats skew and kurtosis with "
+    "bias=True)",
+}
 
 
 def preview_rows(
@@ -81,12 +86,27 @@ def preview_rows(
 
 
 def describe_distribution(
-    table: TableFile, column: str | None, z_threshold: float
+    table: TableFile,
+    column: str | None,
+    z_threshold: float,
+    std: str = "sample",
+    skew_kurtosis: str = "unbiased",
 ) -> dict[str, Any]:
-    """Outliers (1.5 x IQR fences and |z| > threshold), skewness, kurtosis, normality."""
+    """Outliers (1.5 x IQR fences and |z| > threshold), skewness, kurtosis, normality.
+
+    `std` ("sample" or "population") is the standard deviation of the z-scores; skewness and
+    excess kurtosis are `skew_kurtosis` "unbiased" (bias-corrected) or "biased" estimates.
+    """
     if not 0 < z_threshold <= 10:
         raise ToolError(
             f"`z_threshold` must be above 0 and at most 10 (3 is usual); got {z_threshold}.",
+            "bad_argument",
+        )
+    ddof = std_ddof(std)
+    if skew_kurtosis not in SKEW_KURTOSIS_MEANING:
+        raise ToolError(
+            "skew_kurtosis can be 'unbiased' (bias-corrected, as pandas) or 'biased' (as "
+            f"scipy.stats with bias=True); got '{skew_kurtosis}'.",
             "bad_argument",
         )
     frame = table.load().reset_index(drop=True)
@@ -112,12 +132,19 @@ def describe_distribution(
     return {
         "rows": len(frame),
         "z_threshold": z_threshold,
-        "columns": [_describe_column(frame[name], z_threshold) for name in chosen],
+        "std": STD_MEANING[std],
+        "skew_kurtosis": SKEW_KURTOSIS_MEANING[skew_kurtosis],
+        "columns": [
+            _describe_column(frame[name], z_threshold, ddof, skew_kurtosis == "biased")
+            for name in chosen
+        ],
         "note": note,
     }
 
 
-def _describe_column(series: pd.Series, z_threshold: float) -> dict[str, Any]:
+def _describe_column(
+    series: pd.Series, z_threshold: float, ddof: int, biased: bool
+) -> dict[str, Any]:
     values = numeric_values(series).dropna()
     n = len(values)
     entry: dict[str, Any] = {"column": str(series.name), "n": n, "missing": len(series) - n}
@@ -141,7 +168,7 @@ def _describe_column(series: pd.Series, z_threshold: float) -> dict[str, Any]:
         "pct": pct(len(below) + len(above), n),
         "examples": _examples(values, beyond),
     }
-    mean, std = float(values.mean()), float(values.std())
+    mean, std = float(values.mean()), float(values.std(ddof=ddof))
     if std > 0:
         z = (values - mean) / std
         flagged = z[z.abs() > z_threshold]
@@ -156,7 +183,7 @@ def _describe_column(series: pd.Series, z_threshold: float) -> dict[str, Any]:
                 for example in _examples(values, flagged.abs())
             ],
         }
-        skewness, kurtosis = cast(float, values.skew()), cast(float, values.kurt())
+        skewness, kurtosis = _skew_kurtosis(values, biased)
         entry["skewness"] = skewness
         entry["excess_kurtosis"] = kurtosis
         entry["normality"] = _shapiro(values)
@@ -165,6 +192,14 @@ def _describe_column(series: pd.Series, z_threshold: float) -> dict[str, Any]:
         entry["z_outliers"] = {"mean": mean, "std": 0.0, "threshold": z_threshold, "count": 0}
         entry["shape"] = "constant: every value is the same"
     return entry
+
+
+def _skew_kurtosis(values: pd.Series, biased: bool) -> tuple[float, float]:
+    """Skewness and excess kurtosis: bias-corrected (pandas) or plain moment estimates."""
+    if biased:
+        array = values.to_numpy(dtype=float)
+        return float(stats.skew(array, bias=True)), float(stats.kurtosis(array, bias=True))
+    return cast(float, values.skew()), cast(float, values.kurt())
 
 
 def _examples(values: pd.Series, extremeness: pd.Series) -> list[dict[str, Any]]:

@@ -27,6 +27,7 @@ from data_science.ml.prep.common import (
     require_numeric,
     to_datetime,
 )
+from data_science.ml.prep.numbers import NumberReading, read_numbers
 from data_science.storage.tables import TableFile
 
 MAX_EXAMPLES = 5
@@ -265,10 +266,14 @@ def rename_columns_to_file(
 def cast_column_to_file(
     table: TableFile, out_path: Path, summary_only: bool, column: str, to: str
 ) -> dict[str, Any]:
-    """Convert one column's type; values that cannot be converted become missing (counted)."""
+    """Convert one column's type; values that cannot be converted become missing (counted).
+
+    Text read as numbers may carry thousands separators, currency and percent signs and
+    accounting parentheses (`numbers.read_numbers`); the action sentence says what was read.
+    """
     frame = table.load()
     source = frame[column]
-    converted = _convert(source, to)
+    converted, reading = _convert(source, to)
     failed_mask = source.notna() & converted.isna()
     failed = int(failed_mask.sum())
     result = frame.assign(**{column: converted})
@@ -283,15 +288,22 @@ def cast_column_to_file(
     if failed and not summary_only:
         examples = source[failed_mask].astype(str).drop_duplicates().head(MAX_EXAMPLES)
         details["unconvertible_examples"] = [clip(v) for v in examples]
+    notes = []
     if failed:
-        details["note"] = f"{failed} value(s) could not be read as {to} and are now missing." + (
-            " Whole numbers only: use to='number' to keep decimals." if to == "integer" else ""
-        )
+        notes.append(f"{failed} value(s) could not be read as {to} and are now missing.")
+        if to == "integer":
+            notes.append("Whole numbers only: use to='number' to keep decimals.")
+    if reading is not None and (mixed := reading.mixed_currencies()):
+        notes.append(mixed)
+    details["note"] = " ".join(notes) or None
+    action = f"converted '{column}' to {to} ({failed} value(s) could not be converted)"
+    if reading is not None and reading.sentences():
+        action += "; " + "; ".join(reading.sentences())
     return finish(
         frame,
         result,
         out_path,
-        f"converted '{column}' to {to} ({failed} value(s) could not be converted)",
+        action,
         summary_only,
         changed=[column],
         preview_rows=frame.index[failed_mask] if failed else None,
@@ -299,24 +311,26 @@ def cast_column_to_file(
     )
 
 
-def _convert(series: pd.Series, to: str) -> pd.Series:
+def _convert(series: pd.Series, to: str) -> tuple[pd.Series, NumberReading | None]:
+    """The converted column, and for text read as numbers what was cleaned to read it."""
     if to in {"number", "integer"}:
+        reading = None
         if is_numeric(series) or pd.api.types.is_bool_dtype(series):
             numbers = series.astype(float)
         else:
-            text = series.astype("string").str.strip()
-            numbers = pd.to_numeric(text, errors="coerce").astype(float)
+            reading = read_numbers(series)
+            numbers = reading.values
         if to == "number":
-            return numbers
+            return numbers, reading
         whole = numbers.where(np.isfinite(numbers) & (numbers == np.round(numbers)))
-        return whole.astype("Int64")
+        return whole.astype("Int64"), reading
     if to == "text":
-        return series.map(str, na_action="ignore").astype(object)
+        return series.map(str, na_action="ignore").astype(object), None
     if to == "category":
-        return series.astype("category")
+        return series.astype("category"), None
     if to == "boolean":
-        return _to_boolean(series)
-    return to_datetime(series)
+        return _to_boolean(series), None
+    return to_datetime(series), None
 
 
 def _to_boolean(series: pd.Series) -> pd.Series:

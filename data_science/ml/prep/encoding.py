@@ -25,7 +25,7 @@ from data_science.ml.prep.common import (
     require_numeric,
     to_datetime,
 )
-from data_science.ml.supervised import MIN_ROWS, detect_task
+from data_science.ml.split import MIN_ROWS, detect_task
 from data_science.storage.tables import TableFile
 
 ONEHOT_MAX_CATEGORIES = 50
