@@ -162,7 +162,7 @@ def regression(result: dict[str, Any]) -> str:
         f"{number(result.get('n'))} complete rows: {quality}, AIC {number(fit.get('aic'))}.",
     ]
     terms = [c for c in result.get("coefficients") or [] if isinstance(c, dict)]
-    significant = [c for c in terms if _p(c) < alpha and c.get("term") != "const"]
+    significant = [c for c in terms if _p(c) < alpha and c.get("term") != "intercept"]
     if significant:
         shown = [
             f"{c.get('term')} ({number(c.get('coef'))}, p {p_value(_p(c))})" for c in significant
