@@ -50,6 +50,7 @@ STDERR_TAIL_BYTES = 16_384
 # Printing more than this stops the call: reading a flood would only burn the server's CPU.
 FLOOD_BYTES = 64 * 1024 * 1024
 POLL_SECONDS = 0.1
+STOP_SECONDS = 10  # longest wait for a killed sandbox's last process to exit
 PROBE_CODE = "import sys\nprint(6 * 7)"
 CHILD_SCRIPT = Path(__file__).with_name("sandbox_child.py")
 INPUT_NAME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
@@ -172,39 +173,36 @@ def run_sandboxed(
 
     Files it hands back are written into `work_dir` (which must exist and be private). Raises
     SandboxUnavailable when the sandbox cannot start here, JobCancelled when `cancel` is set.
+    Whatever happens, no process of the sandbox is left when it returns.
     """
     bwrap, layout = bwrap_executable(), python_layout()
     cancel = cancel or threading.Event()
     with _slot(cancel), contextlib.ExitStack() as stack:
-        files = [_memory_file("code.py", code.encode("utf-8"))]
-        files += [stack.enter_context(_open(path)) for path in inputs.values()]
-        stack.callback(_close_all, files[:1])
-        names = ["code.py", *(f"{_input_name(name)}.parquet" for name in inputs)]
-        root = os.geteuid() == 0
-        userns = stack.enter_context(_root_namespace()) if root else None
+        userns = stack.enter_context(_root_namespace()) if os.geteuid() == 0 else None
+        files = {"code.py": stack.enter_context(_memory_file(code.encode("utf-8")))}
+        for dataset_id, path in inputs.items():
+            files[f"{_input_name(dataset_id)}.parquet"] = stack.enter_context(_open(path))
         child = stack.enter_context(_open(CHILD_SCRIPT))
-        read_end, write_end = os.pipe()
-        stack.callback(_close_all, [read_end])
-        inside = dict(zip(names, files, strict=True))
-        command = _command(bwrap, layout, userns, inside, child, limits.output_bytes)
-        command += [_setup(layout, limits, write_end)]
+        (results, results_end), (info, info_end) = _pipe(stack), _pipe(stack)
+        command = _command(bwrap, layout, userns, files, child, limits.output_bytes)
+        command += ["--info-fd", str(info_end), *_interpreter(layout)]
+        command += [_setup(layout, limits, results_end)]
+        passed = [results_end, info_end, child, *files.values()]
         started = time.monotonic()
-        try:
-            process = subprocess.Popen(  # noqa: S603  (a fixed command line, no shell)
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                pass_fds=[write_end, child, *files, *([userns] if userns is not None else [])],
-                start_new_session=True,
-                env={},
-            )
-        finally:
-            os.close(write_end)
-        stack.callback(_kill, process)
-        streams = _Streams(process, read_end, work_dir / "results.stream", limits)
+        process = subprocess.Popen(  # noqa: S603  (a fixed command line, no shell)
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            pass_fds=passed if userns is None else [*passed, userns],
+            start_new_session=True,
+            env={},
+        )
+        _close_all([results_end, info_end])  # the sandbox holds them now: EOF when it ends
+        streams = _Streams(process, results, info, work_dir / "results.stream", limits)
+        stack.callback(streams.stop)
         outcome = streams.pump(started + limits.timeout_seconds, cancel)
-        _kill(process)
+        streams.stop()
         return streams.result(outcome, time.monotonic() - started, work_dir)
 
 
@@ -239,8 +237,12 @@ def _command(
     for name, value in ENVIRONMENT.items():
         command += ["--setenv", name, value]
     command += ["--perms", "01777", "--size", str(tmpfs_bytes), "--tmpfs", SCRATCH]
-    command += ["--chdir", SCRATCH, "--remount-ro", "/"]
-    return [*command, layout.executable, "-I", "-S", "-B", "-X", "utf8", "/sandbox/child.py"]
+    return [*command, "--chdir", SCRATCH, "--remount-ro", "/"]
+
+
+def _interpreter(layout: Layout) -> list[str]:
+    """The command bubblewrap runs: the bound interpreter, isolated, on the child script."""
+    return ["--", layout.executable, "-I", "-S", "-B", "-X", "utf8", "/sandbox/child.py"]
 
 
 def _library_binds() -> list[str]:
@@ -277,11 +279,17 @@ def _setup(layout: Layout, limits: Limits, results_fd: int) -> str:
 
 
 class _Streams:
-    """The sandbox's three pipes, read together: stdout kept up to its cap, stderr's tail, and
-    the results stream written to a file up to the output cap (then only counted)."""
+    """The sandbox's pipes, read together: stdout kept up to its cap, stderr's tail, the
+    results stream written to a file up to the output cap (then only counted), and
+    bubblewrap's note of its init's PID."""
 
     def __init__(
-        self, process: subprocess.Popen[bytes], results: int, stream: Path, limits: Limits
+        self,
+        process: subprocess.Popen[bytes],
+        results: int,
+        info: int,
+        stream: Path,
+        limits: Limits,
     ):
         if process.stdout is None or process.stderr is None:
             raise ValueError("the sandbox's stdout and stderr must be pipes")
@@ -298,6 +306,8 @@ class _Streams:
         self.selector.register(process.stdout, selectors.EVENT_READ, self._on_stdout)
         self.selector.register(process.stderr, selectors.EVENT_READ, self._on_stderr)
         self.selector.register(results, selectors.EVENT_READ, self._on_results)
+        self.info = bytearray()
+        self.selector.register(info, selectors.EVENT_READ, self._on_info)
 
     def pump(self, deadline: float, cancel: threading.Event) -> Outcome | None:
         """Read until every pipe is closed; stop early (and say why) at the deadline, on
@@ -332,6 +342,31 @@ class _Streams:
         self.printed += len(data)
         self.stderr += data
         del self.stderr[:-STDERR_TAIL_BYTES]
+
+    def _on_info(self, data: bytes) -> None:
+        self.info += data[: HEADER_BYTES - len(self.info)]
+
+    def stop(self) -> None:
+        """Kill bubblewrap's process group and wait until the sandbox's init is gone.
+
+        Its init, PID 1 of the sandbox, dies with bubblewrap (--die-with-parent, and it is in
+        the group); the kernel then kills every other process of that PID namespace and lets
+        the init finish dying only once they have all exited. So when the init is gone (or a
+        zombie), nothing of the sandbox runs any more.
+        """
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        for pipe in (self.process.stdout, self.process.stderr):
+            if pipe is not None:
+                pipe.close()
+        try:
+            init = int(json.loads(self.info)["child-pid"])
+        except (ValueError, KeyError, TypeError):
+            return  # bubblewrap stopped before it started the sandbox
+        ends = time.monotonic() + STOP_SECONDS
+        while _is_running(init) and time.monotonic() < ends:
+            time.sleep(0.01)
 
     def _on_results(self, data: bytes) -> None:
         room = self.limits.output_bytes + MOST_OUTPUTS * HEADER_BYTES - self.stream_bytes
@@ -436,15 +471,13 @@ def _copy(source: IO[bytes], target: IO[bytes], size: int) -> int:
     return copied
 
 
-def _kill(process: subprocess.Popen[bytes]) -> None:
-    """Kill bubblewrap's process group; its init, PID 1 of the sandbox, dies with it
-    (--die-with-parent), and the kernel then kills every process left in the sandbox."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    for pipe in (process.stdout, process.stderr):
-        if pipe is not None:
-            pipe.close()
+def _is_running(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 _slots = threading.BoundedSemaphore(usable_cores())
@@ -462,11 +495,23 @@ def _slot(cancel: threading.Event) -> Iterator[None]:
         _slots.release()
 
 
-def _memory_file(name: str, data: bytes) -> int:
-    descriptor = os.memfd_create(name)
-    os.write(descriptor, data)
-    os.lseek(descriptor, 0, os.SEEK_SET)
-    return descriptor
+@contextlib.contextmanager
+def _memory_file(data: bytes) -> Iterator[int]:
+    """`data` in an anonymous in-memory file, for bubblewrap to copy into the sandbox."""
+    descriptor = os.memfd_create("sandbox-input", os.MFD_CLOEXEC)
+    try:
+        os.write(descriptor, data)
+        os.lseek(descriptor, 0, os.SEEK_SET)
+        yield descriptor
+    finally:
+        os.close(descriptor)
+
+
+def _pipe(stack: contextlib.ExitStack) -> tuple[int, int]:
+    """A pipe (read end, write end); the read end is closed when `stack` closes."""
+    read_end, write_end = os.pipe()
+    stack.callback(_close_all, [read_end])
+    return read_end, write_end
 
 
 @contextlib.contextmanager
