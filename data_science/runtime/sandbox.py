@@ -539,9 +539,9 @@ def _input_name(dataset_id: str) -> str:
 # (bubblewrap sets up the sandbox as root of it) and nobody to nobody (what the code runs as).
 # The helper limits it to no further user namespaces, as --disable-userns does otherwise.
 NAMESPACE_HELPER = """
-import ctypes, sys
+import ctypes, os, sys
 if ctypes.CDLL(None, use_errno=True).unshare(0x10000000):
-    sys.exit("unshare(CLONE_NEWUSER) failed: errno %d" % ctypes.get_errno())
+    sys.exit("unshare(CLONE_NEWUSER): " + os.strerror(ctypes.get_errno()))
 print("unshared", flush=True)
 sys.stdin.readline()
 with open("/proc/sys/user/max_user_namespaces", "w") as limit:
@@ -566,7 +566,9 @@ def _root_namespace() -> Iterator[int]:
         raise ValueError("the helper's standard streams must be pipes")
     try:
         if helper.stdout.readline() != "unshared\n":
-            raise SandboxUnavailable(f"no user namespace: {helper.stderr.read().strip()}")
+            raise SandboxUnavailable(
+                f"user namespaces do not work here ({helper.stderr.read().strip()})"
+            )
         mapping = f"0 0 1\n{SANDBOX_UID} {SANDBOX_UID} 1\n"
         Path(f"/proc/{helper.pid}/uid_map").write_text(mapping)
         Path(f"/proc/{helper.pid}/gid_map").write_text(
