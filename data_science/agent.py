@@ -53,7 +53,7 @@ class DataScientist(LlmAgent):
 
 
 async def session_instruction(
-    settings: Settings, code_execution: bool, context: ReadonlyContext
+    settings: Settings, context: ReadonlyContext, code_execution: bool = False
 ) -> str:
     """The instruction with this session's datasets, so the model knows about new uploads."""
     workspace = Workspace(settings, context.user_id, context.session.id)
@@ -89,7 +89,7 @@ def build_agent(settings: Settings) -> DataScientist:
         name="data_scientist",
         description="Profiles, charts and models the person's uploaded data with tested tools.",
         model=model,
-        instruction=functools.partial(session_instruction, settings, code_execution),
+        instruction=functools.partial(session_instruction, settings, code_execution=code_execution),
         tools=[*ALL_TOOLS, *(HOSTED_ONLY_TOOLS if code_execution else [])],
         generate_content_config=types.GenerateContentConfig(
             temperature=settings.LLM_TEMPERATURE, max_output_tokens=settings.LLM_MAX_TOKENS
