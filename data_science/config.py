@@ -110,7 +110,7 @@ class Settings(BaseSettings):
     # Code execution (`run_python`, hosted models only, in the bubblewrap sandbox)
     ENABLE_CODE_EXECUTION: bool = True
     CODE_TIMEOUT_SECONDS: int = Field(default=60, ge=5, le=3600)
-    CODE_MEMORY_BYTES: int = Field(default=2_000_000_000, ge=500_000_000)
+    CODE_MEMORY_BYTES: int = Field(default=2_000_000_000, ge=1_000_000_000)
     # Datasets one call may load (their stored size); omitted ids take the newest that fit.
     CODE_INPUT_MAX_BYTES: int = Field(default=100_000_000, gt=0)
     # Scratch space of one call, which also bounds the datasets and charts it hands back.

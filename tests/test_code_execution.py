@@ -208,7 +208,7 @@ HOSTILE = {
     "secret": "import os\nprint(os.environ['OPENAI_API_KEY'])",
     "other_port": "import socket\nsocket.create_connection(('127.0.0.1', PORT), timeout=2)",
     "endless": "while True:\n    pass",
-    "write_outside": "open('/site-packages/evil.py', 'w').write('x')",
+    "write_outside": "import sysconfig\nopen(sysconfig.get_path('purelib') + '/evil.py', 'w')",
 }
 
 

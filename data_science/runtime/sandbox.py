@@ -2,7 +2,7 @@
 
 One call is one fresh process tree in new user, PID, network, IPC, UTS and cgroup namespaces
 (`bwrap`), with no network at all and an empty environment. It sees, read-only: the Python
-prefix at /python, the site-packages at /site-packages, the system libraries under /usr/lib,
+prefix at /python with the site-packages in it, the system libraries under /usr/lib,
 its input tables and its code under /inputs (copied in by bubblewrap, so not even their host
 paths show), and the script around the code (`sandbox_child.py`); and, writable, a private
 size-capped tmpfs at /tmp, its working directory. Nothing else of the host exists in there.
@@ -50,11 +50,13 @@ STDERR_TAIL_BYTES = 16_384
 # Printing more than this stops the call: reading a flood would only burn the server's CPU.
 FLOOD_BYTES = 64 * 1024 * 1024
 POLL_SECONDS = 0.1
+SHM_BYTES = 64 * 1024 * 1024
 STOP_SECONDS = 10  # longest wait for a killed sandbox's last process to exit
 PROBE_CODE = "import sys\nprint(6 * 7)"
 CHILD_SCRIPT = Path(__file__).with_name("sandbox_child.py")
 INPUT_NAME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 SCRATCH = "/tmp"  # noqa: S108  (inside the sandbox: its own private tmpfs)
+SHARED_MEMORY = "/dev/shm"  # noqa: S108  (likewise)
 ENVIRONMENT = {
     "HOME": SCRATCH,
     "TMPDIR": SCRATCH,
@@ -144,11 +146,17 @@ def bwrap_executable() -> Path:
 
 
 def python_layout() -> Layout:
-    """The interpreter's prefix (bound at /python) and its site-packages (at /site-packages)."""
+    """The interpreter's prefix (bound at /python) and where its site-packages appear.
+
+    A virtual environment's site-packages is bound over the prefix's own, where the bare
+    interpreter looks, so that the processes the code starts (joblib's workers, say) find the
+    same libraries; where the prefix has no such directory to bind onto, at /site-packages.
+    """
     prefix = Path(sys.base_prefix).resolve()
     executable = Path(getattr(sys, "_base_executable", sys.executable)).resolve()
     if not executable.is_relative_to(prefix):
         raise SandboxUnavailable(f"the Python interpreter {executable} is not under {prefix}")
+    standard = sysconfig.get_paths(vars={"base": "/python", "platbase": "/python"})
     site_dirs: list[tuple[Path, str]] = []
     for key in ("purelib", "platlib"):
         host = Path(sysconfig.get_paths()[key]).resolve()
@@ -156,6 +164,8 @@ def python_layout() -> Layout:
             continue
         if host.is_relative_to(prefix):
             inside = f"/python/{host.relative_to(prefix)}"
+        elif (prefix / Path(standard[key]).relative_to("/python")).is_dir():
+            inside = standard[key]
         else:
             inside = "/site-packages" + (f"-{len(site_dirs) + 1}" if site_dirs else "")
         site_dirs.append((host, inside))
@@ -227,7 +237,7 @@ def _command(
     command += _library_binds()
     command += ["--ro-bind", str(layout.prefix), "/python"]
     for host, inside in layout.site_dirs:
-        if not inside.startswith("/python/"):
+        if not host.is_relative_to(layout.prefix):
             command += ["--ro-bind", str(host), inside]
     command += ["--proc", "/proc", "--dev", "/dev", "--perms", "0755", "--dir", "/inputs"]
     for name, descriptor in files.items():
@@ -237,12 +247,18 @@ def _command(
     for name, value in ENVIRONMENT.items():
         command += ["--setenv", name, value]
     command += ["--perms", "01777", "--size", str(tmpfs_bytes), "--tmpfs", SCRATCH]
+    # Semaphores of multiprocessing and joblib live in /dev/shm: a small one of its own.
+    command += ["--perms", "01777", "--size", str(SHM_BYTES), "--tmpfs", SHARED_MEMORY]
     return [*command, "--chdir", SCRATCH, "--remount-ro", "/"]
 
 
 def _interpreter(layout: Layout) -> list[str]:
-    """The command bubblewrap runs: the bound interpreter, isolated, on the child script."""
-    return ["--", layout.executable, "-I", "-S", "-B", "-X", "utf8", "/sandbox/child.py"]
+    """The command bubblewrap runs: the bound interpreter, isolated, on the child script.
+
+    Not -S: the processes the code starts get the interpreter's flags (multiprocessing passes
+    them on), and need the site-packages that `site` adds.
+    """
+    return ["--", layout.executable, "-I", "-B", "-X", "utf8", "/sandbox/child.py"]
 
 
 def _library_binds() -> list[str]:

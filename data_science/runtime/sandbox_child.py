@@ -1,9 +1,9 @@
 """The script that runs inside the code sandbox, around the model's code.
 
-`runtime/sandbox.py` runs it by path inside bubblewrap (`python -I -S -B child.py SETUP`), with
+`runtime/sandbox.py` runs it by path inside bubblewrap (`python -I -B child.py SETUP`), with
 the interpreter, its libraries and this file bound read-only. It imports nothing of this
-package: inside the sandbox there is no package, only the standard library until it adds the
-bound site-packages.
+package: inside the sandbox there is no package, only the standard library and the bound
+site-packages.
 
 In this order, before any of the model's code runs, it: closes every file descriptor it was not
 given, becomes the unprivileged sandbox user (when the launcher ran as root), sets its rlimits,
