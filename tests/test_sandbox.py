@@ -13,6 +13,7 @@ PID namespace of its own (`unshare --pid --fork --kill-child`) around the launch
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -36,9 +37,10 @@ from data_science.runtime.sandbox import (
     Limits,
     Result,
     run_sandboxed,
+    run_sandboxed_async,
     sandbox_problem,
 )
-from data_science.runtime.workers import JobCancelled
+from data_science.runtime.workers import JobCancelled, usable_cores
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 LIMITS = Limits(
@@ -166,6 +168,63 @@ def test_a_cancelled_call_stops_its_sandbox(tmp_path: Path) -> None:
         run("import time\ntime.sleep(60)", tmp_path, cancel=cancel)
     assert time.monotonic() - started < 10
     assert sandboxed_processes() == []
+
+
+async def test_at_most_one_sandbox_per_core_runs_and_a_waiting_call_can_be_cancelled(
+    tmp_path: Path,
+) -> None:
+    calls = 2 * usable_cores()
+    cancel = threading.Event()
+    running = [
+        asyncio.ensure_future(
+            run_sandboxed_async(
+                "import time\ntime.sleep(2)", {}, LIMITS, mkdir(tmp_path / str(n)), cancel
+            )
+        )
+        for n in range(calls)
+    ]
+    waiting = asyncio.ensure_future(
+        run_sandboxed_async("print(1)", {}, LIMITS, mkdir(tmp_path / "w"), threading.Event())
+    )
+    most = 0
+    while not all(call.done() for call in running):
+        most = max(most, len(sandboxed_interpreters()))
+        await asyncio.sleep(0.05)
+    results = [call.result() for call in running]
+    assert [result.outcome for result in results] == ["ok"] * calls
+    assert most == usable_cores()
+    assert (await waiting).stdout == "1\n"
+    stopped = threading.Event()
+    stopped.set()  # e.g. the person pressed Cancel while the call waited for a slot
+    blockers = [
+        asyncio.ensure_future(
+            run_sandboxed_async(
+                "import time\ntime.sleep(3)", {}, LIMITS, mkdir(tmp_path / f"b{n}"), cancel
+            )
+        )
+        for n in range(usable_cores())
+    ]
+    await asyncio.sleep(1)
+    with pytest.raises(JobCancelled):  # waiting for a slot, it never starts
+        await run_sandboxed_async("print(1)", {}, LIMITS, mkdir(tmp_path / "c"), stopped)
+    await asyncio.gather(*blockers)
+
+
+def mkdir(path: Path) -> Path:
+    path.mkdir()
+    return path
+
+
+def sandboxed_interpreters() -> list[int]:
+    """Host PIDs of the sandboxes' interpreters (not bubblewrap's processes)."""
+    found = []
+    for pid in sandboxed_processes():
+        try:
+            if (Path("/proc") / str(pid) / "cmdline").read_bytes().startswith(b"/python/"):
+                found.append(pid)
+        except OSError:
+            continue
+    return found
 
 
 # Containment, by harmless probes ----------------------------------------------------------------

@@ -20,6 +20,7 @@ Everything here blocks; the tool awaits it from a thread (`run_blocking`).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import importlib
@@ -39,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
 
+from data_science.runtime.threads import run_blocking
 from data_science.runtime.workers import NICENESS, JobCancelled, usable_cores
 
 SANDBOX_UID = SANDBOX_GID = 65534  # `nobody`, inside the sandbox and, for a root server, outside
@@ -50,7 +52,10 @@ STDERR_TAIL_BYTES = 16_384
 # Printing more than this stops the call: reading a flood would only burn the server's CPU.
 FLOOD_BYTES = 64 * 1024 * 1024
 POLL_SECONDS = 0.1
+# At most one sandbox per usable core at a time; the others wait (and may be cancelled).
+_slots = threading.BoundedSemaphore(usable_cores())
 SHM_BYTES = 64 * 1024 * 1024
+STREAM_FILE = "results.stream"
 STOP_SECONDS = 10  # longest wait for a killed sandbox's last process to exit
 PROBE_CODE = "import sys\nprint(6 * 7)"
 CHILD_SCRIPT = Path(__file__).with_name("sandbox_child.py")
@@ -181,13 +186,40 @@ def run_sandboxed(
 ) -> Result:
     """Run `code` in a fresh sandbox with the Parquet files `inputs` (by dataset id).
 
-    Files it hands back are written into `work_dir` (which must exist and be private). Raises
+    Files it hands back are written into `work_dir` (a fresh, empty, private directory). Raises
     SandboxUnavailable when the sandbox cannot start here, JobCancelled when `cancel` is set.
-    Whatever happens, no process of the sandbox is left when it returns.
+    Whatever happens, no process of the sandbox is left when it returns. Blocking; from the
+    event loop, await `run_sandboxed_async`.
     """
-    bwrap, layout = bwrap_executable(), python_layout()
     cancel = cancel or threading.Event()
-    with _slot(cancel), contextlib.ExitStack() as stack:
+    while not _slots.acquire(timeout=POLL_SECONDS):
+        if cancel.is_set():
+            raise JobCancelled("cancelled")
+    return _run_in_slot(code, inputs, limits, work_dir, cancel)
+
+
+async def run_sandboxed_async(
+    code: str, inputs: dict[str, Path], limits: Limits, work_dir: Path, cancel: threading.Event
+) -> Result:
+    """`run_sandboxed` from the event loop: a call waiting for a free slot holds no thread.
+
+    At most one sandbox per core runs at a time; the thread that runs one frees its slot when
+    the sandbox is gone, even if the awaiting task was cancelled first (set `cancel` then).
+    """
+    while not _slots.acquire(blocking=False):
+        if cancel.is_set():
+            raise JobCancelled("cancelled")
+        await asyncio.sleep(POLL_SECONDS)
+    return await run_blocking(_run_in_slot, code, inputs, limits, work_dir, cancel)
+
+
+def _run_in_slot(
+    code: str, inputs: dict[str, Path], limits: Limits, work_dir: Path, cancel: threading.Event
+) -> Result:
+    """One sandboxed run, holding a slot acquired by the caller, which it frees at the end."""
+    with contextlib.ExitStack() as stack:
+        stack.callback(_slots.release)
+        bwrap, layout = bwrap_executable(), python_layout()
         userns = stack.enter_context(_root_namespace()) if os.geteuid() == 0 else None
         files = {"code.py": stack.enter_context(_memory_file(code.encode("utf-8")))}
         for dataset_id, path in inputs.items():
@@ -199,19 +231,21 @@ def run_sandboxed(
         command += [_setup(layout, limits, results_end)]
         passed = [results_end, info_end, child, *files.values()]
         started = time.monotonic()
-        process = subprocess.Popen(  # noqa: S603  (a fixed command line, no shell)
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            pass_fds=passed if userns is None else [*passed, userns],
-            start_new_session=True,
-            env={},
-        )
-        _close_all([results_end, info_end])  # the sandbox holds them now: EOF when it ends
-        streams = _Streams(process, results, info, work_dir / "results.stream", limits)
+        try:
+            process = subprocess.Popen(  # noqa: S603  (a fixed command line, no shell)
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=passed if userns is None else [*passed, userns],
+                start_new_session=True,
+                env={},
+            )
+        finally:  # the sandbox holds the write ends now: EOF comes when it ends
+            _close_all([results_end, info_end])
+        streams = _Streams(process, results, info, limits)
         stack.callback(streams.stop)
-        outcome = streams.pump(started + limits.timeout_seconds, cancel)
+        outcome = streams.pump(started + limits.timeout_seconds, cancel, work_dir)
         streams.stop()
         return streams.result(outcome, time.monotonic() - started, work_dir)
 
@@ -300,13 +334,8 @@ class _Streams:
     bubblewrap's note of its init's PID."""
 
     def __init__(
-        self,
-        process: subprocess.Popen[bytes],
-        results: int,
-        info: int,
-        stream: Path,
-        limits: Limits,
-    ):
+        self, process: subprocess.Popen[bytes], results: int, info: int, limits: Limits
+    ) -> None:
         if process.stdout is None or process.stderr is None:
             raise ValueError("the sandbox's stdout and stderr must be pipes")
         self.process = process
@@ -314,8 +343,7 @@ class _Streams:
         self.stdout = bytearray()
         self.stderr = bytearray()
         self.printed = 0
-        self.stream_path = stream
-        self.stream: IO[bytes] = stream.open("xb")
+        self.stream: IO[bytes] | None = None
         self.stream_bytes = 0
         self.stream_overflow = False
         self.selector = selectors.DefaultSelector()
@@ -325,10 +353,12 @@ class _Streams:
         self.info = bytearray()
         self.selector.register(info, selectors.EVENT_READ, self._on_info)
 
-    def pump(self, deadline: float, cancel: threading.Event) -> Outcome | None:
+    def pump(self, deadline: float, cancel: threading.Event, work_dir: Path) -> Outcome | None:
         """Read until every pipe is closed; stop early (and say why) at the deadline, on
-        cancel (raises JobCancelled) or when the code prints more than FLOOD_BYTES."""
+        cancel (raises JobCancelled) or when the code prints more than FLOOD_BYTES. The
+        results stream goes to a file in `work_dir`."""
         try:
+            self.stream = (work_dir / STREAM_FILE).open("xb")
             while self.selector.get_map():
                 if cancel.is_set():
                     raise JobCancelled("cancelled")
@@ -346,7 +376,8 @@ class _Streams:
             return None
         finally:
             self.selector.close()
-            self.stream.close()
+            if self.stream is not None:
+                self.stream.close()
 
     def _on_stdout(self, data: bytes) -> None:
         self.printed += len(data)
@@ -389,12 +420,12 @@ class _Streams:
         self.stream_bytes += len(data)
         if len(data) > room:
             self.stream_overflow = True
-        if room > 0:
+        if room > 0 and self.stream is not None:
             self.stream.write(data[:room])
 
     def result(self, stopped: Outcome | None, seconds: float, work_dir: Path) -> Result:
         exit_code = self.process.returncode
-        started, outputs, problem = _read_outputs(self.stream_path, work_dir)
+        started, outputs, problem = _read_outputs(work_dir / STREAM_FILE, work_dir)
         if self.stream_overflow:
             limit = self.limits.output_bytes
             outputs = []
@@ -494,21 +525,6 @@ def _is_running(pid: int) -> bool:
     except OSError:
         return False
     return stat.rpartition(")")[2].split()[0] != "Z"
-
-
-_slots = threading.BoundedSemaphore(usable_cores())
-
-
-@contextlib.contextmanager
-def _slot(cancel: threading.Event) -> Iterator[None]:
-    """At most one sandbox per usable core at a time; the others wait (and may be cancelled)."""
-    while not _slots.acquire(timeout=POLL_SECONDS):
-        if cancel.is_set():
-            raise JobCancelled("cancelled")
-    try:
-        yield
-    finally:
-        _slots.release()
 
 
 @contextlib.contextmanager

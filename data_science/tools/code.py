@@ -31,7 +31,7 @@ from data_science.runtime.sandbox import (
     Output,
     Result,
     SandboxUnavailable,
-    run_sandboxed,
+    run_sandboxed_async,
     sandbox_problem,
 )
 from data_science.runtime.workers import run_cpu
@@ -200,7 +200,7 @@ async def _run_as_job(
         budget_seconds=settings.CODE_TIMEOUT_SECONDS,
     ) as job:
         try:
-            return await run_blocking(run_sandboxed, code, inputs, limits, scratch, job.cancel)
+            return await run_sandboxed_async(code, inputs, limits, scratch, job.cancel)
         except SandboxUnavailable as error:
             log.error("sandbox.unavailable", reason=str(error))
             raise ToolError(
