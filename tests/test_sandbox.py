@@ -160,6 +160,12 @@ def test_printed_output_is_kept_up_to_its_cap_and_the_rest_only_counted(tmp_path
     assert result.stdout == "x" * LIMITS.stdout_bytes and result.stdout_truncated
 
 
+def test_a_long_error_output_does_not_mark_stdout_as_cut(tmp_path: Path) -> None:
+    result = run("import sys\nsys.stderr.write('w' * 100_000)\nprint('done')", tmp_path)
+    assert result.stdout == "done\n" and not result.stdout_truncated
+    assert result.stderr == "w" * 16_384  # its tail
+
+
 def test_a_cancelled_call_stops_its_sandbox(tmp_path: Path) -> None:
     cancel = threading.Event()
     threading.Timer(1.0, cancel.set).start()

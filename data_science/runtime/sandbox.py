@@ -15,7 +15,9 @@ in number and bytes. The process runs as an unprivileged user: bubblewrap maps i
 server's user, or, when the server runs as root, to `nobody` through a user namespace made here
 (`_root_namespace`), since the kernel enforces no process limit on root's processes.
 
-Everything here blocks; the tool awaits it from a thread (`run_blocking`).
+`run_sandboxed` blocks; the tool awaits `run_sandboxed_async`, which waits for a free slot on
+the event loop and runs the sandbox from a thread. What comes back is read by
+`sandbox_results.py`.
 """
 
 from __future__ import annotations
@@ -40,24 +42,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
 
+from data_science.runtime.sandbox_results import HEADER_BYTES, MOST_OUTPUTS, Output, read_outputs
 from data_science.runtime.threads import run_blocking
 from data_science.runtime.workers import NICENESS, JobCancelled, usable_cores
 
 SANDBOX_UID = SANDBOX_GID = 65534  # `nobody`, inside the sandbox and, for a root server, outside
 MAX_PROCESSES = 64  # threads count too: enough for BLAS and joblib, not for a fork bomb
 MAX_OPEN_FILES = 256
-MOST_OUTPUTS = 20
-HEADER_BYTES = 4096  # the longest header line of one handed-back file
 STDERR_TAIL_BYTES = 16_384
 # Printing more than this stops the call: reading a flood would only burn the server's CPU.
 FLOOD_BYTES = 64 * 1024 * 1024
 POLL_SECONDS = 0.1
-# At most one sandbox per usable core at a time; the others wait (and may be cancelled).
-_slots = threading.BoundedSemaphore(usable_cores())
 SHM_BYTES = 64 * 1024 * 1024
 STREAM_FILE = "results.stream"
 STOP_SECONDS = 10  # longest wait for a killed sandbox's last process to exit
-PROBE_CODE = "import sys\nprint(6 * 7)"
+PROBE_CODE = "print(6 * 7)"
 CHILD_SCRIPT = Path(__file__).with_name("sandbox_child.py")
 INPUT_NAME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 SCRATCH = "/tmp"  # noqa: S108  (inside the sandbox: its own private tmpfs)
@@ -76,6 +75,8 @@ ENVIRONMENT = {
 }
 
 Outcome = Literal["ok", "failed", "setup_failed", "timeout", "flooded"]
+# At most one sandbox per usable core at a time; the others wait (and may be cancelled).
+_slots = threading.BoundedSemaphore(usable_cores())
 
 
 class SandboxUnavailable(Exception):
@@ -92,19 +93,6 @@ class Limits:
     stdout_bytes: int
     processes: int = MAX_PROCESSES
     open_files: int = MAX_OPEN_FILES
-
-
-@dataclass(frozen=True)
-class Output:
-    """One file the code saved: a dataset (Parquet) or a chart (PNG), both still untrusted.
-
-    `path` is a file this module wrote on the host, or None when the sandbox refused it.
-    """
-
-    kind: Literal["dataset", "chart"]
-    name: str
-    path: Path | None
-    refused: str | None = None
 
 
 @dataclass
@@ -341,8 +329,10 @@ class _Streams:
         self.process = process
         self.limits = limits
         self.stdout = bytearray()
+        self.stdout_bytes = 0
         self.stderr = bytearray()
         self.printed = 0
+        self.stopped = False
         self.stream: IO[bytes] | None = None
         self.stream_bytes = 0
         self.stream_overflow = False
@@ -381,6 +371,7 @@ class _Streams:
 
     def _on_stdout(self, data: bytes) -> None:
         self.printed += len(data)
+        self.stdout_bytes += len(data)
         room = self.limits.stdout_bytes - len(self.stdout)
         if room > 0:
             self.stdout += data[:room]
@@ -399,8 +390,12 @@ class _Streams:
         Its init, PID 1 of the sandbox, dies with bubblewrap (--die-with-parent, and it is in
         the group); the kernel then kills every other process of that PID namespace and lets
         the init finish dying only once they have all exited. So when the init is gone (or a
-        zombie), nothing of the sandbox runs any more.
+        zombie), nothing of the sandbox runs any more. Only once: after the wait, bubblewrap's
+        PID may belong to another process.
         """
+        if self.stopped:
+            return
+        self.stopped = True
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
@@ -425,7 +420,7 @@ class _Streams:
 
     def result(self, stopped: Outcome | None, seconds: float, work_dir: Path) -> Result:
         exit_code = self.process.returncode
-        started, outputs, problem = _read_outputs(work_dir / STREAM_FILE, work_dir)
+        started, outputs, problem = read_outputs(work_dir / STREAM_FILE, work_dir)
         if self.stream_overflow:
             limit = self.limits.output_bytes
             outputs = []
@@ -441,81 +436,12 @@ class _Streams:
             outcome=outcome,
             exit_code=exit_code,
             stdout=self.stdout.decode("utf-8", errors="replace"),
-            stdout_truncated=self.printed > len(self.stdout) + len(self.stderr),
+            stdout_truncated=self.stdout_bytes > len(self.stdout),
             stderr=self.stderr.decode("utf-8", errors="replace"),
             seconds=seconds,
             outputs=outputs,
             problem=problem,
         )
-
-
-def _read_outputs(stream: Path, work_dir: Path) -> tuple[bool, list[Output], str | None]:
-    """Split the results stream into files: whether the child started, the outputs, a problem.
-
-    The stream is untrusted: a header is a JSON line of at most HEADER_BYTES with a known kind,
-    a name and a size or a refusal; the file's bytes follow and are copied into `work_dir`
-    under a name made here. Anything else ends the reading with a problem.
-    """
-    started, outputs = False, list[Output]()
-    with stream.open("rb") as handle:
-        while line := handle.readline(HEADER_BYTES):
-            header = _header(line)
-            if header is None:
-                return started, [], "the sandbox handed back malformed output"
-            if header == STARTED:
-                started = True
-                continue
-            if len(outputs) >= MOST_OUTPUTS:
-                return started, [], f"more than {MOST_OUTPUTS} datasets and charts were saved"
-            if header.refused is not None:
-                outputs.append(Output(header.kind, header.name, None, header.refused))
-                continue
-            suffix = ".parquet" if header.kind == "dataset" else ".png"
-            target = work_dir / f"output-{len(outputs)}{suffix}"
-            with target.open("xb") as copy:
-                if _copy(handle, copy, header.size) != header.size:
-                    return started, [], "the sandbox handed back a truncated file"
-            outputs.append(Output(header.kind, header.name, target))
-    return started, outputs, None
-
-
-@dataclass(frozen=True)
-class _Header:
-    kind: Literal["dataset", "chart"]
-    name: str
-    size: int = 0
-    refused: str | None = None
-
-
-STARTED = _Header("dataset", "")  # stands for the child's {"started": true} line
-
-
-def _header(line: bytes) -> _Header | None:
-    """One header line of the results stream, or None when it is not one."""
-    try:
-        header = json.loads(line)
-    except ValueError:
-        return None
-    if header == {"started": True}:
-        return STARTED
-    if not isinstance(header, dict):
-        return None
-    kind, name, size, refused = (header.get(key) for key in ("kind", "name", "size", "refused"))
-    if kind not in ("dataset", "chart") or not isinstance(name, str):
-        return None
-    if isinstance(refused, str):
-        return _Header(kind, name, refused=refused[:200])
-    if not isinstance(size, int) or size < 0:
-        return None
-    return _Header(kind, name, size)
-
-
-def _copy(source: IO[bytes], target: IO[bytes], size: int) -> int:
-    copied = 0
-    while copied < size and (block := source.read(min(1 << 20, size - copied))):
-        target.write(block)
-        copied += len(block)
-    return copied
 
 
 def _is_running(pid: int) -> bool:

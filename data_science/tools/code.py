@@ -28,12 +28,12 @@ from data_science.runtime.jobs import jobs
 from data_science.runtime.sandbox import (
     FLOOD_BYTES,
     Limits,
-    Output,
     Result,
     SandboxUnavailable,
     run_sandboxed_async,
     sandbox_problem,
 )
+from data_science.runtime.sandbox_results import Output
 from data_science.runtime.workers import run_cpu
 from data_science.storage.tables import TableReadError, copy_as_parquet, summarize_file
 from data_science.storage.workspace import ItemRecord, Workspace
