@@ -59,8 +59,9 @@ STOP_SECONDS = 10  # longest wait for a killed sandbox's last process to exit
 PROBE_CODE = "print(6 * 7)"
 CHILD_SCRIPT = Path(__file__).with_name("sandbox_child.py")
 INPUT_NAME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
-SCRATCH = "/tmp"  # noqa: S108  (inside the sandbox: its own private tmpfs)
-SHARED_MEMORY = "/dev/shm"  # noqa: S108  (likewise)
+# Paths inside the sandbox, where each is a private tmpfs of its own: no other user's.
+SCRATCH = "/tmp"  # noqa: S108  # nosec B108
+SHARED_MEMORY = "/dev/shm"  # noqa: S108  # nosec B108
 ENVIRONMENT = {
     "HOME": SCRATCH,
     "TMPDIR": SCRATCH,

@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 INPUTS = Path("/inputs")
-OUTPUTS = Path("/tmp/.outputs")  # noqa: S108  (the sandbox's own private tmpfs)
+# The sandbox's /tmp is its own private tmpfs: no other user's.
+OUTPUTS = Path("/tmp/.outputs")  # noqa: S108  # nosec B108
 CODE_NAME = "<code>"
 # Exit statuses the launcher reads: the code ran and failed; the sandbox could not be set up.
 CODE_FAILED = 1
@@ -196,7 +197,8 @@ def _run(code: str, namespace: dict[str, Any]) -> int:
     """Run the code; on failure print its traceback without this script's own frame."""
     linecache.cache[CODE_NAME] = (len(code), None, code.splitlines(True), CODE_NAME)
     try:
-        exec(compile(code, CODE_NAME, "exec"), namespace)  # noqa: S102  (inside the sandbox)
+        # Running the model's code is this script's purpose; it runs only inside the sandbox.
+        exec(compile(code, CODE_NAME, "exec"), namespace)  # noqa: S102  # nosec B102
     except SystemExit as stop:
         if stop.code in (None, 0):
             return 0
