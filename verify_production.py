@@ -19,6 +19,7 @@ from data_science.observability.audit import verify_chain
 from data_science.observability.checks import (
     Check,
     auth_check,
+    code_execution_check,
     data_dir_checks,
     exposure_check,
     free_disk_check,
@@ -66,8 +67,19 @@ async def run_checks(settings: Settings) -> list[Check]:
         limits_check(settings),
         auth_check(settings),
         exposure_check(settings),
+        sandbox_check(settings),
     ]
     return checks
+
+
+def sandbox_check(settings: Settings) -> Check:
+    """Runs a trivial call in the code sandbox when the settings would offer `run_python`."""
+    from data_science.llm.selection import model_name
+    from data_science.runtime.sandbox import sandbox_problem
+
+    wanted = settings.ENABLE_CODE_EXECUTION and not settings.SUMMARY_MODE_ONLY
+    problem = sandbox_problem() if wanted else None
+    return code_execution_check(settings, model_name(settings) != "offline", problem)
 
 
 def render_table(checks: list[Check]) -> str:

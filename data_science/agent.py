@@ -16,12 +16,15 @@ from typing import Any
 from google.adk.agents import LlmAgent
 from google.adk.agents.readonly_context import ReadonlyContext
 from google.adk.apps import App
+from google.adk.models.base_llm import BaseLlm
 from google.genai import types
 from pydantic import Field
 
 from data_science.config import APP_NAME, Settings, load_settings
 from data_science.llm.model_view import MAX_NAME_CHARACTERS, for_model, summary_redactor
 from data_science.llm.selection import build_model
+from data_science.observability.logging import get_logger
+from data_science.offline.model import OfflineModel
 from data_science.plugins.attachments import AttachmentIntakePlugin
 from data_science.plugins.context_budget import ContextBudgetPlugin
 from data_science.plugins.interrupted_calls import InterruptedCallsPlugin
@@ -30,11 +33,13 @@ from data_science.plugins.observability import ObservabilityPlugin
 from data_science.plugins.tool_errors import ToolErrorsPlugin
 from data_science.prompts import render_instruction
 from data_science.runtime import workers
+from data_science.runtime.sandbox import sandbox_problem
 from data_science.runtime.threads import run_blocking
 from data_science.storage.workspace import Workspace, describe_catalogue
-from data_science.tools import ALL_TOOLS
+from data_science.tools import ALL_TOOLS, HOSTED_ONLY_TOOLS
 
 ENTRY_POINTS = frozenset({"app", "root_agent"})  # what ADK's agent loader looks for
+log = get_logger(__name__)
 
 
 class DataScientist(LlmAgent):
@@ -49,22 +54,45 @@ class DataScientist(LlmAgent):
     settings: Settings = Field(exclude=True, repr=False)
 
 
-async def session_instruction(settings: Settings, context: ReadonlyContext) -> str:
+async def session_instruction(
+    settings: Settings, context: ReadonlyContext, code_execution: bool = False
+) -> str:
     """The instruction with this session's datasets, so the model knows about new uploads."""
     workspace = Workspace(settings, context.user_id, context.session.id)
     records = await run_blocking(workspace.items)
     redactor = await summary_redactor(workspace)
     catalogue = for_model(describe_catalogue(records), redactor, limit=MAX_NAME_CHARACTERS)
-    return render_instruction(catalogue, summary_mode=redactor is not None)
+    return render_instruction(
+        catalogue, summary_mode=redactor is not None, code_execution=code_execution
+    )
+
+
+def offers_code_execution(settings: Settings, model: BaseLlm) -> bool:
+    """Whether the agent gets `run_python`: a hosted model, ENABLE_CODE_EXECUTION on, summary
+    mode off (code could print cells), and a sandbox that works here, probed once a process.
+
+    Where the sandbox does not work the tool is simply not offered (and the log says why):
+    code never runs unsandboxed.
+    """
+    if isinstance(model, OfflineModel):
+        return False
+    if not settings.ENABLE_CODE_EXECUTION or settings.SUMMARY_MODE_ONLY:
+        return False
+    if (problem := sandbox_problem()) is not None:
+        log.warning("code_execution.unavailable", reason=problem)
+        return False
+    return True
 
 
 def build_agent(settings: Settings) -> DataScientist:
+    model = build_model(settings)
+    code_execution = offers_code_execution(settings, model)
     return DataScientist(
         name="data_scientist",
         description="Profiles, charts and models the person's uploaded data with tested tools.",
-        model=build_model(settings),
-        instruction=functools.partial(session_instruction, settings),
-        tools=list(ALL_TOOLS),
+        model=model,
+        instruction=functools.partial(session_instruction, settings, code_execution=code_execution),
+        tools=[*ALL_TOOLS, *(HOSTED_ONLY_TOOLS if code_execution else [])],
         generate_content_config=types.GenerateContentConfig(
             temperature=settings.LLM_TEMPERATURE, max_output_tokens=settings.LLM_MAX_TOKENS
         ),

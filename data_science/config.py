@@ -117,6 +117,16 @@ class Settings(BaseSettings):
     SQL_THREADS: int = Field(default=2, ge=1, le=64)
     # Most rows a query's result may have (it becomes a dataset); more is refused.
     SQL_MAX_ROWS: int = Field(default=1_000_000, gt=0)
+    # Code execution (`run_python`, hosted models only, in the bubblewrap sandbox)
+    ENABLE_CODE_EXECUTION: bool = True
+    CODE_TIMEOUT_SECONDS: int = Field(default=60, ge=5, le=3600)
+    CODE_MEMORY_BYTES: int = Field(default=2_000_000_000, ge=1_000_000_000)
+    # Datasets one call may load (their stored size); omitted ids take the newest that fit.
+    CODE_INPUT_MAX_BYTES: int = Field(default=100_000_000, gt=0)
+    # Scratch space of one call, which also bounds the datasets and charts it hands back.
+    CODE_OUTPUT_MAX_BYTES: int = Field(default=50_000_000, ge=1_000_000)
+    # What one call's printed output keeps (the rest is counted, not kept).
+    CODE_STDOUT_MAX_BYTES: int = Field(default=20_000, ge=1_000)
 
     # Language model
     LLM_MODEL: str | None = None

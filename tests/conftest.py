@@ -122,8 +122,8 @@ async def call(tool: Tool, tool_context: ToolContext, /, **args: Any) -> ToolRes
 async def call_error(
     tool: Tool,
     tool_context: ToolContext,
-    /,
     code: str,
+    /,
     *,
     says: Sequence[str] = (),
     **args: Any,

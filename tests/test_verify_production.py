@@ -160,3 +160,42 @@ def test_a_session_store_that_lost_its_sessions_fails(tmp_path: Path, content: b
     detail = checks["session_store"]["detail"]
     assert str(database) in detail and "backup" in detail and "move it aside" in detail
     assert database.read_bytes() == content  # checking did not turn it into an empty store
+
+
+def test_code_execution_is_reported_with_why_it_is_or_is_not_offered(tmp_path: Path) -> None:
+    _, checks = verify(tmp_path, "--create-dirs")
+    assert checks["code_execution"] == {
+        "name": "code_execution",
+        "status": "ok",
+        "detail": "the sandbox works; run_python goes to hosted models only",
+    }
+    _, checks = verify(tmp_path, ENABLE_CODE_EXECUTION="false")
+    assert checks["code_execution"]["detail"] == "off (ENABLE_CODE_EXECUTION=false)"
+    _, checks = verify(tmp_path, SUMMARY_MODE_ONLY="true")
+    assert "off in summary mode" in checks["code_execution"]["detail"]
+
+
+def test_without_user_namespaces_code_execution_is_a_warning_saying_why(tmp_path: Path) -> None:
+    """As in a container that allows no user namespaces: the check warns and names the cause."""
+    locked_down = (
+        "import os, sys\n"
+        "open('/proc/sys/user/max_user_namespaces', 'w').write('0')\n"
+        "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    result = subprocess.run(
+        [
+            *["unshare", "--user", "--map-root-user", sys.executable, "-c", locked_down],
+            *[str(PROJECT_ROOT / "verify_production.py"), "--json", "--create-dirs"],
+        ],
+        cwd=tmp_path,
+        env={**environment, "DATA_DIR": str(tmp_path / "data")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    checks = {check["name"]: check for check in json.loads(result.stdout)["checks"]}
+    assert result.returncode == 0  # a warning: the product works without code execution
+    assert checks["code_execution"]["status"] == "warn"
+    assert "run_python is not offered" in checks["code_execution"]["detail"]
+    assert "user namespaces do not work here" in checks["code_execution"]["detail"]

@@ -151,3 +151,20 @@ def auth_check(settings: Settings) -> Check:
     if settings.AUTH_MODE == "header":
         return Check("auth", "ok", f"user id from the {settings.AUTH_HEADER} header")
     return Check("auth", "ok", "none: one local user (AUTH_MODE=none)")
+
+
+def code_execution_check(settings: Settings, hosted: bool, problem: str | None) -> Check:
+    """Whether `run_python` is offered and, if not, why. `problem` is the sandbox probe's answer
+    (`runtime.sandbox.sandbox_problem`), asked only when the settings would offer the tool."""
+    name = "code_execution"
+    if not settings.ENABLE_CODE_EXECUTION:
+        return Check(name, "ok", "off (ENABLE_CODE_EXECUTION=false)")
+    if settings.SUMMARY_MODE_ONLY:
+        return Check(name, "ok", "off in summary mode (SUMMARY_MODE_ONLY): code could print cells")
+    if problem is not None:
+        return Check(
+            name, "warn", f"run_python is not offered: the code sandbox does not work: {problem}"
+        )
+    if not hosted:
+        return Check(name, "ok", "the sandbox works; run_python goes to hosted models only")
+    return Check(name, "ok", "run_python offered: a trivial call ran in the sandbox")

@@ -204,3 +204,8 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> dict[str, Any]:
     """Store a derived table and return its summary (rows and column types)."""
     frame.to_parquet(path, index=False)
     return table_summary(frame)
+
+
+def copy_as_parquet(table: TableFile, target: Path) -> None:
+    """Write a stored table of any format as Parquet (worker-side: the code sandbox reads it)."""
+    table.load().to_parquet(target, index=False)

@@ -13,6 +13,7 @@ from data_science.tools.analysis import (
 )
 from data_science.tools.automl import automl, search_models
 from data_science.tools.cluster import choose_k, cluster, find_anomalies
+from data_science.tools.code import run_python
 from data_science.tools.data import analyze_dataset, list_data_files
 from data_science.tools.features import select_features
 from data_science.tools.files import export_dataset, export_model, load_sheet, merge_datasets
@@ -66,4 +67,8 @@ ALL_TOOLS: list[Callable[..., Awaitable[dict[str, Any]]]] = [
 ]
 # fmt: on
 
-__all__ = ["ALL_TOOLS"]
+# Offered to hosted models only, where the code sandbox works (`agent.offers_code_execution`):
+# the offline model never writes code, so it is not given a tool it cannot use.
+HOSTED_ONLY_TOOLS: list[Callable[..., Awaitable[dict[str, Any]]]] = [run_python]
+
+__all__ = ["ALL_TOOLS", "HOSTED_ONLY_TOOLS"]
