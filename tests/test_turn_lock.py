@@ -170,3 +170,46 @@ async def test_a_crashed_replicas_lease_holds_the_chat_only_until_it_expires(
     assert resumed.status_code == 200 and "after the lapse" in sse_texts(resumed.text)
     async with engine.connect() as connection:
         assert (await connection.execute(select(LEASES))).all() == []  # released at the end
+
+
+async def test_the_chat_is_free_before_the_last_bytes_of_an_answer_reach_the_client(
+    settings: Settings,
+) -> None:
+    """A client that sends its next message the moment an answer ends must not meet a 409:
+    the lease is gone before the final body message is sent, and held until then."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from starlette.types import Message, Receive, Scope, Send
+
+    from data_science.server.turn_lock import TurnLock
+
+    engine = create_async_engine(f"sqlite+aiosqlite:///{settings.DATA_DIR}/leases.db")
+    leases = TurnLeases(engine)
+
+    async def leases_held() -> int:
+        async with engine.connect() as connection:
+            return len((await connection.execute(select(LEASES))).all())
+
+    async def answer(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"data: one\n\n", "more_body": True})
+        await send({"type": "http.response.body", "body": b"data: two\n\n", "more_body": False})
+
+    seen: list[tuple[bytes, int]] = []
+
+    async def client_side(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            seen.append((message["body"], await leases_held()))
+
+    body = json.dumps(turn("s1", "hello")).encode()
+    sent = iter([{"type": "http.request", "body": body, "more_body": False}])
+
+    async def receive() -> Message:
+        return next(sent)
+
+    scope = {"type": "http", "method": "POST", "path": "/run_sse", "headers": []}
+    try:
+        await TurnLock(answer, leases)(scope, receive, client_side)
+        assert seen == [(b"data: one\n\n", 1), (b"data: two\n\n", 0)]
+        assert await leases.acquire(lease_key("alice", "s1"), "the next turn")
+    finally:
+        await engine.dispose()

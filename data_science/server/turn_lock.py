@@ -11,7 +11,8 @@ would be answered out of its context, and the chat page keeps the typed text for
 
 The lease is one row keyed by a hash of the user and session ids, taken atomically (the primary
 key refuses a second holder; only an expired row is replaced) with an expiry the holder renews
-while the turn runs. It is deleted when the response, the whole SSE stream included, has ended.
+while the turn runs. It is deleted just before the response's last bytes are sent (the whole
+SSE stream before them), so the chat is free the moment a client has its answer.
 A replica killed mid-turn leaves its row behind, and the chat is free again LEASE_SECONDS later.
 """
 
@@ -28,7 +29,7 @@ from sqlalchemy import Column, Float, MetaData, String, Table, delete, insert, u
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import ClientDisconnect, Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from data_science.observability.logging import get_logger
 from data_science.server.auth import replay_body
@@ -146,12 +147,27 @@ class TurnLock:
             )(scope, receive, send)
             return
         renewing = asyncio.create_task(self._keep(key, holder))
+        released = False
+
+        async def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                renewing.cancel()
+                # Shielded: a client that goes away cancels the request, not the release.
+                await asyncio.shield(self._release(key, holder))
+
+        async def send_then_free(message: Message) -> None:
+            # The lease goes before the response's last bytes: a client that sends its next
+            # message the moment this answer ends must find the chat free, not a 409.
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                await release()
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send_then_free)
         finally:
-            renewing.cancel()
-            # Shielded: a client that goes away cancels the request, not the release.
-            await asyncio.shield(self._release(key, holder))
+            await release()
 
     async def _keep(self, key: str, holder: str) -> None:
         while True:
