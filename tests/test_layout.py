@@ -15,6 +15,7 @@ LAYERS = [
     "tools",
     "llm",
     "offline",
+    "reproduce",
     "ml",
     "intake",
     "storage",
