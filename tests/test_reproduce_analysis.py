@@ -187,7 +187,7 @@ async def test_the_code_prints_the_numbers_the_tool_reported(
     numbers: Numbers,
 ) -> None:
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    replay = Reproduction(tool_context, tmp_path / "data")
+    replay = Reproduction(tool_context, tmp_path / "beside")
     result = await replay.run(tool, dataset_id=dataset_id, **args)
     expected = list(numbers(result))
     assert expected
@@ -198,7 +198,7 @@ async def test_listing_the_files_is_a_comment(
     tool_context: ToolContext, penguins: pd.DataFrame, tmp_path: Path
 ) -> None:
     add_dataset(tool_context, penguins, "penguins.csv")
-    replay = Reproduction(tool_context, tmp_path / "data")
+    replay = Reproduction(tool_context, tmp_path / "beside")
     await replay.run(list_data_files)
     assert all(line.startswith("#") for line in replay.code.strip().splitlines())
     assert replay.printed == ""
