@@ -39,7 +39,7 @@ def load_sheet(step: Step, names: Names) -> str:
     args = arguments(step)
     dataset_id = str(args["dataset_id"])
     # The workbook the dataset was read from (its first sheet); an upload has a Source.
-    source = names._sources.get(dataset_id)  # noqa: SLF001  (Names has no accessor for it)
+    source = names._sources.get(dataset_id)  # Names has no accessor for it
     file_name = source.file_name if isinstance(source, Source) else f"{dataset_id}.xlsx"
     made = names.new_frame(str(step.result["dataset_id"]))
     return cell(
