@@ -4,6 +4,7 @@ the tool resolved them, and assembling a cell from its imports and lines."""
 from __future__ import annotations
 
 import inspect
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -44,3 +45,12 @@ def cell(imports: Iterable[str], *lines: str) -> str:
     heading = sorted(dict.fromkeys(imports))
     body = "\n".join(lines)
     return "\n".join(heading) + "\n\n" + body if heading else body
+
+
+def comment(text: str) -> str:
+    """`text` made safe to follow a `#`: every line break and control character becomes a
+    space, so text from the data (a column name in a sentence) cannot end the comment."""
+    return "".join(
+        " " if unicodedata.category(character) in {"Cc", "Zl", "Zp"} else character
+        for character in str(text)
+    )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from data_science.reproduce.code import Names, Step, code_for, literal
-from data_science.reproduce.templates._shared import arguments, cell
+from data_science.reproduce.templates._shared import arguments, cell, comment
 
 SEED = 42
 MAX_POINTS = 20_000  # scatter and violin draw a seeded sample of bigger tables
@@ -236,7 +236,7 @@ def auto_charts(step: Step, names: Names) -> str:
                 "color_by": columns[2] if len(columns) > 2 else None,
             }
         lines += [
-            f"# {kind}: {chart.get('why', '')}".replace("\n", " "),
+            comment(f"# {kind}: {chart.get('why', '')}"),
             "figure, axes = plt.subplots()",
             *chart_lines(data, kind, spec),
             *_finish(str(chart.get("title", kind)), str(chart.get("chart", "chart.png"))),
