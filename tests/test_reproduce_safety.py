@@ -14,8 +14,18 @@ import pytest
 from google.adk.tools.tool_context import ToolContext
 
 from data_science.reproduce.code import TEMPLATES, Names, Source, Step, step_code
-from data_science.tools import analysis, data, features, files, guidance, prep, query
-from data_science.tools import regression, rows, viz
+from data_science.tools import (
+    analysis,
+    data,
+    features,
+    files,
+    guidance,
+    prep,
+    query,
+    regression,
+    rows,
+    viz,
+)
 from tests.conftest import Tool, add_dataset
 from tests.reproduce_checks import Reproduction
 from tests.reproduce_support import run_code
@@ -28,9 +38,9 @@ def family_tools() -> list[str]:
     names = []
     for module in FAMILIES:
         for name, value in vars(module).items():
-            if callable(value) and getattr(value, "__module__", "") == module.__name__:
-                if hasattr(value, "__wrapped__") and not name.startswith("_"):
-                    names.append(name)
+            made_here = getattr(value, "__module__", "") == module.__name__
+            if made_here and hasattr(value, "__wrapped__") and not name.startswith("_"):
+                names.append(name)
     return sorted(set(names) - EXCLUDED)
 
 
@@ -124,10 +134,9 @@ async def test_sql_and_a_quoted_upload_name_stay_strings(
 ) -> None:
     name, marker = hostile_marker(tmp_path)
     dataset_id = add_dataset(tool_context, hostile_frame(name), "data.csv")
-    sql = (
-        f"SELECT \"group\", count(*) AS n, '{name.replace(chr(39), chr(39) * 2)}' AS label "
-        f"FROM {dataset_id} GROUP BY 1 ORDER BY 1"
-    )
+    label = name.replace("'", "''")  # the hostile name as an SQL string in the query text
+    columns = f"\"group\", count(*) AS n, '{label}' AS label"
+    sql = f"SELECT {columns} FROM {dataset_id} GROUP BY 1 ORDER BY 1"  # noqa: S608
     replay = Reproduction(tool_context, tmp_path / "beside")
     result = await replay.run(query.run_sql, sql=sql)
     replay.assert_same_table(result["dataset_id"])

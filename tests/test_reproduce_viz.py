@@ -82,7 +82,11 @@ async def test_the_overview_charts_are_drawn_in_turn(
 
 
 MODEL_CHARTS: list[tuple[str, str, Any]] = [
-    ("confusion_matrix", "species", lambda r: [r["accuracy"], *sum(r["matrix"], [])]),
+    (
+        "confusion_matrix",
+        "species",
+        lambda r: [r["accuracy"], *(count for row in r["matrix"] for count in row)],
+    ),
     ("roc_curve", "sex", lambda r: [r["roc_auc"]]),
     ("roc_curve", "species", lambda r: [r["roc_auc_macro_ovr"], *r["roc_auc_by_class"].values()]),
     ("residuals", "body_mass_g", lambda r: [r["rmse"], r["mae"], r["r2"], r["mean_residual"]]),

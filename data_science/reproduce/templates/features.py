@@ -38,7 +38,8 @@ for name in categorical:
     labels = rows[name].map(str, na_action="ignore")
     counts = labels.value_counts()
     ranked = sorted(counts.index, key=lambda value: (-counts[value], value))
-    block = {{f"{{name}}={{value}}": labels == value for value in sorted(ranked[:{ONEHOT_CATEGORIES}])}}
+    kept = sorted(ranked[:{ONEHOT_CATEGORIES}])
+    block = {{f"{{name}}={{value}}": labels == value for value in kept}}
     if len(ranked) > {ONEHOT_CATEGORIES}:
         block[f"{{name}}=other"] = labels.isin(ranked[{ONEHOT_CATEGORIES}:])
     parts.append(pd.DataFrame(block, index=rows.index).astype(float))
@@ -140,7 +141,8 @@ def _wrapper(
         imports.append("from sklearn.feature_selection import RFE")
         lines += [
             f"selector = RFE({model}, n_features_to_select=k, step={step}).fit(values, y)",
-            "ranking = pd.Series(selector.ranking_, index=features.columns).sort_values(kind='stable')",
+            "ranking = pd.Series(selector.ranking_, index=features.columns)",
+            "ranking = ranking.sort_values(kind='stable')",
             "print(ranking.to_string())  # rank 1 = kept",
         ]
     elif method == "rfecv":
@@ -149,7 +151,8 @@ def _wrapper(
         lines += [
             f"selector = RFECV({model}, step={step}, cv={folds}, scoring={literal(scoring)},"
             " min_features_to_select=1).fit(values, y)",
-            "ranking = pd.Series(selector.ranking_, index=features.columns).sort_values(kind='stable')",
+            "ranking = pd.Series(selector.ranking_, index=features.columns)",
+            "ranking = ranking.sort_values(kind='stable')",
             "print(ranking.to_string())  # rank 1 = kept",
             "print('features chosen:', selector.n_features_,"
             " 'best cv score:', selector.cv_results_['mean_test_score'].max())",

@@ -44,13 +44,14 @@ def analyze_and_model(step: Step, names: Names) -> str:
     data = names.frame(str(args["dataset_id"]))
     result = step.result
     strong, baseline = result.get("strong_model", {}), result.get("baseline", {})
+    target = literal(str(args["target"]))
     return cell(
         [],
         "# analyze_and_model: a profile, then a baseline and a strong model on the same split.",
         *(line.format(data=data) for line in PROFILE),
         "# The two models are those of `train` with the same target and split:",
-        f"#   train(target={literal(str(args['target']))}, model={literal(str(baseline.get('model')))})",
-        f"#   train(target={literal(str(args['target']))}, model={literal(str(strong.get('model')))})"
+        f"#   train(target={target}, model={literal(str(baseline.get('model')))})",
+        f"#   train(target={target}, model={literal(str(strong.get('model')))})"
         f"  (kept as {literal(str(result['model_id']))})",
         comment(f"# split: {strong.get('split', '')}"),
         "# Their code is shown for a `train` step; this step's result does not carry the",

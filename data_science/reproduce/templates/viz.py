@@ -308,8 +308,11 @@ def _roc(model: str) -> list[str]:
         "    RocCurveDisplay.from_predictions(truth == classes[1], scores)",
         "    print('roc_auc:', roc_auc_score(truth == classes[1], scores))",
         "else:  # one curve per class against the rest",
-        "    by_class = {label: roc_auc_score(truth == label, scores[:, index])",
-        "                for index, label in enumerate(classes) if 0 < (truth == label).sum() < len(truth)}",
+        "    by_class = {  # classes absent from the test rows have no curve",
+        "        label: roc_auc_score(truth == label, scores[:, index])",
+        "        for index, label in enumerate(classes)",
+        "        if 0 < (truth == label).sum() < len(truth)",
+        "    }",
         "    for label in by_class:",
         "        RocCurveDisplay.from_predictions(truth == label, scores[:, classes.index(label)],"
         " ax=plt.gca(), name=label)",
