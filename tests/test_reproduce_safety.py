@@ -3,6 +3,7 @@ a column or file named like code is written as a literal, so running the cell ru
 
 from __future__ import annotations
 
+import inspect
 import io
 import re
 import tokenize
@@ -14,6 +15,7 @@ import pytest
 from google.adk.tools.tool_context import ToolContext
 
 from data_science.reproduce.code import TEMPLATES, Names, Source, Step, step_code
+from data_science.reproduce.templates._shared import DEFAULTS
 from data_science.tools import (
     analysis,
     data,
@@ -153,3 +155,19 @@ async def test_sql_and_a_quoted_upload_name_stay_strings(
     assert re.search(r"^a\s+3\s", printed, re.MULTILINE)
     assert not marker.exists() and not Path("pwned").exists()
     assert len(namespace[names.frame("ds_upload")]) == 8
+
+
+def test_the_templates_know_each_tool_s_defaults() -> None:
+    """A template fills in the defaults the tool's signature has (the tools are a layer above
+    the templates, so the defaults are written there once and checked here)."""
+    for module in FAMILIES:
+        for name in family_tools():
+            tool = getattr(module, name, None)
+            if tool is None or getattr(tool, "__module__", "") != module.__name__:
+                continue
+            defaults = {
+                key: parameter.default
+                for key, parameter in inspect.signature(tool).parameters.items()
+                if parameter.default is not inspect.Parameter.empty
+            }
+            assert DEFAULTS.get(name, {}) == defaults, name
