@@ -41,6 +41,7 @@ def _as_dates(series: str) -> str:
 
 def comparison(series: str, op: str, value: Any) -> str:
     """`series op value` as a True/False expression, False where the series is missing."""
+    text = False
     if isinstance(value, bool):
         left, right = series, literal(value)
     elif _is_number(value) or (op in ORDER_OPS and _number(value) is not None):
@@ -48,9 +49,14 @@ def comparison(series: str, op: str, value: Any) -> str:
     elif op in ORDER_OPS:
         left, right = _as_dates(series), f"pd.Timestamp({literal(str(value))})"
     else:
-        text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
-        left, right = f'{series}.astype("string")', literal(text)
-    return f"(({left} {op} {right}) & {series}.notna()).fillna(False)"
+        shown = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+        left, right, text = f'{series}.astype("string")', literal(shown), True
+    expression = f"({left} {op} {right})"
+    if text:  # a missing text compares as missing: no match
+        expression += ".fillna(False)"
+    if op == "!=":  # a missing value is not "different": it meets no comparison
+        expression = f"({expression} & {series}.notna())"
+    return expression
 
 
 def condition_code(frame: str, name: str, op: str, value: Any) -> str:
@@ -89,7 +95,7 @@ def filter_rows(step: Step, names: Names) -> str:
     known = step.result.get("columns") or []
     joiner = "\n    & " if args["match"] == "all" else "\n    | "
     masks = [
-        f"({condition_code(data, column(parsed.column, known), parsed.op, parsed.value)})"
+        condition_code(data, column(parsed.column, known), parsed.op, parsed.value)
         for parsed in parse_conditions(list(args["conditions"]))
     ]
     made = names.new_frame(str(step.result["dataset_id"]))
