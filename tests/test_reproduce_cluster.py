@@ -36,7 +36,8 @@ def chat(tool_context: ToolContext, tmp_path: Path) -> Chat:
 async def test_cluster_code_finds_the_same_clusters(
     chat: Chat, penguins: pd.DataFrame, options: dict[str, Any]
 ) -> None:
-    dataset_id = chat.upload(penguins, "penguins.csv")
+    half = penguins.iloc[::2].reset_index(drop=True)  # quicker; the choices stay the same kind
+    dataset_id = chat.upload(half, "penguins.csv")
     result, _ = await chat.step(cluster, dataset_id=dataset_id, **options)
 
     namespace, output = chat.run()

@@ -51,7 +51,7 @@ async def test_cross_validate_code_prints_every_metrics_mean_and_std(
 @pytest.mark.parametrize(
     "options",
     [
-        pytest.param({"model": "decision_tree", "search": "grid", "folds": 3}, id="grid"),
+        pytest.param({"model": "naive_bayes", "search": "grid", "folds": 3}, id="grid"),
         pytest.param(
             {"model": "knn", "search": "random", "n_iter": 6, "seed": 11}, id="random-knn"
         ),
