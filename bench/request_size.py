@@ -15,10 +15,11 @@ chat, not with the app) plus the JSON of the `tools` array; tokens are LiteLLM's
 gpt-4o. Target (issue #17): the fixed part under 16,000 characters on every request.
 
 For the figures before a change, run the same script in a checkout of the code before it
-(`git worktree add --detach ../before <commit>`, copy this file there) and pass the figures
-printed there with `--before FILE` (the JSON this script writes with `--json`).
+(`git worktree add --detach ../before <commit>`, copy this file there, `--json FILE`) and pass
+that file here with `--before FILE`. bench/request_size_before.json holds the figures of the
+code before tool families (commit 5547c26), measured so.
 
-Run: `uv run python bench/request_size.py [--json OUT] [--before FILE]`
+Run: `uv run python bench/request_size.py [--json OUT] [--before bench/request_size_before.json]`
 (prints the table and writes it to bench/results/request_size.md).
 """
 
