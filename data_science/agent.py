@@ -31,12 +31,14 @@ from data_science.plugins.interrupted_calls import InterruptedCallsPlugin
 from data_science.plugins.llm_usage import LlmUsagePlugin
 from data_science.plugins.observability import ObservabilityPlugin
 from data_science.plugins.tool_errors import ToolErrorsPlugin
+from data_science.plugins.tool_families import ToolFamiliesPlugin
 from data_science.prompts import render_instruction
 from data_science.runtime import workers
 from data_science.runtime.sandbox import sandbox_problem
 from data_science.runtime.threads import run_blocking
 from data_science.storage.workspace import Workspace, describe_catalogue
-from data_science.tools import ALL_TOOLS, HOSTED_ONLY_TOOLS
+from data_science.tools import ALL_TOOLS, HOSTED_ONLY_TOOLS, ROUTER_TOOLS
+from data_science.tools.router import offered_families
 
 ENTRY_POINTS = frozenset({"app", "root_agent"})  # what ADK's agent loader looks for
 log = get_logger(__name__)
@@ -55,16 +57,15 @@ class DataScientist(LlmAgent):
 
 
 async def session_instruction(
-    settings: Settings, context: ReadonlyContext, code_execution: bool = False
+    settings: Settings, families: dict[str, list[str]], context: ReadonlyContext
 ) -> str:
-    """The instruction with this session's datasets, so the model knows about new uploads."""
+    """The instruction with the agent's tool families and this session's datasets, so the
+    model knows about new uploads."""
     workspace = Workspace(settings, context.user_id, context.session.id)
     records = await run_blocking(workspace.items)
     redactor = await summary_redactor(workspace)
     catalogue = for_model(describe_catalogue(records), redactor, limit=MAX_NAME_CHARACTERS)
-    return render_instruction(
-        catalogue, summary_mode=redactor is not None, code_execution=code_execution
-    )
+    return render_instruction(catalogue, families, summary_mode=redactor is not None)
 
 
 def offers_code_execution(settings: Settings, model: BaseLlm) -> bool:
@@ -85,14 +86,23 @@ def offers_code_execution(settings: Settings, model: BaseLlm) -> bool:
 
 
 def build_agent(settings: Settings) -> DataScientist:
+    """The agent. A hosted model also gets `open_tools`: it is sent only the declarations of the
+    tool families it opened (plugins/tool_families.py); the offline model reads none of them."""
     model = build_model(settings)
+    hosted = not isinstance(model, OfflineModel)
     code_execution = offers_code_execution(settings, model)
+    tools = [
+        *ALL_TOOLS,
+        *(HOSTED_ONLY_TOOLS if code_execution else []),
+        *(ROUTER_TOOLS if hosted else []),
+    ]
+    families = offered_families({function.__name__ for function in tools})
     return DataScientist(
         name="data_scientist",
         description="Profiles, charts and models the person's uploaded data with tested tools.",
         model=model,
-        instruction=functools.partial(session_instruction, settings, code_execution=code_execution),
-        tools=[*ALL_TOOLS, *(HOSTED_ONLY_TOOLS if code_execution else [])],
+        instruction=functools.partial(session_instruction, settings, families),
+        tools=[*tools],
         generate_content_config=types.GenerateContentConfig(
             temperature=settings.LLM_TEMPERATURE, max_output_tokens=settings.LLM_MAX_TOKENS
         ),
@@ -103,8 +113,10 @@ def build_agent(settings: Settings) -> DataScientist:
 def build_app(settings: Settings) -> App:
     """The ADK app with its plugins; creates the data directories every entry point needs."""
     settings.create_data_dirs()
-    # Observability first: the other plugins' log lines then carry the turn's ids. The usage
-    # plugin before the context budget: a call it refuses need not be fitted.
+    # Observability first: the other plugins' log lines then carry the turn's ids. Tool families
+    # before the usage plugin, which then counts the request as it is sent, and before the tool
+    # errors, so that even a refused call opens its family. The usage plugin before the context
+    # budget: a call it refuses need not be fitted.
     return App(
         name=APP_NAME,
         root_agent=build_agent(settings),
@@ -112,6 +124,7 @@ def build_app(settings: Settings) -> App:
             ObservabilityPlugin(settings),
             InterruptedCallsPlugin(settings),
             AttachmentIntakePlugin(settings),
+            ToolFamiliesPlugin(settings),
             LlmUsagePlugin(settings),
             ContextBudgetPlugin(settings),
             ToolErrorsPlugin(settings),

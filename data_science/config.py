@@ -154,6 +154,9 @@ class Settings(BaseSettings):
     LLM_TOOL_RESULT_MAX_CHARS: int = Field(default=8000, ge=500)
     # Conversation history (characters) sent per request; older tool output goes first.
     LLM_HISTORY_MAX_CHARS: int = Field(default=60000, ge=2000)
+    # Tool declarations (and their families' guidance) sent per request to a hosted model: the
+    # families the chat used most recently that fit (plugins/tool_families.py).
+    LLM_TOOLS_MAX_CHARS: int = Field(default=10000, ge=4000)
 
     # Observability
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"

@@ -158,6 +158,8 @@ def chooses_run_python(dataset: str) -> Any:
             return Text(f"Median absolute deviation of mass by species: {printed}")
         offered = {tool["function"]["name"] for tool in request.body.get("tools", [])}
         system = request.messages[0]["content"] if request.messages else ""
+        if "run_python" not in offered and "open_tools" in offered and "`run_python`" in system:
+            return ToolCalls([Call("open_tools", {"families": ["code"]})])  # its family first
         if "run_python" in offered and "`run_python`" in json.dumps(system):
             arguments = {"code": MAD_CODE, "dataset_ids": [dataset]}
             return ToolCalls([Call("run_python", arguments, id="call_code")])

@@ -37,38 +37,52 @@ from data_science.tools.prep import (
 )
 from data_science.tools.query import run_sql
 from data_science.tools.regression import regression_report
+from data_science.tools.router import open_tools
 from data_science.tools.rows import derive_column, filter_rows, sort_rows
 from data_science.tools.timeseries import decompose_series, forecast
 from data_science.tools.train import predict, train
 from data_science.tools.tuning import cross_validate, train_ensemble, tune_model
 from data_science.tools.viz import auto_charts, plot, plot_model
 
+Tool = Callable[..., Awaitable[dict[str, Any]]]
+
+# Each tool belongs to exactly one family: a hosted model is sent the declarations of the
+# families it opened (`open_tools`, plugins/tool_families.py), the offline model all of them.
+# A new tool is one line here; a new family also needs its entry in prompts.FAMILIES.
 # fmt: off
-ALL_TOOLS: list[Callable[..., Awaitable[dict[str, Any]]]] = [
-    # help
-    describe_capabilities, describe_model_families, suggest_next_steps, analyze_and_model,
-    # files
-    list_data_files, preview_rows, load_sheet, merge_datasets, export_dataset,
-    # analysis
-    analyze_dataset, describe_distribution, correlations, group_by, value_counts, hypothesis_test,
-    regression_report,
-    # rows: filter, derive, sort; SQL over the chat's datasets
-    filter_rows, derive_column, sort_rows, run_sql,
-    # charts
-    plot, auto_charts, plot_model,
-    # cleaning, preprocessing and features
-    impute_missing, drop_columns, rename_columns, cast_column, remove_duplicates, handle_outliers,
-    scale_columns, encode_columns, expand_dates, text_to_tfidf, select_features,
-    # models
-    train, predict, cross_validate, tune_model, train_ensemble, search_models, automl,
-    export_model,
-    # unsupervised and time series
-    cluster, choose_k, find_anomalies, forecast, decompose_series,
-]
+TOOL_FAMILIES: dict[str, list[Tool]] = {
+    "help": [describe_capabilities, describe_model_families, suggest_next_steps, analyze_and_model],
+    "files": [list_data_files, preview_rows, load_sheet, merge_datasets, export_dataset],
+    "explore": [analyze_dataset, describe_distribution, value_counts, group_by],
+    "statistics": [correlations, hypothesis_test, regression_report],
+    "rows": [filter_rows, derive_column, sort_rows, run_sql],
+    "charts": [plot, auto_charts, plot_model],
+    "cleaning": [
+        impute_missing, drop_columns, rename_columns, cast_column, remove_duplicates,
+        handle_outliers,
+    ],
+    "features": [scale_columns, encode_columns, expand_dates, text_to_tfidf, select_features],
+    "models": [train, predict, cross_validate, export_model],
+    "tuning": [tune_model, train_ensemble, search_models, automl],
+    "clusters": [cluster, choose_k, find_anomalies],
+    "timeseries": [forecast, decompose_series],
+    "code": [run_python],
+}
 # fmt: on
 
 # Offered to hosted models only, where the code sandbox works (`agent.offers_code_execution`):
 # the offline model never writes code, so it is not given a tool it cannot use.
-HOSTED_ONLY_TOOLS: list[Callable[..., Awaitable[dict[str, Any]]]] = [run_python]
+HOSTED_ONLY_TOOLS: list[Tool] = [run_python]
 
-__all__ = ["ALL_TOOLS", "HOSTED_ONLY_TOOLS"]
+# What the offline model gets: every family's tools but the hosted-only ones.
+ALL_TOOLS: list[Tool] = [
+    function
+    for tools in TOOL_FAMILIES.values()
+    for function in tools
+    if function not in HOSTED_ONLY_TOOLS
+]
+
+# What a hosted model always gets, whatever is open: the tool that opens families.
+ROUTER_TOOLS: list[Tool] = [open_tools]
+
+__all__ = ["ALL_TOOLS", "HOSTED_ONLY_TOOLS", "ROUTER_TOOLS", "TOOL_FAMILIES", "Tool"]
