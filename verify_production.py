@@ -25,6 +25,7 @@ from data_science.observability.checks import (
     free_disk_check,
     libmagic_check,
     limits_check,
+    object_store_check,
     session_store_check,
 )
 from data_science.observability.logging import configure_logging
@@ -53,8 +54,13 @@ async def run_checks(settings: Settings) -> list[Check]:
     checks = [Check("config", "ok", "all variables valid")]
     checks += data_dir_checks(settings)
     checks += [free_disk_check(settings), libmagic_check()]
+    # The object store first: the session store's integrity check looks into it.
+    if (objects := object_store_check(settings)) is not None:
+        checks.append(objects)
     # Integrity first: the reachability query below would make ADK create its tables.
-    if problem := await store_problem(settings):
+    if objects is not None and objects.status == "fail":
+        checks.append(Check("session_store", "warn", "not checked: the object store failed"))
+    elif problem := await store_problem(settings):
         checks.append(Check("session_store", "fail", problem))
     else:
         service = open_session_store(settings)

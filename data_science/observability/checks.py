@@ -71,6 +71,17 @@ def free_disk_check(settings: Settings) -> Check:
     return Check("free_disk", "ok", f"{free / 1e9:.1f} GB free")
 
 
+def object_store_check(settings: Settings) -> Check | None:
+    """Whether the bucket of STORAGE_URI exists and the credentials may use it (None: unset)."""
+    if settings.STORAGE_URI is None:
+        return None
+    from data_science.storage.objects import store_problem
+
+    if problem := store_problem(settings.STORAGE_URI):
+        return Check("object_store", "fail", problem)
+    return Check("object_store", "ok", f"{settings.STORAGE_URI} (listed)")
+
+
 def libmagic_check() -> Check:
     try:
         sniffed = magic.from_buffer(b"a,b\n1,2\n", mime=True)

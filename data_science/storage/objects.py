@@ -26,6 +26,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path, PosixPath
 from typing import Any, Protocol
 from urllib.parse import unquote, urlparse
@@ -37,6 +38,7 @@ LOCAL_SCHEME = "file"
 REMOTE_SCHEMES = frozenset({"s3", "gs"})
 CHUNK = 8 << 20
 CACHE_FOLDER = "data-science-objects"
+CHECK_TIMEOUT = timedelta(seconds=10)  # the start-up check: an endpoint that does not answer
 SHA_SUFFIX = ".sha256"  # beside a staged output: its content hash, computed by the worker
 
 
@@ -134,9 +136,9 @@ def _local_info(root: Path, path: Path) -> BlobInfo:
 class ObstoreBlobStore:
     """Object storage through obstore (S3 and S3-compatible servers, Google Cloud Storage)."""
 
-    def __init__(self, uri: str) -> None:
+    def __init__(self, uri: str, **client_options: Any) -> None:
         self.uri = uri
-        self.store: ObjectStore = _obstore_for(uri)
+        self.store: ObjectStore = _obstore_for(uri, **client_options)
 
     def put_file(self, key: str, source: Path) -> None:
         if source.is_dir():
@@ -195,16 +197,18 @@ class ObstoreBlobStore:
                 obstore.copy(self.store, info.key, target + info.key[len(source) :])
 
 
-def _obstore_for(uri: str) -> ObjectStore:
+def _obstore_for(uri: str, **options: Any) -> ObjectStore:
     # obstore reads AWS_ENDPOINT_URL itself but refuses plain http unless told: a configured
     # http endpoint (a test server, MinIO on a private network) is taken as that permission.
     endpoint = os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT") or ""
-    options: dict[str, Any] = {"allow_http": True} if endpoint.startswith("http://") else {}
-    if urlparse(uri).scheme == "s3" and "AWS_REGION" not in os.environ:
-        options_region = os.environ.get("AWS_DEFAULT_REGION")
-        if options_region:
-            return from_url(uri, client_options=options, region=options_region)  # type: ignore[call-overload,no-any-return]
-    return from_url(uri, client_options=options)  # type: ignore[call-overload,no-any-return]
+    if endpoint.startswith("http://"):
+        options["allow_http"] = True
+    return from_url(uri, client_options=options, retry_config=_retries)  # type: ignore[call-overload,no-any-return]
+
+
+# A request that fails for a reason worth repeating is retried for at most this long (obstore's
+# default keeps trying for three minutes, which would hold a tool or the start-up for as long).
+_retries: dict[str, Any] = {"max_retries": 3, "retry_timeout": timedelta(seconds=30)}
 
 
 def _checked(key: str) -> str:
@@ -230,10 +234,13 @@ def store_problem(uri: str) -> str | None:
     """Why the store at `uri` cannot be used (one sentence for an operator), or None.
 
     Lists the store: that fails for a bucket that does not exist, for credentials the server
-    refuses, and for an endpoint that does not answer.
+    refuses, and for an endpoint that does not answer (within CHECK_TIMEOUT).
     """
     try:
-        open_store(uri).list("")
+        store = open_store(uri)
+        if isinstance(store, ObstoreBlobStore):
+            store = ObstoreBlobStore(uri, connect_timeout=CHECK_TIMEOUT, timeout=CHECK_TIMEOUT)
+        store.list("")
     except Exception as error:  # obstore's errors carry the server's answer as text
         return f"STORAGE_URI={uri} cannot be used: {_reason(str(error))}."
     return None
