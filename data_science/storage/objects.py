@@ -175,10 +175,11 @@ class ObstoreBlobStore:
 
     def list(self, prefix: str) -> list[BlobInfo]:
         found = []
-        for batch in obstore.list(self.store, _checked(prefix) if prefix else None):
+        # obstore lists whole path segments ("a/b" finds "a/b/c", not "a/b" or "a/bc"): list
+        # the folder the prefix is in and keep what starts with the prefix, as S3 itself would.
+        folder = prefix.rpartition("/")[0]
+        for batch in obstore.list(self.store, _checked(folder) if folder else None):
             for meta in batch:
-                # obstore lists by path segments: "a/b" also finds "a/b/c"; keep only what
-                # starts with the prefix as a string, as S3 itself would.
                 if meta["path"].startswith(prefix):
                     found.append(
                         BlobInfo(meta["path"], meta["size"], meta["last_modified"].timestamp())

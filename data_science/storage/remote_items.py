@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import re
 import secrets
+import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -103,10 +104,14 @@ class ItemStore:
     def staging_path(self, stored_name: str) -> StagingPath:
         token = secrets.token_hex(8)
         key = f"{self.prefix}/{STAGING_PREFIX}{token}/{stored_name}"
-        return staging_path(StoredObject(self.store.uri, key))
+        path = staging_path(StoredObject(self.store.uri, key))
+        # Code on this replica may write the output itself (not through a worker): its folder.
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return path
 
     def discard_staging(self, path: StagingPath) -> None:
         self.store.delete_prefix(_staged_key(path).rpartition("/")[0] + "/")
+        shutil.rmtree(path.parent, ignore_errors=True)
 
     @contextmanager
     def writing_item(self, item_id: str) -> Iterator[None]:
