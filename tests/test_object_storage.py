@@ -3,7 +3,7 @@ an S3 server speaking the real protocol (moto's server mode on 127.0.0.1, tests/
 
 from __future__ import annotations
 
-import asyncio
+import json
 import secrets
 import subprocess
 import sys
@@ -189,9 +189,9 @@ def test_another_replica_reads_an_item_with_a_cold_cache(
     assert table.location.sha256 == record.sha256
     pd.testing.assert_frame_equal(table.load(), penguins)
     fetched = files_under(tmp_path / "replica-tmp")
-    assert [path.read_bytes() for path in fetched] == [s3_env.client().get_object(
-        Bucket=s3_env.bucket, Key=f"{item}/data.parquet"
-    )["Body"].read()]
+    assert [path.read_bytes() for path in fetched] == [
+        s3_env.client().get_object(Bucket=s3_env.bucket, Key=f"{item}/data.parquet")["Body"].read()
+    ]
     assert Workspace(other, "bob", "chat-1").items() == []  # another user sees nothing
 
     reader.delete(record.id)
@@ -235,3 +235,112 @@ async def test_workers_fetch_inputs_and_store_outputs_through_the_bucket(
     assert sum(key.endswith("/meta.json") for key in keys) == 4
     assert not any(".staging-" in key for key in keys)
     assert files_under(settings.ready_dir) == []
+
+
+# The real app on the store ------------------------------------------------------------------
+def tool_results(events: list[Any]) -> dict[str, dict[str, Any]]:
+    return {
+        part.function_response.name: part.function_response.response
+        for event in events
+        if event.content
+        for part in event.content.parts or []
+        if part.function_response
+    }
+
+
+async def test_the_app_keeps_uploads_models_and_charts_in_the_bucket(
+    tmp_path: Path, s3: S3Server, penguins_csv: Path
+) -> None:
+    prefix = fresh_prefix()
+    data_dir = tmp_path / "data"
+    env = {**s3.env(), "STORAGE_URI": f"s3://{s3.bucket}/{prefix}"}
+    server = LiveServer(data_dir, env).start()
+    try:
+        async with AdkWebServerClient(base_url=server.url, timeout=180) as client:
+            session = await client.create_session(app_name=APP, user_id="alice")
+            uploaded = await upload(server.url, session.id, penguins_csv)
+            results: dict[str, dict[str, Any]] = {}
+            for text in (
+                "describe the data",
+                "train a model to predict species",
+                "plot a histogram of bill_length_mm",
+            ):
+                events = [e async for e in client.run_agent(message(session.id, text))]
+                results.update(tool_results(events))
+        assert uploaded["summary"]["rows"] == 344
+        assert results["train"]["status"] == "ok" and results["train"]["n_test"] == 69
+        chart = next(r for r in results.values() if "png" in str(r.get("file", r)))
+        assert chart["status"] == "ok"
+
+        user_key, session_key = directory_key("alice"), directory_key(session.id)
+        items = s3.keys(f"{prefix}/ready/{user_key}/{session_key}/")
+        metas = [key for key in items if key.endswith("/meta.json")]
+        assert len(metas) == 2  # the upload and the model
+        assert any(key.endswith("/penguins.csv") or key.endswith(".csv") for key in items)
+        artifacts = s3.keys(f"{prefix}/artifacts/{APP}/alice/sessions/{session.id}/")
+        assert any(".png/" in key for key in artifacts)
+        assert files_under(data_dir / "ready") == [] and files_under(data_dir / "artifacts") == []
+
+        before = s3.keys(f"{prefix}/")
+        bad = tmp_path / "bad.csv"
+        bad.write_bytes(b"a,b\n1,\x00\x00\x002\n")
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+            with bad.open("rb") as handle:
+                refused = await http.post(
+                    "/api/uploads",
+                    data={"user_id": "alice", "session_id": session.id},
+                    files={"file": ("bad.csv", handle, "text/csv")},
+                )
+            assert refused.status_code in {400, 415, 422}, refused.text
+            assert s3.keys(f"{prefix}/") == before
+
+            deleted = await http.delete(f"/api/users/alice/sessions/{session.id}")
+            assert deleted.status_code == 200, deleted.text
+        assert s3.keys(f"{prefix}/ready/{user_key}/{session_key}/") == []
+        assert s3.keys(f"{prefix}/artifacts/{APP}/alice/sessions/{session.id}/") == []
+    finally:
+        server.stop()
+
+
+def start_failure(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    server = LiveServer(tmp_path / "data", env)
+    return subprocess.run(
+        server.command, cwd=server.root, env=server.env, capture_output=True, text=True, timeout=90
+    )
+
+
+@pytest.mark.parametrize(
+    ("case", "sentence"),
+    [
+        ("missing bucket", "the bucket does not exist"),
+        ("wrong secret", "the secret key is wrong"),
+        ("unknown key", "the access key is not known to the server"),
+    ],
+)
+def test_a_store_that_cannot_be_used_stops_the_start_with_one_sentence(
+    tmp_path: Path, s3: S3Server, case: str, sentence: str
+) -> None:
+    uri = f"s3://{'no-such-bucket' if case == 'missing bucket' else s3.bucket}/app"
+    overrides = {
+        "wrong secret": {"AWS_SECRET_ACCESS_KEY": "not-the-secret"},
+        "unknown key": {"AWS_ACCESS_KEY_ID": "AKIAUNKNOWNKEY000000"},
+    }.get(case, {})
+    env = {**s3.env(**overrides), "STORAGE_URI": uri}
+    started = start_failure(tmp_path, env)
+    assert started.returncode != 0
+    assert f"STORAGE_URI={uri} cannot be used: {sentence}" in started.stderr
+    assert "Uvicorn running" not in started.stdout + started.stderr  # the port never opened
+
+    verified = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "verify_production.py"), "--json", "--create-dirs"],
+        cwd=tmp_path,
+        env=LiveServer(tmp_path / "verify", env).env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    checks = {check["name"]: check for check in json.loads(verified.stdout)["checks"]}
+    assert verified.returncode == 1
+    assert (
+        checks["object_store"]["status"] == "fail" and sentence in checks["object_store"]["detail"]
+    )

@@ -71,15 +71,11 @@ def free_disk_check(settings: Settings) -> Check:
     return Check("free_disk", "ok", f"{free / 1e9:.1f} GB free")
 
 
-def object_store_check(settings: Settings) -> Check | None:
-    """Whether the bucket of STORAGE_URI exists and the credentials may use it (None: unset)."""
-    if settings.STORAGE_URI is None:
-        return None
-    from data_science.storage.objects import store_problem
-
-    if problem := store_problem(settings.STORAGE_URI):
+def object_store_check(uri: str, problem: str | None) -> Check:
+    """The STORAGE_URI check: `problem` is `storage.objects.store_problem`'s answer."""
+    if problem:
         return Check("object_store", "fail", problem)
-    return Check("object_store", "ok", f"{settings.STORAGE_URI} (listed)")
+    return Check("object_store", "ok", f"{uri} (the bucket answered a listing)")
 
 
 def libmagic_check() -> Check:
