@@ -8,6 +8,7 @@ import secrets
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -344,3 +345,69 @@ def test_a_store_that_cannot_be_used_stops_the_start_with_one_sentence(
     assert (
         checks["object_store"]["status"] == "fail" and sentence in checks["object_store"]["detail"]
     )
+
+
+def test_the_retention_sweep_removes_expired_items_and_stale_staging_from_the_bucket(
+    settings: Settings, s3_env: S3Server, penguins: pd.DataFrame
+) -> None:
+    from data_science.storage.workspace import remove_expired_items, remove_stale_work
+
+    alice = Workspace(settings, "alice", "chat-1")
+    bob = Workspace(settings, "bob", "chat-2")
+    first = store_frame(alice, penguins, "penguins")
+    second = store_frame(bob, penguins.head(10), "ten penguins")
+    leftover = alice.staging_path("model.joblib")
+    assert alice.remote is not None and leftover.location is not None
+    alice.remote.store.put_bytes(leftover.location.key, b"a crashed worker's output")
+    prefix = bucket_prefix(settings)
+    assert any(".staging-" in key for key in s3_env.keys(prefix + "/"))
+
+    assert remove_stale_work(settings, time.time() - 3600) == 0  # young: left alone
+    assert remove_stale_work(settings, time.time() + 60) == 1
+    assert not any(".staging-" in key for key in s3_env.keys(prefix + "/"))
+    assert remove_expired_items(settings, time.time() - 3600) == []
+    removed = remove_expired_items(settings, time.time() + 60)
+    assert sorted((item.item_id, item.kind) for item in removed) == sorted(
+        [(first.id, "ds"), (second.id, "ds")]
+    )
+    assert {item.user_key for item in removed} == {directory_key("alice"), directory_key("bob")}
+    assert s3_env.keys(prefix + "/") == []
+
+
+async def test_adk_artifacts_round_trip_by_version_and_scope_in_the_bucket(
+    s3_env: S3Server,
+) -> None:
+    from google.genai import types
+
+    from data_science.storage.artifacts import StoreArtifactService
+
+    prefix = fresh_prefix()
+    service = StoreArtifactService(ObstoreBlobStore(f"s3://{s3_env.bucket}/{prefix}"))
+    where = {"app_name": APP, "user_id": "alice", "session_id": "chat-1"}
+    png = types.Part.from_bytes(data=b"\x89PNG first", mime_type="image/png")
+    assert await service.save_artifact(filename="chart.png", artifact=png, **where) == 0
+    second = types.Part.from_bytes(data=b"\x89PNG second", mime_type="image/png")
+    assert await service.save_artifact(filename="chart.png", artifact=second, **where) == 1
+    note = types.Part(text="kept for the user")
+    await service.save_artifact(filename="user:note.txt", artifact=note, **where)
+
+    latest = await service.load_artifact(filename="chart.png", **where)
+    first = await service.load_artifact(filename="chart.png", version=0, **where)
+    assert latest is not None and latest.inline_data is not None
+    assert latest.inline_data.data == b"\x89PNG second"
+    assert latest.inline_data.mime_type == "image/png"
+    assert first is not None and first.inline_data is not None
+    assert first.inline_data.data == b"\x89PNG first"
+    assert await service.list_versions(filename="chart.png", **where) == [0, 1]
+    assert await service.list_artifact_keys(**where) == ["chart.png", "user:note.txt"]
+    other_session = {**where, "session_id": "chat-2"}
+    assert await service.list_artifact_keys(**other_session) == ["user:note.txt"]
+    loaded_note = await service.load_artifact(filename="user:note.txt", **other_session)
+    assert loaded_note is not None and loaded_note.text == "kept for the user"
+    version = await service.get_artifact_version(filename="chart.png", **where)
+    assert version is not None and version.version == 1 and version.mime_type == "image/png"
+
+    await service.delete_artifact(filename="chart.png", **where)
+    assert await service.load_artifact(filename="chart.png", **where) is None
+    assert s3_env.keys(f"{prefix}/artifacts/{APP}/alice/sessions/") == []
+    assert len(s3_env.keys(f"{prefix}/artifacts/{APP}/alice/user/")) == 2  # data + meta.json
