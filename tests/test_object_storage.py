@@ -3,6 +3,7 @@ an S3 server speaking the real protocol (moto's server mode on 127.0.0.1, tests/
 
 from __future__ import annotations
 
+import io
 import json
 import secrets
 import subprocess
@@ -32,6 +33,7 @@ from data_science.storage.objects import (
 )
 from data_science.storage.remote_items import directory_key
 from data_science.storage.workspace import Workspace
+from data_science.tools.files import export_dataset
 from data_science.tools.prep import drop_columns
 from data_science.tools.train import predict, train
 from tests.conftest import PROJECT_ROOT, LiveServer, call, store_frame
@@ -232,6 +234,13 @@ async def test_workers_fetch_inputs_and_store_outputs_through_the_bucket(
     assert (predictions["predicted_species"] == clean["species"]).mean() == pytest.approx(
         expected, abs=0.01
     )
+    exported = await call(export_dataset, tool_context, dataset_id=dropped["dataset_id"])
+    part = await tool_context.load_artifact(exported["file"])
+    assert part is not None and part.inline_data is not None and part.inline_data.data
+    csv = pd.read_csv(io.BytesIO(part.inline_data.data))
+    assert csv.shape == derived.shape and list(csv.columns) == list(derived.columns)
+    assert csv["body_mass_g"].sum() == derived["body_mass_g"].sum()
+
     keys = s3_env.keys(bucket_prefix(settings) + "/")
     assert sum(key.endswith("/meta.json") for key in keys) == 4
     assert not any(".staging-" in key for key in keys)

@@ -113,6 +113,9 @@ class ItemStore:
         self.store.delete_prefix(_staged_key(path).rpartition("/")[0] + "/")
         shutil.rmtree(path.parent, ignore_errors=True)
 
+    def staged_bytes(self, path: StagingPath) -> bytes:
+        return self.store.get_bytes(_staged_key(path))
+
     @contextmanager
     def writing_item(self, item_id: str) -> Iterator[None]:
         """Remove whatever was put for `item_id` if writing it fails."""

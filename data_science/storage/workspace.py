@@ -210,6 +210,12 @@ class Workspace:
             return self.remote.staging_path(stored_name)
         return self.staging_dir() / stored_name
 
+    def staged_bytes(self, path: Path) -> bytes:
+        """What a worker wrote at `path` (from `staging_path`), wherever it was stored."""
+        if self.remote is not None and isinstance(path, StagingPath) and not path.exists():
+            return self.remote.staged_bytes(path)
+        return path.read_bytes()
+
     def discard_staging(self, path: Path) -> None:
         """Remove the staging directory `path` is (or lies in); anything else is left alone."""
         if self.remote is not None and isinstance(path, StagingPath):

@@ -116,7 +116,7 @@ async def export_dataset(
                 f"{MAX_EXPORT_BYTES:,} bytes; filter or sample the data first.",
                 "export_too_large",
             )
-        data = await run_blocking(out_path.read_bytes)
+        data = await run_blocking(workspace.staged_bytes, out_path)
     version = await tool_context.save_artifact(
         filename, types.Part.from_bytes(data=data, mime_type=EXPORT_TYPES[file_format])
     )
