@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     # Storage
     DATA_DIR: Path = Field(default_factory=_default_data_dir)
     SESSION_SERVICE_URI: str | None = None
+    # Object storage for uploads, derived data, models and artifacts (s3://bucket/prefix or
+    # gs://bucket/prefix, credentials from the standard AWS_*/GOOGLE_* variables); None: DATA_DIR.
+    STORAGE_URI: str | None = None
     MIN_FREE_DISK_BYTES: int = Field(default=200_000_000, ge=0)
 
     # Upload limits
@@ -196,6 +199,19 @@ class Settings(BaseSettings):
             cleaned = {str(part).strip().lower().lstrip(".") for part in value}
             return frozenset(part for part in cleaned if part)
         return value
+
+    @field_validator("STORAGE_URI")
+    @classmethod
+    def _storage_uri(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        scheme, _, rest = value.partition("://")
+        if scheme not in {"s3", "gs"} or not rest.split("/", 1)[0]:
+            raise ValueError(
+                "STORAGE_URI must look like s3://bucket/prefix or gs://bucket/prefix, "
+                f"not {value!r}"
+            )
+        return value.rstrip("/")
 
     @field_validator("LOG_LEVEL", mode="before")
     @classmethod
