@@ -25,6 +25,7 @@ from data_science.observability.checks import (
     free_disk_check,
     libmagic_check,
     limits_check,
+    ray_check,
     session_store_check,
 )
 from data_science.observability.logging import configure_logging
@@ -68,6 +69,7 @@ async def run_checks(settings: Settings) -> list[Check]:
         auth_check(settings),
         exposure_check(settings),
         sandbox_check(settings),
+        ray_check(settings),
     ]
     return checks
 

@@ -168,3 +168,13 @@ def code_execution_check(settings: Settings, hosted: bool, problem: str | None) 
     if not hosted:
         return Check(name, "ok", "the sandbox works; run_python goes to hosted models only")
     return Check(name, "ok", "run_python offered: a trivial call ran in the sandbox")
+
+
+def ray_check(settings: Settings) -> Check:
+    """Whether the Ray cluster at RAY_ADDRESS can be joined (joined for real), when it is set."""
+    if settings.RAY_ADDRESS is None:
+        return Check("ray", "ok", "not used (RAY_ADDRESS unset): CPU work runs on this machine")
+    from data_science.runtime.ray_compute import reachability
+
+    status, detail = reachability(settings)
+    return Check("ray", status, detail)
