@@ -182,6 +182,10 @@ def test_the_app_trains_and_runs_automl_on_ray(
         automl = tool_results(events, "automl")
         assert automl[0]["status"] == "ok", automl
         assert automl[0]["n_test"] == 69 and automl[0]["test_metrics"]["accuracy"] > 0.9
+        events = turn(server, session, "which algorithm works best for species in 30 seconds")
+        searched = tool_results(events, "search_models")
+        assert searched[0]["status"] == "ok", searched
+        assert searched[0]["test_metrics"]["accuracy"] > 0.9
         app_pid = server.process.pid if server.process else -1
     finally:
         server.stop()
@@ -190,8 +194,10 @@ def test_the_app_trains_and_runs_automl_on_ray(
     logs = head.worker_logs()
     fits = [pid for pid, text in logs.items() if "heavy:" in text and "fit" in text]
     jobs = [pid for pid, text in logs.items() if "job:run_autogluon" in text]
-    assert fits and jobs, sorted(logs.items())[:3]
-    assert app_pid not in fits + jobs
+    searches = [pid for pid, text in logs.items() if "job:run_flaml" in text]
+    trials = [pid for pid, text in logs.items() if "ImplicitFunc" in text]  # FLAML's Tune trials
+    assert fits and jobs and searches and trials, {pid: text[:300] for pid, text in logs.items()}
+    assert app_pid not in fits + jobs + searches + trials
 
 
 def test_an_unreachable_ray_address_stops_the_app_with_a_sentence(tmp_path: Path) -> None:
@@ -215,7 +221,7 @@ def test_verify_production_reports_ray(head: RayHead, tmp_path: Path) -> None:
             capture_output=True,
             timeout=120,
         )
-        checks = {check["name"]: check for check in json.loads(done.stdout)}
+        checks = {check["name"]: check for check in json.loads(done.stdout)["checks"]}
         found[address] = (checks["ray"]["status"], checks["ray"]["detail"])
     joined = f"{head.address}: 1 node(s), 2 CPUs for CPU work and AutoML"
     assert found[head.address] == ("ok", joined)
