@@ -29,6 +29,7 @@ from data_science.observability.checks import (
     session_store_check,
 )
 from data_science.observability.logging import configure_logging
+from data_science.runtime.ray_compute import reachability
 
 SYMBOLS = {"ok": "PASS", "warn": "WARN", "fail": "FAIL"}
 
@@ -69,7 +70,7 @@ async def run_checks(settings: Settings) -> list[Check]:
         auth_check(settings),
         exposure_check(settings),
         sandbox_check(settings),
-        ray_check(settings),
+        ray_check(settings, reachability),
     ]
     return checks
 

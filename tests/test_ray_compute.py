@@ -182,7 +182,7 @@ def test_the_app_trains_and_runs_automl_on_ray(
         automl = tool_results(events, "automl")
         assert automl[0]["status"] == "ok", automl
         assert automl[0]["n_test"] == 69 and automl[0]["test_metrics"]["accuracy"] > 0.9
-        events = turn(server, session, "which algorithm works best for species in 30 seconds")
+        events = turn(server, session, "which algorithm works best for species in 15 seconds")
         searched = tool_results(events, "search_models")
         assert searched[0]["status"] == "ok", searched
         assert searched[0]["test_metrics"]["accuracy"] > 0.9
@@ -195,9 +195,8 @@ def test_the_app_trains_and_runs_automl_on_ray(
     fits = [pid for pid, text in logs.items() if "heavy:" in text and "fit" in text]
     jobs = [pid for pid, text in logs.items() if "job:run_autogluon" in text]
     searches = [pid for pid, text in logs.items() if "job:run_flaml" in text]
-    trials = [pid for pid, text in logs.items() if "ImplicitFunc" in text]  # FLAML's Tune trials
-    assert fits and jobs and searches and trials, {pid: text[:300] for pid, text in logs.items()}
-    assert app_pid not in fits + jobs + searches + trials
+    assert fits and jobs and searches, {pid: text[:300] for pid, text in logs.items()}
+    assert app_pid not in fits + jobs + searches
 
 
 def test_an_unreachable_ray_address_stops_the_app_with_a_sentence(tmp_path: Path) -> None:

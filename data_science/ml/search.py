@@ -7,7 +7,6 @@ the same job (cost-frugal search over model families and their settings under a 
 from __future__ import annotations
 
 import logging
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ import numpy as np
 
 from data_science.ml.split import SplitOptions, held_out_split
 from data_science.ml.supervised import held_out_metrics
-from data_science.runtime.ray_compute import TASK_CPUS, cluster_cpus
 from data_science.storage.tables import TableFile
 
 FIT_SHARE = 0.8
@@ -40,20 +38,18 @@ def run_flaml(
     logging.getLogger("flaml.automl.logger").setLevel(logging.ERROR)
     split = held_out_split(table.load(), target, options)
     search = AutoML()  # type: ignore[no-untyped-call]  # flaml's constructor is untyped
-    with tempfile.TemporaryDirectory(prefix="flaml-tune-") as tune_dir:
-        search.fit(
-            split.x_train,
-            split.y_train,
-            task=split.task,
-            time_budget=budget_seconds * FIT_SHARE,
-            estimator_list=ESTIMATORS[split.task],
-            seed=split.seed,
-            verbose=0,
-            n_jobs=1,
-            eval_method="cv",
-            n_splits=5,
-            **_on_ray(Path(tune_dir)),
-        )
+    search.fit(
+        split.x_train,
+        split.y_train,
+        task=split.task,
+        time_budget=budget_seconds * FIT_SHARE,
+        estimator_list=ESTIMATORS[split.task],
+        seed=split.seed,
+        verbose=0,
+        n_jobs=1,
+        eval_method="cv",
+        n_splits=5,
+    )
     predicted = np.ravel(search.predict(split.x_test))
     scores = None
     if split.task == "classification" and split.y_train.nunique() == 2:
@@ -79,20 +75,4 @@ def run_flaml(
         "test_metrics": held_out_metrics(split.y_test, predicted, split.task, scores),
         "features": split.plan.features,
         "dropped_columns": split.plan.dropped,
-    }
-
-
-def _on_ray(tune_dir: Path) -> dict[str, Any]:
-    """On Ray (RAY_ADDRESS), FLAML's own Ray support (Ray Tune) runs the search's trials on
-    the cluster, as many at once as it has CPUs besides the one this job holds, with Tune's
-    records in `tune_dir` (removed afterwards); locally, nothing changes (one trial at a time
-    in the job's process)."""
-    cpus = cluster_cpus()
-    if not cpus:
-        return {}
-    return {
-        "use_ray": {"storage_path": str(tune_dir)},
-        "n_concurrent_trials": max(1, cpus - TASK_CPUS),
-        # The search local runs use; FLAML's default on Ray (BlendSearch) needs Optuna.
-        "hpo_method": "cfo",
     }

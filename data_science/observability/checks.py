@@ -170,11 +170,10 @@ def code_execution_check(settings: Settings, hosted: bool, problem: str | None) 
     return Check(name, "ok", "run_python offered: a trivial call ran in the sandbox")
 
 
-def ray_check(settings: Settings) -> Check:
-    """Whether the Ray cluster at RAY_ADDRESS can be joined (joined for real), when it is set."""
+def ray_check(settings: Settings, join: Callable[[Settings], tuple[Status, str]]) -> Check:
+    """Whether the Ray cluster at RAY_ADDRESS can be joined, when it is set. `join` joins it for
+    real and says how it went (`runtime.ray_compute.reachability`)."""
     if settings.RAY_ADDRESS is None:
         return Check("ray", "ok", "not used (RAY_ADDRESS unset): CPU work runs on this machine")
-    from data_science.runtime.ray_compute import reachability
-
-    status, detail = reachability(settings)
+    status, detail = join(settings)
     return Check("ray", status, detail)

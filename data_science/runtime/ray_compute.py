@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -249,15 +248,6 @@ async def computing_on_ray(settings: Settings) -> AsyncIterator[None]:
         yield
     finally:
         await run_blocking(disconnect)
-
-
-def cluster_cpus() -> int:
-    """Inside a Ray task: the cluster's CPUs, for libraries that spread one job over them
-    (AutoGluon's folds, FLAML's trials); 0 outside Ray (the job stays in its own process)."""
-    ray = sys.modules.get("ray")  # a Ray worker has imported it; a local job process has not
-    if ray is None or not ray.is_initialized():
-        return 0
-    return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
 
 def reachability(settings: Settings) -> tuple[Literal["ok", "fail"], str]:
