@@ -19,6 +19,7 @@ import contextlib
 import ctypes
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -176,3 +177,4 @@ class RayHead:
 
     def close(self) -> None:
         stop(self.process)
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
