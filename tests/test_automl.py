@@ -178,3 +178,14 @@ async def test_a_budget_too_short_on_a_busy_machine_returns_the_best_model_found
         model_id=result["model_id"], dataset_id=dataset_id, tool_context=tool_context
     )
     assert predicted["status"] == "ok" and predicted["rows"] == 344
+
+
+def test_bagged_folds_are_fitted_one_by_one_when_not_on_ray() -> None:
+    """With Ray installed but RAY_ADDRESS unset, AutoGluon would start a private Ray inside the
+    job process; the job asks for sequential folds instead."""
+    import ray
+
+    from data_science.ml.automl import _fold_strategy
+
+    assert not ray.is_initialized()
+    assert _fold_strategy() == "sequential_local"

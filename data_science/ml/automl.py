@@ -13,6 +13,7 @@ after `answer_by` whatever happens.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from importlib.util import find_spec
 from pathlib import Path
@@ -107,12 +108,25 @@ def _fit_until(predictor: Any, train: pd.DataFrame, preset: str, stop_at: float)
             callbacks=[wrap_up],
             excluded_model_types=TORCH_MODELS if find_spec("torch") is None else [],
             raise_on_no_models_fitted=False,
+            ag_args_ensemble={"fold_fitting_strategy": _fold_strategy()},
         )
     if not predictor.model_names():
         if time.monotonic() - fit_started >= fit_seconds:
             raise DeadlineExceeded("AutoGluon could not train a single model in the time left.")
         raise RuntimeError("AutoGluon trained no model on this table.")
     return wrap_up.cut_short
+
+
+def _fold_strategy() -> str:
+    """Bagged folds as Ray tasks only inside a Ray task (RAY_ADDRESS set), else one by one.
+
+    With Ray installed, AutoGluon's default would start a private Ray inside this job process on
+    one machine: seconds of start-up, processes outside the job's kill, and (under `uv run`)
+    workers that try to reach the package index.
+    """
+    ray = sys.modules.get("ray")
+    on_ray = ray is not None and ray.is_initialized()
+    return "parallel_local" if on_ray else "sequential_local"
 
 
 def _scores(
