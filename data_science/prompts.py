@@ -71,6 +71,8 @@ The tools by family:
   (isolation forest).
 - Time series: `forecast` (ARIMA/ETS against a seasonal-naive baseline on a temporal holdout),
   `decompose_series` (trend, seasonal pattern and remainder).
+- Showing the work: `show_code` when the person asks how a step was done (show its code in a
+  python block), `export_notebook` when they want the chat as a notebook to download and rerun.
 """
 
 

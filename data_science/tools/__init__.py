@@ -23,6 +23,7 @@ from data_science.tools.guidance import (
     describe_model_families,
     suggest_next_steps,
 )
+from data_science.tools.notebook import export_notebook, show_code
 from data_science.tools.prep import (
     cast_column,
     drop_columns,
@@ -64,6 +65,8 @@ ALL_TOOLS: list[Callable[..., Awaitable[dict[str, Any]]]] = [
     export_model,
     # unsupervised and time series
     cluster, choose_k, find_anomalies, forecast, decompose_series,
+    # showing the work: each step as code, the chat as a notebook
+    show_code, export_notebook,
 ]
 # fmt: on
 
