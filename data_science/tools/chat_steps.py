@@ -3,8 +3,9 @@
 Each message the person typed starts a request; each tool call the agent made while answering it
 becomes a step once its answer is found (matched by the call's id), with the arguments the model
 passed and the result the tool gave. Calls that failed, were interrupted or never answered are
-left out: they computed nothing the notebook could repeat. Calls of the export itself (and of
-"show code") are left out too: they describe the chat rather than work on its data.
+left out: they computed nothing the notebook could repeat. Calls that describe the chat rather
+than work on its data (listing its files, showing code, the export itself) are left out too:
+a model may list the files before every step, and the notebook would repeat that listing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from google.adk.events.event import Event
 from data_science.reproduce.code import Step
 from data_science.reproduce.notebook import ChatRequest, RecordedStep
 
-NOT_STEPS = frozenset({"export_notebook", "show_code"})
+NOT_STEPS = frozenset({"list_data_files", "export_notebook", "show_code"})
 
 
 def chat_requests(events: Iterable[Event]) -> list[ChatRequest]:
