@@ -85,20 +85,26 @@ async def predict(model_id: str, dataset_id: str, tool_context: ToolContext) -> 
 
     `model_id` comes from `train` (or `list_data_files`); `dataset_id` is any dataset with the
     model's feature columns (the target column may be missing). Returns the new dataset's id
-    and the first few predictions.
+    and the first few predictions, in the new `column` (`predicted_<target>`).
     """
     workspace = workspace_for(tool_context)
     record, model_path = await run_blocking(workspace.model_file, model_id)
     table = await run_blocking(workspace.table_file, dataset_id)
     target = record.details["target"]
+    column = f"predicted_{target}"
     features = record.details["features"]
     saved, result = await derive_table(
         workspace,
         parent_id=dataset_id,
         name=f"predictions of {target}",
         produce=lambda path: run_cpu(
-            predict_to_file, model_path, table, features, f"predicted_{target}", path, lane="quick"
+            predict_to_file, model_path, table, features, column, path, lane="quick"
         ),
         description=f"{record.name} applied to {dataset_id}",
     )
-    return {"dataset_id": saved.id, "rows": result["rows"], "preview": result["preview"]}
+    return {
+        "dataset_id": saved.id,
+        "column": column,
+        "rows": result["rows"],
+        "preview": result["preview"],
+    }
