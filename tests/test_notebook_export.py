@@ -30,11 +30,16 @@ import pandas as pd
 import pytest
 from google.adk.cli.conformance.adk_web_server_client import AdkWebServerClient
 from google.adk.events.event import Event
+from google.genai import types
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
-from tests.conftest import LiveServer
+from data_science.offline.replies import render_result
+from data_science.reproduce.code import Source, Step
+from data_science.reproduce.notebook import ChatRequest, RecordedStep, build_notebook, step_cells
+from data_science.tools.chat_steps import chat_requests
+from tests.conftest import PROJECT_ROOT, LiveServer
 from tests.test_e2e import APP, message, upload
 
 HOSTILE_COLUMN = '"); import os; os.system("touch /tmp/pwned")  #'
@@ -51,6 +56,8 @@ CHAT = [
 ]
 MODELLING = {"train", "tune_model", "cluster", "forecast"}
 NOTEBOOK_SECONDS = 900
+START_SECONDS = 420
+ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "notebook"
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 
@@ -112,7 +119,8 @@ async def run_chat(server: LiveServer, folder: Path) -> Chat:
 @pytest.fixture(scope="module")
 def chat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chat]:
     folder = tmp_path_factory.mktemp("notebook")
-    server = LiveServer(folder / "data").start()
+    # A long start-up allowance: the whole chat runs on one server, on a machine that may be busy.
+    server = LiveServer(folder / "data").start(timeout=START_SECONDS)
     try:
         yield asyncio.run(run_chat(server, folder))
     finally:
@@ -206,6 +214,8 @@ def test_the_exported_notebook_reruns_to_every_metric_the_chat_reported(
     assert len(asked) == len(CHAT) + 2  # the chat's requests, "how did you…", the export
 
     run_notebook(notebook, folder)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)  # to look at (git-ignored)
+    nbformat.write(notebook, ARTIFACTS / "executed.ipynb")
 
     answers = responses(chat.events)
     checked = set()
@@ -335,3 +345,100 @@ def test_route_errors_are_in_the_one_error_shape(chat: Chat) -> None:
     assert missing.status_code == 404 and missing.json()["error"] == "unknown_call"
     bad = httpx.get(f"{chat.api()}/code/..%2F..%2Fetc", timeout=30)
     assert bad.status_code == 404 and set(bad.json()) == {"error", "message"}
+
+
+# ---------- events to steps, and the notebook's cells, without a server
+
+
+def call_event(call_id: str, name: str, args: dict[str, Any]) -> Event:
+    part = types.Part(function_call=types.FunctionCall(id=call_id, name=name, args=args))
+    return Event(author="agent", content=types.Content(role="model", parts=[part]))
+
+
+def answer_event(call_id: str, name: str, result: dict[str, Any]) -> Event:
+    answer = types.FunctionResponse(id=call_id, name=name, response=result)
+    return Event(
+        author="agent",
+        content=types.Content(role="user", parts=[types.Part(function_response=answer)]),
+    )
+
+
+def said(text: str) -> Event:
+    return Event(author="user", content=types.Content(role="user", parts=[types.Part(text=text)]))
+
+
+def test_events_become_requests_with_their_successful_steps_matched_by_call_id() -> None:
+    ok = {"status": "ok", "dataset_id": "ds_00000000000000aa"}
+    failed = {"status": "error", "error": "unknown_column", "message": "no such column"}
+    events = [
+        said("fill the gaps"),
+        call_event("c1", "list_data_files", {}),
+        answer_event("c1", "list_data_files", {"status": "ok", "datasets": []}),
+        # Two calls in one event, answered in the other order.
+        call_event("c2", "impute_missing", {"dataset_id": "ds_1", "columns": ["nope"]}),
+        call_event("c3", "impute_missing", {"dataset_id": "ds_1"}),
+        answer_event("c3", "impute_missing", ok),
+        answer_event("c2", "impute_missing", failed),
+        said("how did you do that?"),
+        call_event("c4", "show_code", {}),
+        answer_event("c4", "show_code", {"status": "ok", "steps": []}),
+        said("and plot it"),
+        call_event("c5", "plot", {"dataset_id": "ds_1"}),  # never answered (interrupted)
+    ]
+    requests = chat_requests(events)
+    assert [request.text for request in requests] == [
+        "fill the gaps",
+        "how did you do that?",
+        "and plot it",
+    ]
+    assert [(s.call_id, s.step.tool, dict(s.step.args)) for s in requests[0].steps] == [
+        ("c3", "impute_missing", {"dataset_id": "ds_1"})
+    ]
+    assert dict(requests[0].steps[0].step.result) == ok
+    assert requests[1].steps == () and requests[2].steps == ()
+
+
+def test_a_step_without_template_or_inputs_is_a_note_and_the_rest_still_runs(
+    tmp_path: Path,
+) -> None:
+    frame = pd.DataFrame({"x": [1.0, 2.0, None]})
+    (tmp_path / "data").mkdir()
+    frame.to_csv(tmp_path / "data" / "x.csv", index=False)
+    sources = {"ds_1": Source("x.csv", "read_csv", {"sep": ","})}
+    requests = [
+        ChatRequest(
+            "**do** <b>it</b>\n# now",
+            (
+                RecordedStep("a", Step("no_such_tool", {}, {"status": "ok"})),
+                RecordedStep("b", Step("predict", {"dataset_id": "ds_1", "model_id": "mdl_x"}, {})),
+                RecordedStep("c", Step("preview_rows", {"dataset_id": "ds_1", "n": 2}, {})),
+            ),
+        )
+    ]
+    cells = step_cells(requests, sources)
+    assert [cell.code is None for cell in cells] == [True, True, False]
+    assert "no code template" in (cells[0].note or "")
+    assert "mdl_x" in (cells[1].note or "")
+    notebook = build_notebook(requests, sources, "A 'title'")
+    asked = notebook.cells[2].source
+    assert asked == "## Request 1\n\n> \\*\\*do\\*\\* &lt;b\\>it&lt;/b\\>\n> \\# now"
+    # The failed `predict` bound nothing: the preview reads the upload itself.
+    assert "pd.read_csv(DATA / 'x.csv', sep=',')" in notebook.cells[-1].source
+    run_notebook(notebook, tmp_path)
+    assert printed(notebook.cells[-1])
+
+
+def test_the_offline_reply_to_show_code_fences_the_code_past_its_backticks() -> None:
+    reply = render_result(
+        "show_code",
+        {
+            "status": "ok",
+            "preamble": ["import pandas as pd"],
+            "steps": [
+                {"tool": "filter_rows", "code": ["df_2 = df[df['a```b'] > 1]"]},
+                {"tool": "plot_model", "note": "not written as code here"},
+            ],
+        },
+    )
+    assert "````python\ndf_2 = df[df['a```b'] > 1]\n````" in reply
+    assert "`plot_model`: not written as code here." in reply
