@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-
 import pandas as pd
 import pytest
 from google.adk.tools.tool_context import ToolContext

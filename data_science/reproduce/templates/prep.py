@@ -13,6 +13,7 @@ from data_science.reproduce.templates._shared import arguments, cell
 SEED = 42
 KNN_NEIGHBORS = 5
 ITERATIVE_ROUNDS = 10
+ONEHOT_MAX_CATEGORIES = 50  # beyond them, the rarer values share <column>_other
 FIT_SAMPLE_ROWS = 20_000  # data_science.ml.prep.cleaning: bigger tables fit on a sample
 
 
@@ -143,9 +144,10 @@ def remove_duplicates(step: Step, names: Names) -> str:
     compared = step.result.get("compared_on")
     subset = literal(list(compared)) if isinstance(compared, list) else "None"
     keep = args["keep"]
+    kept = literal(keep if keep != "none" else False)  # False: no copy of a duplicate stays
     lines = [
         f"subset = {subset}  # None: rows equal in every column",
-        f"duplicated = {data}.duplicated(subset=subset, keep={literal(keep if keep != 'none' else False)})",
+        f"duplicated = {data}.duplicated(subset=subset, keep={kept})",
         f"{made} = {data}[~duplicated].reset_index(drop=True)",
         f"groups = {data}[{data}.duplicated(subset=subset, keep=False)]"
         ".drop_duplicates(subset).shape[0]",
@@ -191,7 +193,8 @@ def handle_outliers(step: Step, names: Names) -> str:
             f"{made} = {data}.copy()",
             "for name, bound in bounds.items():",
             '    if bound["below"] + bound["above"]:  # replaced by the nearest bound',
-            f'        {made}[name] = {data}[name].astype(float).clip(bound["lower"], bound["upper"])',
+            f"        {made}[name] = {data}[name].astype(float)"
+            '.clip(bound["lower"], bound["upper"])',
         ]
     lines += ['print("rows with outliers:", int(outside.sum()))', _rows(data, made)]
     return cell(["import numpy as np", "import pandas as pd"], *lines)
@@ -355,9 +358,10 @@ def _onehot(data: str, made: str, encoded: list[str]) -> list[str]:
         f"    labels = {data}[name].map(str, na_action='ignore')",
         "    counts = labels.value_counts()",
         "    ranked = sorted(counts.index, key=lambda value: (-counts[value], value))",
-        f"    columns = {{f'{{name}}_{{value}}': labels == value for value in sorted(ranked[:{50}])}}",
-        f"    if len(ranked) > {50}:  # the rarer values share one column",
-        f"        columns[f'{{name}}_other'] = labels.isin(ranked[{50}:])",
+        f"    kept = sorted(ranked[:{ONEHOT_MAX_CATEGORIES}])",
+        "    columns = {f'{name}_{value}': labels == value for value in kept}",
+        f"    if len(ranked) > {ONEHOT_MAX_CATEGORIES}:  # the rarer values share one column",
+        f"        columns[f'{{name}}_other'] = labels.isin(ranked[{ONEHOT_MAX_CATEGORIES}:])",
         "    parts[name] = pd.DataFrame(columns).fillna(False).astype('uint8')",
         "    print(name, len(counts), 'categories ->', parts[name].shape[1], 'columns')",
         f"{made} = pd.concat(parts.values(), axis=1)  # each block where its column was",

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from data_science.reproduce.code import Names, Step, code_for, literal
-from data_science.reproduce.templates._shared import arguments, cell
+from data_science.reproduce.templates._shared import arguments, cell, comment
 
 TEMPORAL = re.compile(r"temporal on '(?P<column>.*)' \(the latest")
 
@@ -108,7 +108,7 @@ def _held_out(data: str, kind: str, fit: str, held: dict[str, Any]) -> tuple[lis
         imports = ["from sklearn.model_selection import train_test_split"]
     scoring = fit.replace("(y, design)", "(y.iloc[train_rows], design.iloc[train_rows])")
     lines = [
-        f"# held out: {held.get('split', '')}",
+        comment(f"# held out: {held.get('split', '')}"),
         *split,
         f"held_out = {scoring}",
         "predicted = np.asarray(held_out.predict(design.iloc[test_rows]))",
