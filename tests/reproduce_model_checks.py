@@ -41,11 +41,15 @@ class Chat:
     async def step(self, tool: Tool, **args: Any) -> tuple[dict[str, Any], str]:
         """Call `tool` for real; return its result and the code cell of the step."""
         result = await call(tool, self.tool_context, **args)
+        return result, self.record(tool.__name__, args, result)
+
+    def record(self, tool: str, args: dict[str, Any], result: dict[str, Any]) -> str:
+        """Write the step of a call already made as a code cell; return the cell."""
         if self.names is None:
             self.names = Names(self.sources)
-        code = step_code(Step(tool.__name__, args, result), self.names)
+        code = step_code(Step(tool, args, result), self.names)
         self.cells.append(code)
-        return result, code
+        return code
 
     def run(self) -> tuple[dict[str, Any], str]:
         """Run every cell so far, in order, as a notebook would."""

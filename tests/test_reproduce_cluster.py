@@ -74,9 +74,7 @@ async def test_choose_k_code_prints_the_elbow_table_and_both_ks(
     assert_printed(output, expected)
 
 
-async def test_find_anomalies_code_flags_the_same_rows(
-    chat: Chat, penguins: pd.DataFrame
-) -> None:
+async def test_find_anomalies_code_flags_the_same_rows(chat: Chat, penguins: pd.DataFrame) -> None:
     dataset_id = chat.upload(penguins, "penguins.csv")
     result, _ = await chat.step(
         find_anomalies, dataset_id=dataset_id, columns=COLUMNS, contamination=0.03

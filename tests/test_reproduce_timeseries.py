@@ -58,8 +58,8 @@ async def test_forecast_code_scores_chooses_and_forecasts_the_same(chat: Chat) -
 
 async def test_decompose_code_prints_the_same_pattern_and_strengths(chat: Chat) -> None:
     dataset_id = chat.upload(monthly_sales(36), "sales.csv")
-    result, _ = await chat.step(
-        decompose_series, dataset_id=dataset_id, time_column="month", value_column="sales"
+    result, _ = await chat.step(  # named as a person might: the tool resolves the case
+        decompose_series, dataset_id=dataset_id, time_column="Month", value_column="SALES"
     )
 
     _, output = chat.run()
@@ -76,9 +76,10 @@ async def test_decompose_code_prints_the_same_pattern_and_strengths(chat: Chat) 
 
 async def test_a_series_without_a_calendar_is_numbered_in_the_code_too(chat: Chat) -> None:
     frame = monthly_sales(30).drop_duplicates("month").sort_values("month")
-    frame = frame.assign(month=pd.to_datetime(frame["month"]) + pd.to_timedelta(
-        np.random.default_rng(1).integers(0, 3, len(frame)), unit="D"
-    ))
+    frame = frame.assign(
+        month=pd.to_datetime(frame["month"])
+        + pd.to_timedelta(np.random.default_rng(1).integers(0, 3, len(frame)), unit="D")
+    )
     dataset_id = chat.upload(frame, "irregular.csv")
     result, code = await chat.step(
         decompose_series,

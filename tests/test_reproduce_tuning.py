@@ -72,7 +72,9 @@ async def test_tune_model_code_finds_the_same_best_settings_and_scores(
     assert_printed(
         output,
         {"candidates": str(result["search"]["candidates"])}
-        | expected_metrics("cross-validation", {"mean": validation["mean"], "std": validation["std"]})
+        | expected_metrics(
+            "cross-validation", {"mean": validation["mean"], "std": validation["std"]}
+        )
         | expected_metrics("test", result["test_metrics"]),
     )
     assert type(namespace["model"].named_steps["model"]).__name__ == result["model"]

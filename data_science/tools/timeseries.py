@@ -73,7 +73,14 @@ async def forecast(
     version = await tool_context.save_artifact(
         chart, types.Part.from_bytes(data=result.pop("chart"), mime_type="image/png")
     )
-    return {"dataset_id": saved.id, "chart": chart, "version": version, **result}
+    return {
+        "dataset_id": saved.id,
+        "time_column": time_column,
+        "value_column": value_column,
+        "chart": chart,
+        "version": version,
+        **result,
+    }
 
 
 @tool
@@ -104,4 +111,11 @@ async def decompose_series(
     version = await tool_context.save_artifact(
         chart, types.Part.from_bytes(data=result.pop("chart"), mime_type="image/png")
     )
-    return {"dataset_id": dataset_id, "chart": chart, "version": version, **result}
+    return {
+        "dataset_id": dataset_id,
+        "time_column": time_column,
+        "value_column": value_column,
+        "chart": chart,
+        "version": version,
+        **result,
+    }

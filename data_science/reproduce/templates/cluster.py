@@ -40,7 +40,7 @@ def _scaled(cell: Cell, step: Step, names: Names) -> str:
         "",
         "def silhouette(points, labels):",
         f'    """Silhouette score (on a seeded sample of {SILHOUETTE_SAMPLE:,} rows for big '
-        'data); None',
+        "data); None",
         '    below 2 clusters."""',
         "    if len(np.unique(labels)) < 2 or len(np.unique(labels)) >= len(labels):",
         "        return None",
@@ -56,7 +56,9 @@ def _labels_for_k(cell: Cell, method: str, linkage: str) -> str:
     """An expression fitting `method` with `k` clusters on `prepared`, giving the labels."""
     if method == "kmeans":
         cell.need("from sklearn.cluster import KMeans")
-        return f"KMeans(n_clusters=k, n_init={KMEANS_INIT}, random_state={SEED}).fit_predict(prepared)"
+        return (
+            f"KMeans(n_clusters=k, n_init={KMEANS_INIT}, random_state={SEED}).fit_predict(prepared)"
+        )
     if method == "agglomerative":
         cell.need("from sklearn.cluster import AgglomerativeClustering")
         return (
@@ -182,7 +184,8 @@ def choose_k_code(step: Step, names: Names) -> str:
         "    scores.append(silhouette(prepared, fitted.labels_))",
         "    print(f'inertia k={k}: {inertias[-1]:.4f}')",
         "    print(f'silhouette k={k}: {scores[-1]:.4f}')",
-        "print(f'suggested_k: {ks[int(np.argmax([s if s is not None else -1.0 for s in scores]))]}')",
+        "best = int(np.argmax([score if score is not None else -1.0 for score in scores]))",
+        "print(f'suggested_k: {ks[best]}')",
         "print(f'elbow_k: {elbow_k(ks, inertias)}')",
     )
     return cell.render()

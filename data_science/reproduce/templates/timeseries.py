@@ -12,11 +12,13 @@ def _series(cell: Cell, step: Step, names: Names) -> None:
     """`series`: one value per time step (the mean of repeats), sorted, as the tool made it."""
     frame = names.frame(str(step.args["dataset_id"]))
     result = step.result
+    # The columns as the tool resolved them (a chat may name them in another case).
+    time_column = literal(result.get("time_column", step.args["time_column"]))
+    value_column = literal(result.get("value_column", step.args["value_column"]))
     cell.need("import numpy as np", "import pandas as pd")
     cell.add(
-        f"times = pd.to_datetime({frame}[{literal(step.args['time_column'])}], errors='coerce')",
-        f"values = pd.DataFrame({{'ds': times, 'y': {frame}[{literal(step.args['value_column'])}]}})"
-        ".dropna()",
+        f"times = pd.to_datetime({frame}[{time_column}], errors='coerce')",
+        f"values = pd.DataFrame({{'ds': times, 'y': {frame}[{value_column}]}}).dropna()",
         "series = values.groupby('ds')['y'].mean().reset_index().sort_values('ds')",
         "series = series.assign(unique_id='series')",
     )

@@ -123,7 +123,7 @@ def tune_model_code(step: Step, names: Names) -> str:
         "print(f'candidates: {len(search.cv_results_[\"params\"])}')",
         "print(f'cross-validation mean: {search.best_score_:.4f}')",
         "print(f'cross-validation std: "
-        "{search.cv_results_[\"std_test_score\"][search.best_index_]:.4f}')",
+        '{search.cv_results_["std_test_score"][search.best_index_]:.4f}\')',
     )
     print_metrics(cell, f"test_metrics({model})", "test")
     return cell.render()
@@ -174,7 +174,9 @@ def _ensemble(cell: Cell, result: Mapping[str, Any], task: str) -> str:
             "StackingClassifier(\n    members, final_estimator=LogisticRegression(max_iter=2000), "
             "cv=stack_folds, n_jobs=1\n)"
         )
-    cell.need("from sklearn.ensemble import StackingRegressor", "from sklearn.linear_model import Ridge")
+    cell.need(
+        "from sklearn.ensemble import StackingRegressor", "from sklearn.linear_model import Ridge"
+    )
     return "StackingRegressor(members, final_estimator=Ridge(), cv=stack_folds, n_jobs=1)"
 
 
