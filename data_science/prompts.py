@@ -92,6 +92,11 @@ FAMILIES: dict[str, Family] = {
     ),
     "clusters": Family("clustering, choosing the number of clusters, anomalies"),
     "timeseries": Family("forecast a series, decompose into trend and season"),
+    "work": Family(
+        "each step as Python code, the chat as a notebook to download and rerun",
+        "Call `show_code` when the person asks how a step was done and show its code in a "
+        "python block; `export_notebook` when they want the chat as a notebook.",
+    ),
     "code": Family(
         "Python in a sandbox, for what no other tool does",
         "Call `run_python` with short pandas code only when no tool does what the person asks "

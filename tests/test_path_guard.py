@@ -138,6 +138,7 @@ async def test_hostile_ids_in_every_path_parameter_answer_4xx_in_the_error_shape
         "version_id": "1",
         "item_id": "ds_0123456789abcdef",
         "job_id": "0123456789ab",
+        "call_id": "adk-0123",
     }
     before = files_under(tmp_path)
     sent = probes(app, valid)

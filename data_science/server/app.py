@@ -45,6 +45,7 @@ from data_science.server import (
     health,
     jobs,
     metrics,
+    notebook,
     status,
     store_errors,
     suggestions,
@@ -155,6 +156,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(uploads.router)
     app.include_router(files.router)
+    app.include_router(notebook.router)
     app.include_router(jobs.router)
     app.include_router(status.router)
     app.include_router(suggestions.router)

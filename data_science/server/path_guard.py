@@ -54,6 +54,7 @@ def _invalid(pattern: re.Pattern[str], looks_like: str) -> IdRule:
 # optionally in ADK's `user:` namespace; no folders.
 ARTIFACT_NAME = re.compile(r"(?:user:)?(?![ .])[A-Za-z0-9 ._()-]{1,200}(?<![ .])")
 JOB_ID = re.compile(r"[0-9a-f]{12}")  # jobs.py: uuid4().hex[:12]
+CALL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 VERSION_ID = re.compile(r"latest|[0-9]{1,9}")
 
 RULES: dict[str, IdRule] = {
@@ -92,6 +93,14 @@ RULES: dict[str, IdRule] = {
     ),
     "job_id": IdRule(
         JOB_ID, 404, "unknown_job", "a job_id looks like 12 hex digits, as the job list shows"
+    ),
+    # Tool call ids come from ADK (`adk-` and a UUID) or from a hosted model (`call_…`).
+    "call_id": IdRule(
+        CALL_ID,
+        404,
+        "unknown_call",
+        "a call_id looks like the id of a tool call in the chat's events, such as 'adk-' and a "
+        "UUID: 1-128 ASCII letters, digits and . _ : -",
     ),
 }
 # A parameter of a route added later without a rule of its own gets the strictest common form

@@ -23,6 +23,7 @@ from data_science.tools.guidance import (
     describe_model_families,
     suggest_next_steps,
 )
+from data_science.tools.notebook import export_notebook, show_code
 from data_science.tools.prep import (
     cast_column,
     drop_columns,
@@ -66,6 +67,7 @@ TOOL_FAMILIES: dict[str, list[Tool]] = {
     "tuning": [tune_model, train_ensemble, search_models, automl],
     "clusters": [cluster, choose_k, find_anomalies],
     "timeseries": [forecast, decompose_series],
+    "work": [show_code, export_notebook],
     "code": [run_python],
 }
 # fmt: on

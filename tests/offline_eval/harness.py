@@ -67,6 +67,7 @@ FAMILIES = {
     "time series": {"forecast", "decompose_series"},
     "files": {"export_dataset", "merge_datasets", "load_sheet", "list"},
     "help": {"describe_model_families", "suggest_next_steps", "help"},
+    "showing the work": {"show_code", "export_notebook"},
     "questions and notes": {"question", "info"},
 }  # fmt: skip
 

@@ -70,6 +70,8 @@ PLANNERS: dict[str, Planner] = {
     "forecast": unsupervised.plan_forecast,
     "decompose_series": unsupervised.plan_decompose,
     "export_dataset": files.plan_export,
+    "export_notebook": files.plan_export_notebook,
+    "show_code": files.plan_show_code,
     "merge_datasets": files.plan_merge,
     "load_sheet": files.plan_sheet,
     "suggest_next_steps": files.plan_suggest,

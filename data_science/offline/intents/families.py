@@ -75,6 +75,12 @@ RULES: list[tuple[str, str]] = [
      r"\banaly[sz](e|is) .*\band (build|train|fit) (a )?model\b"),
     ("list", r"\blist\b.*\b(files?|datasets?|data|uploads?)\b|\b(what|which) (files|datasets)\b|"
              r"\bmy (files|datasets|uploads)\b|\bfiles (do )?i (have|uploaded)\b"),
+    ("export_notebook", r"\bnotebooks?\b|\bjupyter\b|\bipynb\b"),
+    ("show_code",
+     r"\b(show|see|give|print|display|view|what is|what ?s|share)\b (\w+ ){0,3}\bcode\b|"
+     r"\bhow did you (do|get|compute|calculate|make|find|work out|come up with)\b|"
+     r"\b(what|which) code\b|\bcode (for|of|behind|you (ran|used))\b|"
+     r"\b(as|in) (python|pandas)( code)?\b"),
     ("export_model", r"\b(download|export|save)\b.*\bmodel\b(?! (to|for) )"),
     ("export_dataset",
      r"\bdownload|\bexport|\bsave\b.*\bas\b|\b(as|to|into) (an? )?(excel|csv|xlsx|spreadsheet|"

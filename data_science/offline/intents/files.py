@@ -100,6 +100,15 @@ def plan_sheet(ctx: Context, base: dict[str, Any]) -> Plan:
     return ctx.call("load_sheet", dataset_id=book["id"], sheet=sheet)
 
 
+def plan_export_notebook(ctx: Context, base: dict[str, Any]) -> Plan:
+    return ctx.call("export_notebook")
+
+
+def plan_show_code(ctx: Context, base: dict[str, Any]) -> Plan:
+    """The code of the last step, or of the last N ("the code of the last 3 steps")."""
+    return ctx.call("show_code", last=ctx.lone_number())
+
+
 def plan_suggest(ctx: Context, base: dict[str, Any]) -> Plan:
     return ctx.call("suggest_next_steps", dataset_id=ctx.dataset_id)
 

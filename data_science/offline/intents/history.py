@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 CATALOGUE_TOOL = "list_data_files"
+# Tools that describe the chat rather than work on its data: never "the previous step".
+ABOUT_THE_CHAT = frozenset({CATALOGUE_TOOL, "show_code", "export_notebook"})
 # Tools whose new dataset is the data to keep working on (not a result to look at).
 PREPARING = frozenset(
     {
@@ -72,8 +74,9 @@ class History:
         return [call for exchange in self.exchanges for call in exchange.calls if call.ok]
 
     def last(self) -> Call | None:
-        """The previous step: the latest successful call other than listing the files."""
-        steps = [call for call in self.calls() if call.name != CATALOGUE_TOOL]
+        """The previous step: the latest successful call on the data (not listing the files,
+        showing code or exporting the chat)."""
+        steps = [call for call in self.calls() if call.name not in ABOUT_THE_CHAT]
         return steps[-1] if steps else None
 
     def last_of(self, names: frozenset[str]) -> Call | None:

@@ -41,6 +41,8 @@ RENDERERS: dict[str, Renderer] = {
     "describe_capabilities": other.capabilities,
     "describe_model_families": other.model_families,
     "suggest_next_steps": other.suggestions,
+    "export_notebook": other.notebook,
+    "show_code": other.code,
     "filter_rows": rows.filtered,
     "derive_column": rows.derived,
     "sort_rows": rows.sorted_rows,

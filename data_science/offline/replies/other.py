@@ -107,3 +107,39 @@ def suggestions(result: dict[str, Any]) -> str:
         columns = f" on {names(step['columns'], 4)}" if step.get("columns") else ""
         lines.append(f"- `{step['tool']}`{columns}: {step.get('why', '')}")
     return "\n".join(lines)
+
+
+def notebook(result: dict[str, Any]) -> str:
+    files = result.get("data_files") or []
+    notes = result.get("notes") or 0
+    skipped = f" {notes} step(s) could not be written as code: they are notes." if notes else ""
+    return (
+        f"Here is **{result.get('file')}**: a Jupyter notebook with {result.get('code_cells')} "
+        f"code cells, one per step, and a `data/` folder with {names(files)}. Unzip it and run "
+        f"the cells in order; each model prints the metrics reported here.{skipped}"
+    )
+
+
+def code(result: dict[str, Any]) -> str:
+    """The code of the last step(s) in a python block (fenced past any backticks inside)."""
+    blocks = []
+    for step in result.get("steps") or []:
+        if step.get("code"):
+            lines = "\n".join(step["code"])
+            fence = "`" * max(3, _longest_backtick_run(lines) + 1)
+            blocks.append(f"`{step['tool']}`:\n\n{fence}python\n{lines}\n{fence}")
+        else:
+            blocks.append(f"`{step['tool']}`: {step.get('note', 'no code')}.")
+    preamble = "\n".join(result.get("preamble") or [])
+    return (
+        "This is the code, with the same columns, split, seed and options; it expects this "
+        f"set-up first:\n\n```python\n{preamble}\n```\n\n" + "\n\n".join(blocks)
+    )
+
+
+def _longest_backtick_run(text: str) -> int:
+    longest = current = 0
+    for character in text:
+        current = current + 1 if character == "`" else 0
+        longest = max(longest, current)
+    return longest

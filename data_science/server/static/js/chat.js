@@ -7,6 +7,7 @@ import { el, errorLine, noticeLine, scrollDown, setBusy } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
 import { watchJobs } from "./jobs.js";
 import { showImage } from "./dialogs.js";
+import { addShowCode } from "./notebook.js";
 
 const IMAGE_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"];
 
@@ -123,6 +124,7 @@ function renderToolResult({ id, name, response }) {
   const result = response || {};
   const line = id && view.toolCalls.get(id);
   if (line) line.append(el("div", "tool-outcome", `→ ${resultSummary(result)}`));
+  if (line && result.status === "ok") addShowCode(line, id, name);
   if (result.status === "error") {
     addToTurn(errorLine(`${name}: ${result.message || "the tool failed."}`));
   } else if (result.status === "ok" && (result.test_metrics || result.strong_model?.test_metrics)) {

@@ -9,6 +9,7 @@ import { uploadFiles } from "./upload.js";
 import { afterTurn, newSession, restoreSession } from "./sessions.js";
 import { loadStatus } from "./status.js";
 import { askForToken } from "./dialogs.js";
+import { exportNotebook } from "./notebook.js";
 
 const USER_KEY = "ds.userId";
 
@@ -57,6 +58,7 @@ els.input.addEventListener("keydown", (e) => {
 });
 
 els.newChat.addEventListener("click", () => state.busy || newSession());
+els.exportNotebook.addEventListener("click", () => state.busy || exportNotebook(els.exportNotebook));
 
 // The skip link moves focus without touching the URL, which holds the open chat.
 document.querySelector(".skip-link").addEventListener("click", (e) => {

@@ -9,7 +9,7 @@ export const els = {
   input: $("#message-input"), send: $("#send-button"), file: $("#file-input"),
   newChat: $("#new-chat"), sessions: $("#sessions"), sessionList: $("#session-list"),
   toggleSessions: $("#toggle-sessions"), suggestions: $("#suggestions"), jobs: $("#jobs"),
-  model: $("#model-status"),
+  model: $("#model-status"), exportNotebook: $("#export-notebook"),
 };
 
 export const state = {
