@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import getpass
 import ipaddress
+import os
 import re
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 from typing import Annotated, Literal, Self
@@ -81,6 +83,10 @@ class Settings(BaseSettings):
     # Storage
     DATA_DIR: Path = Field(default_factory=_default_data_dir)
     SESSION_SERVICE_URI: str | None = None
+    # This server's name among replicas (logs, job rows, audit records); None: host name + pid.
+    REPLICA_ID: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,100}$")
+    # How long a replica that died mid-turn keeps its chat from taking a new turn.
+    TURN_LEASE_SECONDS: float = Field(default=60.0, ge=3.0, le=3600.0)
     MIN_FREE_DISK_BYTES: int = Field(default=200_000_000, ge=0)
 
     # Upload limits
@@ -291,6 +297,16 @@ class Settings(BaseSettings):
     def pii_secret_path(self) -> Path:
         """Where local mode keeps its generated PII_HASH_SECRET, so hashes survive restarts."""
         return self.DATA_DIR / ".pii_secret"
+
+    @property
+    def replica_id(self) -> str:
+        """REPLICA_ID, or this process's host name and pid (unique while it runs)."""
+        return self.REPLICA_ID or f"{socket.gethostname()}-{os.getpid()}"
+
+    @property
+    def replicated(self) -> bool:
+        """Whether replicas may share this deployment's state: the session store is PostgreSQL."""
+        return (self.SESSION_SERVICE_URI or "").startswith("postgresql")
 
     @property
     def session_db_uri(self) -> str:
