@@ -14,8 +14,11 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from data_science.config import ConfigError, Settings, load_settings
 from data_science.observability.audit import verify_chain
+from data_science.observability.audit_db import verify_database_chain
 from data_science.observability.checks import (
     Check,
     auth_check,
@@ -69,7 +72,22 @@ async def run_checks(settings: Settings) -> list[Check]:
         exposure_check(settings),
         sandbox_check(settings),
     ]
+    if settings.replicated:
+        checks.append(await audit_chain_check(settings))
     return checks
+
+
+async def audit_chain_check(settings: Settings) -> Check:
+    """With replicas, the deployment's audit chain in the database is intact."""
+    try:
+        report = await verify_database_chain(settings.session_db_uri)
+    except SQLAlchemyError as error:
+        return Check("audit_chain", "fail", f"cannot be read ({type(error).__name__})")
+    if not report.intact:
+        return Check(
+            "audit_chain", "fail", f"broken at record {report.broken_line}: {report.problem}"
+        )
+    return Check("audit_chain", "ok", f"{report.records} records, intact")
 
 
 def sandbox_check(settings: Settings) -> Check:
@@ -133,17 +151,26 @@ def audit_main(argv: list[str] | None = None) -> int:
     """
     parser = argparse.ArgumentParser(description="Verify the audit trail's hash chain.")
     parser.add_argument("path", nargs="?", type=Path, help="audit file (default: AUDIT_LOG_PATH)")
-    path: Path | None = parser.parse_args(argv).path
-    if path is None:
-        try:
-            path = load_settings().audit_log_path
-        except ConfigError as error:
-            print(f"Cannot find the audit log: {error}", file=sys.stderr)
-            return 2
+    path: Path | str | None = parser.parse_args(argv).path
     try:
-        report = verify_chain(path)
+        if path is None:
+            settings = load_settings()
+            path = settings.audit_log_path
+            if settings.replicated:  # the deployment's chain is in the database
+                path = settings.session_db_uri.rpartition("@")[2]
+                report = asyncio.run(verify_database_chain(settings.session_db_uri))
+            else:
+                report = verify_chain(path)
+        else:
+            report = verify_chain(Path(path))
+    except ConfigError as error:
+        print(f"Cannot find the audit log: {error}", file=sys.stderr)
+        return 2
     except OSError as error:
         print(f"Cannot read the audit log {path}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as error:
+        print(f"Cannot read the audit table at {path}: {type(error).__name__}", file=sys.stderr)
         return 2
     if report.intact:
         print(f"{path}: {report.records} records checked, chain intact.")

@@ -14,7 +14,7 @@ from google.adk.artifacts.base_artifact_service import BaseArtifactService
 from google.adk.sessions.database_session_service import DatabaseSessionService
 
 from data_science.config import APP_NAME, Settings
-from data_science.observability.audit import AuditLog, audit_log
+from data_science.observability.audit import AuditTrail, audit_log
 from data_science.runtime.jobs import job_table, jobs
 from data_science.runtime.threads import run_blocking
 from data_science.storage.session_store import forget_user_state
@@ -37,7 +37,7 @@ class DataStores:
     artifacts: BaseArtifactService
 
     @property
-    def audit(self) -> AuditLog:
+    def audit(self) -> AuditTrail:
         return audit_log(self.settings)
 
     @classmethod
