@@ -95,8 +95,11 @@ async def test_edited_deleted_and_cut_off_records_break_the_database_chain(
     first = json.loads(await query(database, "SELECT record FROM audit_records WHERE seq = 1"))
     assert first["prev"] == GENESIS and first["replica"] == "a"
 
-    edit = "jsonb_set(record::jsonb, '{number}', '9')::text"
-    await query(database, f"UPDATE audit_records SET record = {edit} WHERE seq = 3")
+    await query(
+        database,
+        "UPDATE audit_records SET record = jsonb_set(record::jsonb, '{number}', '9')::text "
+        "WHERE seq = 3",
+    )
     edited = await verify_database_chain(database)
     assert (edited.broken_line, edited.records) == (3, 2) and "edited" in str(edited.problem)
     checked = verify_audit(replica(settings, database, "a"))
