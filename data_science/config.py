@@ -274,8 +274,16 @@ class Settings(BaseSettings):
 
     # Derived locations: the one place that knows the layout of DATA_DIR.
     @property
-    def quarantine_dir(self) -> Path:
+    def quarantine_root(self) -> Path:
         return self.DATA_DIR / "quarantine"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        """Where uploads wait for their checks: with replicas, a folder of this replica's own,
+        so that its start-up sweep removes only what its own crash left."""
+        if self.replicated:
+            return self.quarantine_root / self.replica_id
+        return self.quarantine_root
 
     @property
     def ready_dir(self) -> Path:
@@ -319,6 +327,7 @@ class Settings(BaseSettings):
         """Create every data directory with mode 0700 (and tighten existing ones)."""
         for directory in (
             self.DATA_DIR,
+            self.quarantine_root,
             self.quarantine_dir,
             self.ready_dir,
             self.sessions_dir,

@@ -342,10 +342,9 @@ def remove_stale_work(settings: Settings, cutoff: float) -> int:
     keeps writing is never taken for debris. Returns how many were removed.
     """
     removed = 0
-    leftovers = [
-        *settings.ready_dir.glob(f"*/*/{STAGING_PREFIX}*"),
-        *settings.quarantine_dir.glob("*"),
-    ]
+    # With replicas each has a quarantine folder; a file untouched this long is debris whoever's.
+    quarantined = settings.quarantine_root.glob("*/*" if settings.replicated else "*")
+    leftovers = [*settings.ready_dir.glob(f"*/*/{STAGING_PREFIX}*"), *quarantined]
     for path in leftovers:
         newest = max([_mtime(path), *(_mtime(inner) for inner in path.rglob("*"))])
         if newest >= cutoff:
