@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -32,6 +33,14 @@ from tests.conftest import PROJECT_ROOT, START_SECONDS, LiveServer
 T = TypeVar("T")
 CLONE_NEWNET = 0x40000000
 CLIENT_THREADS = 8  # requests that may wait at once (a long turn and the polls beside it)
+
+
+def _tool(name: str) -> str:
+    """The full path of a util-linux/coreutils program."""
+    found = shutil.which(name)
+    if found is None:
+        raise RuntimeError(f"{name} is not installed (util-linux)")
+    return found
 
 
 def _enter(netns: Path) -> None:
@@ -50,12 +59,12 @@ class LoopbackNamespace:
     """A loopback-only network namespace, its holder process, and threads inside it."""
 
     def __init__(self) -> None:
-        self.holder = subprocess.Popen(["unshare", "--net", "sleep", "infinity"])
+        self.holder = subprocess.Popen([_tool("unshare"), "--net", _tool("sleep"), "infinity"])
         self.path = Path(f"/proc/{self.holder.pid}/ns/net")
-        own = os.stat("/proc/self/ns/net").st_ino
+        own = Path("/proc/self/ns/net").stat().st_ino
         deadline = time.monotonic() + 10
         # unshare runs before sleep is exec'd: wait until the holder's namespace is its own.
-        while not self.path.exists() or os.stat(self.path).st_ino == own:
+        while not self.path.exists() or self.path.stat().st_ino == own:
             if time.monotonic() > deadline or self.holder.poll() is not None:
                 self.close()
                 raise RuntimeError("unshare --net did not create a network namespace (root?)")
@@ -68,7 +77,7 @@ class LoopbackNamespace:
     def command(self, argv: Sequence[str], *, user: tuple[int, int] | None = None) -> list[str]:
         """`argv` run inside the namespace (as uid, gid `user` when given: nsenter switches)."""
         switch = ["-S", str(user[0]), "-G", str(user[1])] if user else []
-        return ["nsenter", f"--net={self.path}", *switch, "--", *argv]
+        return [_tool("nsenter"), f"--net={self.path}", *switch, "--", *argv]
 
     def submit(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
         """Run `function` on a thread inside the namespace (its sockets are made there)."""
