@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -17,6 +18,7 @@ from data_science.config import Settings
 from data_science.observability.audit import GENESIS, audit_log
 from data_science.observability.audit_db import DatabaseAuditLog, verify_database_chain
 from tests.conftest import PROJECT_ROOT, fresh_postgres_database
+from tests.test_verify_production import verify
 
 PER_REPLICA = 15
 
@@ -85,13 +87,19 @@ async def test_two_replicas_appending_at_once_write_one_intact_chain(
 
 
 async def test_edited_deleted_and_cut_off_records_break_the_database_chain(
-    settings: Settings, database: str
+    settings: Settings, database: str, tmp_path: Path
 ) -> None:
     log = DatabaseAuditLog(replica(settings, database, "a"))
     for number in range(4):
         log.record("test", user_id="alice", number=number)
     report = await verify_database_chain(database)
     assert report.intact and report.records == 4
+    code, checks = verify(tmp_path, "--create-dirs", SESSION_SERVICE_URI=database)
+    assert checks["audit_chain"] == {
+        "name": "audit_chain",
+        "status": "ok",
+        "detail": "4 records, intact",
+    }
     first = json.loads(await query(database, "SELECT record FROM audit_records WHERE seq = 1"))
     assert first["prev"] == GENESIS and first["replica"] == "a"
 
@@ -104,6 +112,9 @@ async def test_edited_deleted_and_cut_off_records_break_the_database_chain(
     assert (edited.broken_line, edited.records) == (3, 2) and "edited" in str(edited.problem)
     checked = verify_audit(replica(settings, database, "a"))
     assert checked.returncode == 1 and "BROKEN" in checked.stdout
+    code, checks = verify(tmp_path, "--create-dirs", SESSION_SERVICE_URI=database)
+    assert code == 1 and checks["audit_chain"]["status"] == "fail"
+    assert "edited" in checks["audit_chain"]["detail"]
 
     await query(database, "DELETE FROM audit_records WHERE seq = 3")
     deleted = await verify_database_chain(database)
