@@ -28,6 +28,7 @@ from data_science.observability.checks import (
     free_disk_check,
     libmagic_check,
     limits_check,
+    object_store_check,
     session_store_check,
 )
 from data_science.observability.logging import configure_logging
@@ -50,14 +51,24 @@ def model_check(settings: Settings) -> Check:
 
 
 async def run_checks(settings: Settings) -> list[Check]:
+    from data_science.runtime.threads import run_blocking
     from data_science.storage.integrity import store_problem
+    from data_science.storage.objects import store_problem as object_store_problem
     from data_science.storage.session_store import describe_store_error, open_session_store
 
     checks = [Check("config", "ok", "all variables valid")]
     checks += data_dir_checks(settings)
     checks += [free_disk_check(settings), libmagic_check()]
+    # The object store first: the session store's integrity check looks into it.
+    objects = None
+    if settings.STORAGE_URI is not None:
+        problem = await run_blocking(object_store_problem, settings.STORAGE_URI)
+        objects = object_store_check(settings.STORAGE_URI, problem)
+        checks.append(objects)
     # Integrity first: the reachability query below would make ADK create its tables.
-    if problem := await store_problem(settings):
+    if objects is not None and objects.status == "fail":
+        checks.append(Check("session_store", "warn", "not checked: the object store failed"))
+    elif problem := await store_problem(settings):
         checks.append(Check("session_store", "fail", problem))
     else:
         service = open_session_store(settings)

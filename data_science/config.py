@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     REPLICA_ID: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,100}$")
     # How long a replica that died mid-turn keeps its chat from taking a new turn.
     TURN_LEASE_SECONDS: float = Field(default=60.0, ge=3.0, le=3600.0)
+    # Object storage for uploads, derived data, models and artifacts (s3://bucket/prefix or
+    # gs://bucket/prefix, credentials from the standard AWS_*/GOOGLE_* variables); None: DATA_DIR.
+    STORAGE_URI: str | None = None
     MIN_FREE_DISK_BYTES: int = Field(default=200_000_000, ge=0)
 
     # Upload limits
@@ -199,6 +202,19 @@ class Settings(BaseSettings):
             cleaned = {str(part).strip().lower().lstrip(".") for part in value}
             return frozenset(part for part in cleaned if part)
         return value
+
+    @field_validator("STORAGE_URI")
+    @classmethod
+    def _storage_uri(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        scheme, _, rest = value.partition("://")
+        if scheme not in {"s3", "gs"} or not rest.split("/", 1)[0]:
+            raise ValueError(
+                "STORAGE_URI must look like s3://bucket/prefix or gs://bucket/prefix, "
+                f"not {value!r}"
+            )
+        return value.rstrip("/")
 
     @field_validator("LOG_LEVEL", mode="before")
     @classmethod

@@ -60,7 +60,7 @@ REDACTOR_CACHE_SIZE = 16
 K = TypeVar("K")
 V = TypeVar("V")
 NUMBER_TYPES = frozenset({"integer", "number"})
-TableKey = tuple[str, int, int]  # a stored table file: path, mtime, size
+TableKey = tuple[str, int | str, int | str]  # a stored table: `TableFile.cache_key()`
 
 
 def clean_text(text: str, limit: int | None = None) -> str:
@@ -239,9 +239,8 @@ def _table_keys(workspace: Workspace) -> tuple[list[tuple[TableFile, TableKey]],
     tables = []
     columns: set[str] = set()
     for record in workspace.items("table"):
-        table = TableFile(workspace.data_path(record), record.extension)
-        stat = table.path.stat()
-        tables.append((table, (str(table.path), stat.st_mtime_ns, stat.st_size)))
+        table = TableFile(workspace.stored_file(record), record.extension)
+        tables.append((table, table.cache_key()))
         columns.update(column["name"] for column in record.columns or [])
     return tables, columns
 

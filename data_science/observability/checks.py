@@ -71,6 +71,13 @@ def free_disk_check(settings: Settings) -> Check:
     return Check("free_disk", "ok", f"{free / 1e9:.1f} GB free")
 
 
+def object_store_check(uri: str, problem: str | None) -> Check:
+    """The STORAGE_URI check: `problem` is `storage.objects.store_problem`'s answer."""
+    if problem:
+        return Check("object_store", "fail", problem)
+    return Check("object_store", "ok", f"{uri} (the bucket answered a listing)")
+
+
 def libmagic_check() -> Check:
     try:
         sniffed = magic.from_buffer(b"a,b\n1,2\n", mime=True)

@@ -36,6 +36,7 @@ from typing import Any, Literal, TypeVar, cast
 import structlog
 
 from data_science.runtime.threads import run_blocking
+from data_science.storage.objects import with_locations
 
 R = TypeVar("R")
 Lane = Literal["quick", "heavy"]
@@ -205,11 +206,14 @@ def _exit_with_parent(parent: int) -> None:
 
 def run_in_process(function: Callable[..., R], *args: Any, lane: Lane) -> R:
     """Run `function(*args)` in a worker process of `lane`; wait (from a thread, not the loop)."""
+    function, args = with_locations(function, args)
     return cast(R, _lanes[lane].submit(function, args).result())
 
 
 async def run_cpu(function: Callable[..., R], *args: Any, lane: Lane) -> R:
     """Await `function(*args)` running in a worker process of `lane` (see the module docstring)."""
+    # Stored inputs and staged outputs are fetched and uploaded by the worker (storage/objects).
+    function, args = with_locations(function, args)
     return cast(R, await asyncio.wrap_future(_lanes[lane].submit(function, args)))
 
 
@@ -232,6 +236,7 @@ async def run_with_deadline(
     For work whose own time limit is known to overrun (AutoML): the budget holds whatever the
     library does, and nothing it leaves running survives.
     """
+    function, args = with_locations(function, args)
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_run_and_send, args=(sender, function, args), daemon=True)

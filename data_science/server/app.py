@@ -16,7 +16,6 @@ from fastapi.staticfiles import StaticFiles
 from google.adk.agents import LlmAgent
 from google.adk.agents.base_agent import BaseAgent
 from google.adk.apps import App
-from google.adk.artifacts.file_artifact_service import FileArtifactService
 from google.adk.auth.credential_service.in_memory_credential_service import (
     InMemoryCredentialService,
 )
@@ -57,6 +56,7 @@ from data_science.server.responses import install_error_shape
 from data_science.server.retention import retention_sweeps
 from data_science.server.shutdown import ShutdownState
 from data_science.server.turn_lock import TurnLeases, TurnLock
+from data_science.storage.artifacts import artifact_service_for
 from data_science.storage.session_store import open_session_store
 
 WARM_UP_USER = "start-up-warm-up"
@@ -102,7 +102,7 @@ def create_app(settings: Settings) -> FastAPI:
     configure_tracing(settings)  # before ADK's app, which would install its own exporters
     agent_app = build_app(settings)
     session_service = open_session_store(settings)
-    artifact_service = FileArtifactService(settings.artifacts_dir)
+    artifact_service = artifact_service_for(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -22,7 +22,11 @@ def main() -> None:
     # Before importing the app, so that what its libraries log on import is formatted too.
     configure_logging(settings)
     from data_science.storage.integrity import store_problem
+    from data_science.storage.objects import store_problem as object_store_problem
 
+    # The object store first: the session store's check below looks into it for sessions' files.
+    if settings.STORAGE_URI and (problem := object_store_problem(settings.STORAGE_URI)):
+        sys.exit(problem)
     # Before anything opens the store: ADK would turn an empty or replaced one into a new store.
     if problem := asyncio.run(store_problem(settings)):
         sys.exit(problem)

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from data_science.storage.charsets import UndecodableText, detect_encoding
+from data_science.storage.objects import StoredObject, StoredPath
 
 # Copy-on-write lets the frame cache hand out cheap shallow copies that callers cannot corrupt.
 pd.set_option("mode.copy_on_write", True)
@@ -164,10 +165,32 @@ def _too_wide(columns: int, max_columns: int) -> str:
 
 @dataclass(frozen=True)
 class TableFile:
-    """A small, picklable handle on a stored table: what a worker process needs to open it."""
+    """A small, picklable handle on a stored table: what a worker process needs to open it.
+
+    `path` is the file on DATA_DIR, or (STORAGE_URI set) a `StoredPath` that carries the
+    table's `StoredObject` location: the worker fetches the bytes from the store by itself.
+    """
 
     path: Path
     extension: str
+
+    @property
+    def location(self) -> StoredObject | None:
+        return self.path.location if isinstance(self.path, StoredPath) else None
+
+    def local_path(self) -> Path:
+        """The file on this machine (fetched from the store into this machine's cache)."""
+        location = self.location
+        return location.local_copy() if location is not None else self.path
+
+    def cache_key(self) -> tuple[str, int | str, int | str]:
+        """What identifies the table's bytes: its store key and content hash when stored,
+        else the file's path, modification time and size (a rewritten file is a new key)."""
+        location = self.location
+        if location is not None:
+            return (location.key, location.sha256 or "", location.store)
+        stat = self.path.stat()
+        return (str(self.path), stat.st_mtime_ns, stat.st_size)
 
     def load(self) -> pd.DataFrame:
         """The table as a DataFrame, parsed once per process and then served from a cache."""
@@ -179,17 +202,16 @@ class _FrameCache:
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._frames: OrderedDict[tuple[str, int, int], pd.DataFrame] = OrderedDict()
+        self._frames: OrderedDict[tuple[str, int | str, int | str], pd.DataFrame] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, table: TableFile) -> pd.DataFrame:
-        stat = table.path.stat()
-        key = (str(table.path), stat.st_mtime_ns, stat.st_size)
+        key = table.cache_key()
         with self._lock:
             if key in self._frames:
                 self._frames.move_to_end(key)
                 return self._frames[key].copy(deep=False)
-        frame = read_table(table.path, table.extension)
+        frame = read_table(table.local_path(), table.extension)
         with self._lock:
             self._frames[key] = frame
             while len(self._frames) > self._size:

@@ -4,13 +4,15 @@ Layout: `ready/<user key>/<session key>/<item id>/` holds one item (an uploaded 
 a derived table, a trained model) as its data file plus `meta.json`. User and session keys are
 hashes, so no client-chosen string ever becomes part of a path, and a workspace only ever looks
 inside its own session directory: an id from another user or session simply does not exist here.
+
+The layout lives under DATA_DIR, or, when STORAGE_URI is set, under the same keys in the object
+store (storage/objects.py); there `meta.json` is written last, so an item exists only once whole.
+Local staging directories (the intake's, the sandbox's) stay on this replica's disk either way.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import re
 import secrets
 import shutil
 import tempfile
@@ -23,13 +25,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from data_science.config import Settings
+from data_science.storage import remote_items
+from data_science.storage.objects import StagingPath, file_sha256
+from data_science.storage.remote_items import META_FILE as META_FILE
+from data_science.storage.remote_items import STAGING_PREFIX as STAGING_PREFIX
+from data_science.storage.remote_items import ItemStore, item_store_for
+from data_science.storage.remote_items import directory_key as directory_key
 from data_science.storage.tables import TableFile
 
 ItemKind = Literal["table", "image", "archive", "model"]
 ID_PREFIX: dict[str, str] = {"table": "ds", "image": "img", "archive": "zip", "model": "mdl"}
-ITEM_ID = re.compile(r"^(ds|img|zip|mdl)_[0-9a-f]{16}$")
-META_FILE = "meta.json"
-STAGING_PREFIX = ".staging-"
+ITEM_ID = remote_items.ITEM_ID
 
 
 class UnknownItem(LookupError):
@@ -65,16 +71,8 @@ def new_item_id(kind: ItemKind) -> str:
     return f"{ID_PREFIX[kind]}_{secrets.token_hex(8)}"
 
 
-def directory_key(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:32]
-
-
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_sha256(path)
 
 
 class Workspace:
@@ -85,10 +83,16 @@ class Workspace:
         self.user_id = user_id
         self.session_id = session_id
         self.root = settings.ready_dir / directory_key(user_id) / directory_key(session_id)
+        # None: items live under `root` (DATA_DIR); else in the object store (STORAGE_URI).
+        self.remote: ItemStore | None = item_store_for(settings, user_id, session_id)
 
     # Reading -----------------------------------------------------------------------------------
     def items(self, kind: ItemKind | None = None) -> list[ItemRecord]:
         """All items of this session, oldest first."""
+        if self.remote is not None:
+            records = [ItemRecord.model_validate_json(meta) for meta in self.remote.metas()]
+            records.sort(key=lambda record: record.created_at)
+            return [record for record in records if kind is None or record.kind == kind]
         if not self.root.is_dir():
             return []
         records = []
@@ -100,6 +104,14 @@ class Workspace:
 
     def get(self, item_id: str, kind: ItemKind | None = None) -> ItemRecord:
         is_id = isinstance(item_id, str) and ITEM_ID.fullmatch(item_id)
+        if self.remote is not None:
+            meta = self.remote.meta(item_id) if is_id else None
+            if meta is None:
+                raise UnknownItem(self._unknown_message(item_id, kind))
+            record = ItemRecord.model_validate_json(meta)
+            if kind is not None and record.kind != kind:
+                raise UnknownItem(self._unknown_message(item_id, kind))
+            return record
         meta_path = self._item_dir(item_id) / META_FILE if is_id else None
         if meta_path is None or not meta_path.is_file():
             raise UnknownItem(self._unknown_message(item_id, kind))
@@ -109,17 +121,27 @@ class Workspace:
         return record
 
     def data_path(self, record: ItemRecord) -> Path:
+        """The item's data file on this machine (fetched into the local cache from a store)."""
+        if self.remote is not None:
+            return self.remote.location(record.id, record.stored_name, record.sha256).local_copy()
+        return self._item_dir(record.id) / record.stored_name
+
+    def stored_file(self, record: ItemRecord) -> Path:
+        """The item's data file as a worker is handed it: with a store, a `StoredPath` that
+        names its location (the worker fetches it); on DATA_DIR, the file's path."""
+        if self.remote is not None:
+            return self.remote.stored_path(record.id, record.stored_name, record.sha256)
         return self._item_dir(record.id) / record.stored_name
 
     def table_file(self, dataset_id: str) -> TableFile:
         """A handle on the table `dataset_id` that a worker process can open."""
         record = self.get(dataset_id, "table")
-        return TableFile(self.data_path(record), record.extension)
+        return TableFile(self.stored_file(record), record.extension)
 
     def model_file(self, model_id: str) -> tuple[ItemRecord, Path]:
         """The model's record and the joblib file a worker process loads it from."""
         record = self.get(model_id, "model")
-        return record, self.data_path(record)
+        return record, self.stored_file(record)
 
     # Writing -----------------------------------------------------------------------------------
     def adopt_file(
@@ -145,6 +167,20 @@ class Workspace:
         def place(target: Path) -> None:
             shutil.move(str(source), target)
 
+        if self.remote is not None:
+            return self._store_remote(
+                self.remote,
+                source,
+                kind=kind,
+                name=name,
+                stored_name=stored_name,
+                sha256=sha256,
+                summary=summary,
+                parent_id=parent_id,
+                description=description,
+                details=details,
+                item_id=item_id,
+            )
         return self._store(
             kind=kind,
             name=name,
@@ -170,19 +206,35 @@ class Workspace:
         """
         if stored_name in {"", ".", ".."} or Path(stored_name).name != stored_name:
             raise ValueError(f"not a plain file name: {stored_name!r}")
+        if self.remote is not None:
+            return self.remote.staging_path(stored_name)
         return self.staging_dir() / stored_name
+
+    def staged_bytes(self, path: Path) -> bytes:
+        """What a worker wrote at `path` (from `staging_path`), wherever it was stored."""
+        if self.remote is not None and isinstance(path, StagingPath) and not path.exists():
+            return self.remote.staged_bytes(path)
+        return path.read_bytes()
 
     def discard_staging(self, path: Path) -> None:
         """Remove the staging directory `path` is (or lies in); anything else is left alone."""
+        if self.remote is not None and isinstance(path, StagingPath):
+            self.remote.discard_staging(path)
+            return
         for candidate in (path, *path.parents):
             if candidate.parent == self.root and candidate.name.startswith(STAGING_PREFIX):
                 shutil.rmtree(candidate, ignore_errors=True)
-                return
+                break
+        if self.remote is not None:
+            self._prune_local_root()
 
     def delete(self, item_id: str) -> ItemRecord:
         """Remove one item and its files; return what it was."""
         record = self.get(item_id)
-        shutil.rmtree(self._item_dir(record.id))
+        if self.remote is not None:
+            self.remote.delete_item(record.id)
+        else:
+            shutil.rmtree(self._item_dir(record.id))
         return record
 
     def remove_all(self) -> int:
@@ -190,6 +242,12 @@ class Workspace:
 
         Returns how many items there were.
         """
+        if self.remote is not None:
+            count = len(self.items())
+            self.remote.delete_session()
+            shutil.rmtree(self.root, ignore_errors=True)
+            _remove_if_empty(self.root.parent)
+            return count
         if not self.root.is_dir():
             return 0
         count = len(self.items())
@@ -244,6 +302,44 @@ class Workspace:
             raise
         return record
 
+    @staticmethod
+    def _store_remote(
+        remote: ItemStore, source: Path, *, kind: ItemKind, **fields: Any
+    ) -> ItemRecord:
+        """Put the data under the item's key, then its meta.json: all or nothing."""
+        item_id = fields.pop("item_id") or new_item_id(kind)
+        summary = fields.pop("summary") or {}
+        stored_name = fields["stored_name"]
+        with remote.writing_item(item_id):
+            sha256: str | None
+            if isinstance(source, StagingPath) and not source.exists():
+                size, sha256 = remote.commit_staged(source, item_id, stored_name)
+            else:
+                size, sha256 = _size_of(source), fields.get("sha256") or _file_sha256(source)
+                remote.put_data(item_id, stored_name, source)
+                remove_path(source)  # adopting moves the file, as on disk
+            record = ItemRecord(
+                id=item_id,
+                kind=kind,
+                name=fields["name"],
+                stored_name=stored_name,
+                created_at=datetime.now(UTC).isoformat(timespec="microseconds"),
+                size_bytes=size,
+                sha256=fields.get("sha256") or sha256,
+                rows=summary.get("rows"),
+                columns=summary.get("columns"),
+                parent_id=fields.get("parent_id"),
+                description=fields.get("description"),
+                details=fields.get("details") or {},
+            )
+            remote.put_meta(item_id, record.model_dump_json(indent=1))
+        return record
+
+    def _prune_local_root(self) -> None:
+        """With a store, this replica's session folder holds only staging: drop it when empty."""
+        _remove_if_empty(self.root)
+        _remove_if_empty(self.root.parent)
+
     def _unknown_message(self, item_id: str, kind: ItemKind | None) -> str:
         known = self.items(kind)
         what = {"table": "dataset", "model": "model", "image": "image", "archive": "archive"}.get(
@@ -255,6 +351,10 @@ class Workspace:
             )
         listing = ", ".join(f"{record.id} ({record.name})" for record in known)
         return f"There is no {what} '{item_id}' in this session. Available: {listing}."
+
+
+def _file_sha256(path: Path) -> str | None:
+    return None if path.is_dir() else sha256_of(path)
 
 
 def _size_of(path: Path) -> int:
@@ -271,6 +371,8 @@ def _remove_if_empty(directory: Path) -> None:
 
 def remove_user_files(settings: Settings, user_id: str) -> int:
     """Remove every session directory of `user_id`; return how many items there were."""
+    if settings.STORAGE_URI is not None:
+        return remote_items.remove_user_items(settings, user_id)
     user_root = settings.ready_dir / directory_key(user_id)
     if not user_root.is_dir():
         return 0
@@ -281,6 +383,8 @@ def remove_user_files(settings: Settings, user_id: str) -> int:
 
 def holds_items(settings: Settings) -> bool:
     """Whether any session's workspace holds an item (stops at the first one found)."""
+    if settings.STORAGE_URI is not None:
+        return remote_items.holds_items(settings)
     metas = settings.ready_dir.glob(f"*/*/*/{META_FILE}")
     return any(ITEM_ID.match(meta.parent.name) for meta in metas)
 
@@ -315,6 +419,9 @@ def remove_expired_items(settings: Settings, cutoff: float) -> list[ExpiredItem]
     An item's age is its `meta.json`'s modification time: written once, when it was stored.
     Session directories left empty are removed too.
     """
+    if settings.STORAGE_URI is not None:
+        expired = remote_items.expired_items(settings, cutoff)
+        return [ExpiredItem(*parts, parts[2].partition("_")[0]) for parts in expired]
     removed = []
     for meta in settings.ready_dir.glob(f"*/*/*/{META_FILE}"):
         item_dir = meta.parent
@@ -342,6 +449,8 @@ def remove_stale_work(settings: Settings, cutoff: float) -> int:
     keeps writing is never taken for debris. Returns how many were removed.
     """
     removed = 0
+    if settings.STORAGE_URI is not None:
+        removed += remote_items.remove_stale_staging(settings, cutoff)
     # With replicas each has a quarantine folder; a file untouched this long is debris whoever's.
     quarantined = settings.quarantine_root.glob("*/*" if settings.replicated else "*")
     leftovers = [*settings.ready_dir.glob(f"*/*/{STAGING_PREFIX}*"), *quarantined]

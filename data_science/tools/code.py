@@ -173,7 +173,7 @@ async def _prepare_inputs(
     inputs: dict[str, Path] = {}
     for record in records:
         if record.extension == "parquet":
-            inputs[record.id] = workspace.data_path(record)
+            inputs[record.id] = await run_blocking(workspace.data_path, record)
             continue
         table = await run_blocking(workspace.table_file, record.id)
         target = scratch / f"{record.id}.parquet"

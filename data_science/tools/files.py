@@ -79,7 +79,7 @@ async def load_sheet(dataset_id: str, sheet: str, tool_context: ToolContext) -> 
             f"{record.name} is not an Excel workbook; only .xlsx files have sheets.",
             "not_a_workbook",
         )
-    path = workspace.data_path(record)
+    path = workspace.stored_file(record)  # a worker fetches it from the store if there is one
     saved, _ = await derive_table(
         workspace,
         parent_id=record.id,
@@ -116,7 +116,7 @@ async def export_dataset(
                 f"{MAX_EXPORT_BYTES:,} bytes; filter or sample the data first.",
                 "export_too_large",
             )
-        data = await run_blocking(out_path.read_bytes)
+        data = await run_blocking(workspace.staged_bytes, out_path)
     version = await tool_context.save_artifact(
         filename, types.Part.from_bytes(data=data, mime_type=EXPORT_TYPES[file_format])
     )
@@ -135,7 +135,8 @@ async def export_model(model_id: str, tool_context: ToolContext) -> dict[str, An
     Load it in Python with `joblib.load(path)`; it expects the columns listed in `features`.
     """
     workspace = workspace_for(tool_context)
-    record, path = await run_blocking(workspace.model_file, model_id)
+    record, _ = await run_blocking(workspace.model_file, model_id)
+    path = await run_blocking(workspace.data_path, record)
     data = await run_blocking(path.read_bytes)
     filename = artifact_filename(
         f"model_{record.details.get('target', 'target')}_{record.id}", "joblib"
