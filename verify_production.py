@@ -29,9 +29,11 @@ from data_science.observability.checks import (
     libmagic_check,
     limits_check,
     object_store_check,
+    ray_check,
     session_store_check,
 )
 from data_science.observability.logging import configure_logging
+from data_science.runtime.ray_compute import reachability
 
 SYMBOLS = {"ok": "PASS", "warn": "WARN", "fail": "FAIL"}
 
@@ -82,6 +84,7 @@ async def run_checks(settings: Settings) -> list[Check]:
         auth_check(settings),
         exposure_check(settings),
         sandbox_check(settings),
+        ray_check(settings, reachability),
     ]
     store_ok = any(check.name == "session_store" and check.status == "ok" for check in checks)
     if settings.replicated and store_ok:  # an unreachable store is reported once, above

@@ -137,6 +137,9 @@ class Settings(BaseSettings):
     # What one call's printed output keeps (the rest is counted, not kept).
     CODE_STDOUT_MAX_BYTES: int = Field(default=20_000, ge=1_000)
 
+    # Compute on a Ray cluster ("host:port" of its head, or "auto"); unset: the local pool.
+    RAY_ADDRESS: str | None = None
+
     # Language model
     LLM_MODEL: str | None = None
     OPENAI_API_KEY: str | None = None
@@ -401,6 +404,26 @@ def describe_validation_error(error: ValidationError) -> str:
         name = ".".join(str(part) for part in item["loc"]) or "settings"
         lines.append(f"  {name}: {item['msg']}")
     return "Invalid configuration:\n" + "\n".join(lines)
+
+
+# What the app's environment holds that its workers on Ray need too: the object store's
+# location and credentials (read from the environment by the storage library). Ray workers
+# start from the cluster's environment, not the app's, so these are handed to each task.
+WORKER_ENVIRONMENT = (
+    "STORAGE_URI",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+)
+
+
+def worker_environment() -> dict[str, str]:
+    """The variables of WORKER_ENVIRONMENT that are set here, for workers elsewhere."""
+    return {name: os.environ[name] for name in WORKER_ENVIRONMENT if name in os.environ}
 
 
 def load_settings() -> Settings:

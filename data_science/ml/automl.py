@@ -1,7 +1,8 @@
 """AutoGluon on the shared held-out split (runs in its own process, under a hard deadline).
 
-The answer is due at `answer_by`, a time.monotonic() instant set by the caller when the job
-started (one clock for every process of the machine), so the seconds spent starting this
+The answer is due at `answer_by`, a time.time() instant set by the caller when the job
+started (wall-clock time: the job may run on another machine of a Ray cluster, whose monotonic
+clock is its own), so the seconds spent starting this
 process and importing AutoGluon count against the budget too. The last part of the budget is
 kept for scoring the winner; AutoGluon gets FIT_SHARE of the time before that as its own limit,
 since its limit is known to overrun on a busy machine, and `automl_stop.wrap_up_at` ends the
@@ -96,7 +97,7 @@ def _fit_until(predictor: Any, train: pd.DataFrame, preset: str, stop_at: float)
     """
     from data_science.ml.automl_stop import wrap_up_at
 
-    fit_seconds = max(MIN_FIT_SECONDS, (stop_at - time.monotonic()) * FIT_SHARE)
+    fit_seconds = max(MIN_FIT_SECONDS, (stop_at - time.time()) * FIT_SHARE)
     fit_started = time.monotonic()
     with wrap_up_at(stop_at) as wrap_up:
         predictor.fit(
@@ -126,7 +127,7 @@ def _scores(
         scores = (probabilities[positive].to_numpy(), positive)
     test = split.x_test.assign(**{target: split.y_test})
     leaderboard = predictor.leaderboard(test, silent=True).head(LEADERBOARD_ROWS)
-    left = answer_by - time.monotonic()
+    left = answer_by - time.time()
     importance = None
     if left > 2 * MIN_IMPORTANCE_SECONDS:  # half of what is left: its limit can overrun too
         importance = predictor.feature_importance(

@@ -24,7 +24,7 @@ MIN_MODEL_SECONDS = 1.0
 
 
 class WrapUp(AbstractCallback):  # type: ignore[misc]  # AutoGluon ships no type information
-    """Stops an AutoGluon fit at `at` (a time.monotonic() instant), keeping what was trained.
+    """Stops an AutoGluon fit at `at` (a time.time() instant), keeping what was trained.
 
     Until one model is trained nothing is stopped: a late answer (or the hard deadline) beats
     an empty one. After that, a model there is too little time for is skipped, no model starts
@@ -55,7 +55,7 @@ class WrapUp(AbstractCallback):  # type: ignore[misc]  # AutoGluon ships no type
     ) -> tuple[bool, bool]:
         """(stop the whole fit, skip this model)."""
         self.trained = bool(trainer.get_model_names())
-        if self.trained and time.monotonic() >= self.at:
+        if self.trained and time.time() >= self.at:
             self.cut_short = True
             return True, False
         too_short = time_limit is not None and time_limit < MIN_MODEL_SECONDS
@@ -87,7 +87,7 @@ def wrap_up_at(at: float) -> Iterator[WrapUp]:
     """A `WrapUp` for `predictor.fit(callbacks=[...])`, its alarm set for `at` while in use."""
     wrap_up = WrapUp(at)
     previous = signal.signal(signal.SIGALRM, wrap_up.alarm)
-    signal.setitimer(signal.ITIMER_REAL, max(at - time.monotonic(), 0.001))
+    signal.setitimer(signal.ITIMER_REAL, max(at - time.time(), 0.001))
     try:
         yield wrap_up
     finally:

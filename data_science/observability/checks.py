@@ -175,3 +175,12 @@ def code_execution_check(settings: Settings, hosted: bool, problem: str | None) 
     if not hosted:
         return Check(name, "ok", "the sandbox works; run_python goes to hosted models only")
     return Check(name, "ok", "run_python offered: a trivial call ran in the sandbox")
+
+
+def ray_check(settings: Settings, join: Callable[[Settings], tuple[Status, str]]) -> Check:
+    """Whether the Ray cluster at RAY_ADDRESS can be joined, when it is set. `join` joins it for
+    real and says how it went (`runtime.ray_compute.reachability`)."""
+    if settings.RAY_ADDRESS is None:
+        return Check("ray", "ok", "not used (RAY_ADDRESS unset): CPU work runs on this machine")
+    status, detail = join(settings)
+    return Check("ray", status, detail)

@@ -15,6 +15,9 @@ trainings hold up another chat's single training by one call, not by ten.
 
 Long jobs that must be stoppable (AutoML, model searches) run in a fresh process of their own
 (`run_with_deadline`) at the heavy lane's priority.
+
+With RAY_ADDRESS set, `run_cpu` and `run_with_deadline` send their work to a Ray cluster instead
+(runtime/ray_compute.py routes them there with `route_to`); uploads are parsed here either way.
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ import os
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -87,10 +90,11 @@ class FairPool:
     (`observability.bind_request_context`); work without one shares a line.
     """
 
-    def __init__(self, lane: Lane) -> None:
+    def __init__(self, lane: Lane, size: int | None = None, executor: Executor | None = None):
+        """`size` and `executor` are given for lanes whose calls run elsewhere (on Ray)."""
         self.lane = lane
-        self.size = lane_size(lane)
-        self._executor: ProcessPoolExecutor | None = None
+        self.size = size or lane_size(lane)
+        self._executor: Executor | None = executor
         self._waiting: dict[str, deque[_Call]] = {}
         self._running: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -129,7 +133,7 @@ class FairPool:
                     return call
         return None
 
-    def _finished(self, call: _Call, executor: ProcessPoolExecutor, done: Future[Any]) -> None:
+    def _finished(self, call: _Call, executor: Executor, done: Future[Any]) -> None:
         self._release(call)
         if not done.cancelled() and isinstance(done.exception(), BrokenProcessPool):
             self._replace(executor)
@@ -145,7 +149,7 @@ class FairPool:
             if not self._running[call.session]:
                 del self._running[call.session]
 
-    def _replace(self, broken: ProcessPoolExecutor) -> None:
+    def _replace(self, broken: Executor) -> None:
         """A worker died (killed for memory, say): its calls fail, and later calls get fresh
         processes instead of failing too (a broken executor refuses every call after)."""
         with self._lock:
@@ -153,7 +157,7 @@ class FairPool:
                 self._executor = None
         broken.shutdown(wait=False)
 
-    def _processes(self) -> ProcessPoolExecutor:
+    def _processes(self) -> Executor:
         """The lane's processes, started on first use ('spawn': safe in a threaded server)."""
         with self._lock:
             if self._executor is None:
@@ -178,6 +182,28 @@ class FairPool:
 
 
 _lanes: dict[Lane, FairPool] = {"quick": FairPool("quick"), "heavy": FairPool("heavy")}
+
+
+@dataclass(frozen=True)
+class Remote:
+    """Where `run_cpu` and `run_with_deadline` send work instead of this machine's processes:
+    lanes whose calls run elsewhere, and a job runner (args, deadline, cancel event)."""
+
+    lanes: dict[Lane, FairPool]
+    run_with_deadline: Callable[
+        [Callable[..., Any], tuple[Any, ...], float, threading.Event], Awaitable[Any]
+    ]
+
+
+_remote: Remote | None = None
+
+
+def route_to(remote: Remote | None) -> Remote | None:
+    """Send CPU work to `remote` from now on (None: back to this machine); returns the former."""
+    global _remote
+    with _lock:
+        former, _remote = _remote, remote
+    return former
 
 
 def _prepare_worker(niceness: int) -> None:
@@ -214,7 +240,8 @@ async def run_cpu(function: Callable[..., R], *args: Any, lane: Lane) -> R:
     """Await `function(*args)` running in a worker process of `lane` (see the module docstring)."""
     # Stored inputs and staged outputs are fetched and uploaded by the worker (storage/objects).
     function, args = with_locations(function, args)
-    return cast(R, await asyncio.wrap_future(_lanes[lane].submit(function, args)))
+    lanes = _lanes if _remote is None else _remote.lanes
+    return cast(R, await asyncio.wrap_future(lanes[lane].submit(function, args)))
 
 
 class DeadlineExceeded(Exception):
@@ -237,6 +264,9 @@ async def run_with_deadline(
     library does, and nothing it leaves running survives.
     """
     function, args = with_locations(function, args)
+    if _remote is not None:
+        job = _remote.run_with_deadline(function, args, deadline, cancel or threading.Event())
+        return cast(R, await job)
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_run_and_send, args=(sender, function, args), daemon=True)

@@ -36,6 +36,7 @@ from data_science.observability.logging import configure_logging
 from data_science.observability.tracing import configure_tracing
 from data_science.offline.model import OfflineModel
 from data_science.runtime import workers
+from data_science.runtime.ray_compute import computing_on_ray
 from data_science.runtime.threads import run_blocking
 from data_science.server import (
     auth,
@@ -114,7 +115,10 @@ def create_app(settings: Settings) -> FastAPI:
         # garbage collector: a full collection over it pauses the event loop for ~250 ms.
         gc.collect()
         gc.freeze()
-        async with retention_sweeps(DataStores(settings, session_service, artifact_service)):
+        async with (
+            computing_on_ray(settings),
+            retention_sweeps(DataStores(settings, session_service, artifact_service)),
+        ):
             yield
         await session_service.close()
         await run_blocking(workers.shutdown)

@@ -30,6 +30,11 @@ def main() -> None:
     # Before anything opens the store: ADK would turn an empty or replaced one into a new store.
     if problem := asyncio.run(store_problem(settings)):
         sys.exit(problem)
+    if settings.RAY_ADDRESS is not None:  # before the port opens: a wrong address stops here
+        from data_science.runtime.ray_compute import connect
+
+        if problem := connect(settings):
+            sys.exit(problem)
     from data_science.server.boot import BootingApp
     from data_science.server.shutdown import serve
 
