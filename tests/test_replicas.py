@@ -1,8 +1,9 @@
 """Two replicas of the app behind one PostgreSQL session store: any replica serves any request.
 
 Everything runs inside a loopback-only network namespace (tests/loopback.py): a throwaway
-PostgreSQL and two `main.py` servers on two ports, same SESSION_SERVICE_URI and (until object
-storage is configured) the same DATA_DIR, the offline model answering. One flow crosses both:
+PostgreSQL, moto's S3 server, a Ray head started with Ray's CLI, and two `main.py` servers on
+two ports with the same SESSION_SERVICE_URI, STORAGE_URI and RAY_ADDRESS and a DATA_DIR each
+(nothing shared on disk), the offline model answering. One flow crosses both:
 a session and an upload made on A are used on B; an AutoML run started on A is followed and
 cancelled from B; a session deleted on B leaves nothing; a replica killed with SIGKILL in the
 middle of a turn leaves a chat the other continues once the turn's lease has lapsed.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,8 @@ from data_science.storage.workspace import directory_key
 from tests.conftest import load_penguins
 from tests.loopback import LoopbackNamespace, NamespaceClient, NamespacedServer
 from tests.postgres_server import postgres_binaries, start_postgres
+from tests.ray_cluster import RayHead
+from tests.s3_server import S3Server, s3_server
 
 APP = "data_science"
 USER = "alice"
@@ -31,39 +35,61 @@ LEASE_SECONDS = (
     5  # TURN_LEASE_SECONDS of the replicas: a dead replica's turn holds its chat so long
 )
 AUTOML = "run automl for 2 minutes on species"
+PREFIX = "replicas"
 
 
 class Deployment:
     def __init__(
-        self, namespace: LoopbackNamespace, data_dir: Path, servers: list[NamespacedServer]
-    ):
+        self,
+        namespace: LoopbackNamespace,
+        data_dirs: list[Path],
+        servers: list[NamespacedServer],
+        s3: S3Server,
+    ) -> None:
         self.namespace = namespace
-        self.data_dir = data_dir
+        self.data_dirs = data_dirs
         self.a, self.b = servers
+        self.s3 = s3
+
+    def bucket_keys(self) -> list[str]:
+        return self.namespace.call(self.s3.keys, f"{PREFIX}/")
 
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     namespace = LoopbackNamespace()
     servers: list[NamespacedServer] = []
+    stack = ExitStack()
     try:
         url = start_postgres(postgres_binaries(), namespace)
-        data_dir = tmp_path_factory.mktemp("replicas") / "data"
+        s3 = stack.enter_context(s3_server(namespace))
+        head = RayHead(namespace, cpus=2)
+        stack.callback(head.close)
+        ray_env = {name: value for name, value in head.env.items() if name.startswith("RAY_")}
         env = {
+            **ray_env,
+            **s3.env(),
+            "RAY_ADDRESS": head.address,
+            "STORAGE_URI": f"s3://{s3.bucket}/{PREFIX}",
             "SESSION_SERVICE_URI": url,
             "TURN_LEASE_SECONDS": str(LEASE_SECONDS),
-            # Set, not generated: two replicas generating one at once would hash users apart.
+            # Set, not generated: each replica would generate its own and hash users apart.
             "PII_HASH_SECRET": "replica-test-secret-" + "x" * 32,
         }
-        for name, port in (("a", 8101), ("b", 8102)):
+        root = tmp_path_factory.mktemp("replicas")
+        data_dirs = [root / name / "data" for name in ("a", "b")]  # nothing shared on disk
+        for data_dir in data_dirs:
+            data_dir.parent.mkdir()
+        for name, port, data_dir in (("a", 8101, data_dirs[0]), ("b", 8102, data_dirs[1])):
             server = NamespacedServer(namespace, data_dir, port, {**env, "REPLICA_ID": name})
             servers.append(server)
             server.start()
-        yield Deployment(namespace, data_dir, servers)
+        yield Deployment(namespace, data_dirs, servers, s3)
     finally:
         for server in servers:
             if server.process is not None:
                 server.stop()
+        stack.close()
         namespace.close()
 
 
@@ -192,7 +218,9 @@ def test_a_session_deleted_on_b_leaves_nothing_of_it(deployment: Deployment) -> 
     session_id = new_session(a)
     upload(a, session_id, load_penguins())
     tool_results(a.post("/run", json=turn(session_id, "plot a histogram of body mass")))
-    assert session_files(deployment, session_id)  # its table and chart are on disk
+    stored = session_files(deployment, session_id)
+    assert [key for key in stored if "/ready/" in key and key.endswith("meta.json")]
+    assert [key for key in stored if "/artifacts/" in key]  # its table and chart in the bucket
 
     deleted = b.delete(f"/api/users/{USER}/sessions/{session_id}")
     assert deleted.status_code == 200, deleted.text
@@ -204,10 +232,18 @@ def test_a_session_deleted_on_b_leaves_nothing_of_it(deployment: Deployment) -> 
     assert session_files(deployment, session_id) == []
 
 
-def session_files(deployment: Deployment, session_id: str) -> list[Path]:
-    """Whatever on disk belongs to the session (its folders are named by id or by its key)."""
+def session_files(deployment: Deployment, session_id: str) -> list[str]:
+    """Whatever on either replica's disk or in the bucket belongs to the session (its folders
+    and keys are named by its id or by its key)."""
     names = {session_id, directory_key(session_id)}
-    return [path for path in deployment.data_dir.rglob("*") if names & set(path.parts)]
+    on_disk = [
+        str(path)
+        for data_dir in deployment.data_dirs
+        for path in data_dir.rglob("*")
+        if names & set(path.parts)
+    ]
+    in_bucket = [key for key in deployment.bucket_keys() if names & set(key.split("/"))]
+    return on_disk + in_bucket
 
 
 def test_a_replica_killed_mid_turn_leaves_a_chat_the_other_continues(
