@@ -11,6 +11,7 @@ middle of a turn leaves a chat the other continues once the turn's lease has lap
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -183,6 +184,11 @@ def test_a_session_made_on_one_replica_is_served_by_the_other(deployment: Deploy
     assert any(name.endswith(".png") for name in artifacts)  # B's chart, seen from A
     kinds = sorted(item["kind"] for item in files(a, session_id))
     assert kinds == ["model", "table"]
+    for server, name in ((deployment.a, "a"), (deployment.b, "b")):  # logs say who wrote them
+        text = server.log_path.read_text().splitlines()
+        lines = [json.loads(line) for line in text if line.startswith("{")]
+        served = [line for line in lines if line.get("event") == "http.request"]
+        assert served and all(line["replica"] == name for line in served)
 
 
 def test_automl_started_on_a_is_followed_and_cancelled_from_b(deployment: Deployment) -> None:
