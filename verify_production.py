@@ -14,8 +14,11 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from data_science.config import ConfigError, Settings, load_settings
 from data_science.observability.audit import verify_chain
+from data_science.observability.audit_db import verify_database_chain
 from data_science.observability.checks import (
     Check,
     auth_check,
@@ -83,7 +86,25 @@ async def run_checks(settings: Settings) -> list[Check]:
         sandbox_check(settings),
         ray_check(settings, reachability),
     ]
+    store_ok = any(check.name == "session_store" and check.status == "ok" for check in checks)
+    if settings.replicated and store_ok:  # an unreachable store is reported once, above
+        checks.append(await audit_chain_check(settings))
     return checks
+
+
+async def audit_chain_check(settings: Settings) -> Check:
+    """With replicas, the deployment's audit chain in the database is intact."""
+    try:
+        report = await verify_database_chain(settings.session_db_uri)
+    except Exception as error:  # the store failing now: say how, in its own words
+        from data_science.storage.session_store import describe_store_error
+
+        return Check("audit_chain", "fail", f"cannot be read: {describe_store_error(error)}")
+    if not report.intact:
+        return Check(
+            "audit_chain", "fail", f"broken at record {report.broken_line}: {report.problem}"
+        )
+    return Check("audit_chain", "ok", f"{report.records} records, intact")
 
 
 def sandbox_check(settings: Settings) -> Check:
@@ -147,17 +168,26 @@ def audit_main(argv: list[str] | None = None) -> int:
     """
     parser = argparse.ArgumentParser(description="Verify the audit trail's hash chain.")
     parser.add_argument("path", nargs="?", type=Path, help="audit file (default: AUDIT_LOG_PATH)")
-    path: Path | None = parser.parse_args(argv).path
-    if path is None:
-        try:
-            path = load_settings().audit_log_path
-        except ConfigError as error:
-            print(f"Cannot find the audit log: {error}", file=sys.stderr)
-            return 2
+    path: Path | str | None = parser.parse_args(argv).path
     try:
-        report = verify_chain(path)
+        if path is None:
+            settings = load_settings()
+            path = settings.audit_log_path
+            if settings.replicated:  # the deployment's chain is in the database
+                path = settings.session_db_uri.rpartition("@")[2]
+                report = asyncio.run(verify_database_chain(settings.session_db_uri))
+            else:
+                report = verify_chain(path)
+        else:
+            report = verify_chain(Path(path))
+    except ConfigError as error:
+        print(f"Cannot find the audit log: {error}", file=sys.stderr)
+        return 2
     except OSError as error:
         print(f"Cannot read the audit log {path}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    except (SQLAlchemyError, TimeoutError) as error:
+        print(f"Cannot read the audit table at {path}: {type(error).__name__}", file=sys.stderr)
         return 2
     if report.intact:
         print(f"{path}: {report.records} records checked, chain intact.")

@@ -16,6 +16,7 @@ import ipaddress
 import os
 import re
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 from typing import Annotated, Literal, Self
@@ -82,6 +83,10 @@ class Settings(BaseSettings):
     # Storage
     DATA_DIR: Path = Field(default_factory=_default_data_dir)
     SESSION_SERVICE_URI: str | None = None
+    # This server's name among replicas (logs, job rows, audit records); None: host name + pid.
+    REPLICA_ID: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,100}$")
+    # How long a replica that died mid-turn keeps its chat from taking a new turn.
+    TURN_LEASE_SECONDS: float = Field(default=60.0, ge=3.0, le=3600.0)
     # Object storage for uploads, derived data, models and artifacts (s3://bucket/prefix or
     # gs://bucket/prefix, credentials from the standard AWS_*/GOOGLE_* variables); None: DATA_DIR.
     STORAGE_URI: str | None = None
@@ -291,8 +296,16 @@ class Settings(BaseSettings):
 
     # Derived locations: the one place that knows the layout of DATA_DIR.
     @property
-    def quarantine_dir(self) -> Path:
+    def quarantine_root(self) -> Path:
         return self.DATA_DIR / "quarantine"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        """Where uploads wait for their checks: with replicas, a folder of this replica's own,
+        so that its start-up sweep removes only what its own crash left."""
+        if self.replicated:
+            return self.quarantine_root / self.replica_id
+        return self.quarantine_root
 
     @property
     def ready_dir(self) -> Path:
@@ -316,6 +329,16 @@ class Settings(BaseSettings):
         return self.DATA_DIR / ".pii_secret"
 
     @property
+    def replica_id(self) -> str:
+        """REPLICA_ID, or this process's host name and pid (unique while it runs)."""
+        return self.REPLICA_ID or f"{socket.gethostname()}-{os.getpid()}"
+
+    @property
+    def replicated(self) -> bool:
+        """Whether replicas may share this deployment's state: the session store is PostgreSQL."""
+        return (self.SESSION_SERVICE_URI or "").startswith("postgresql")
+
+    @property
     def session_db_uri(self) -> str:
         """Where ADK keeps sessions: SESSION_SERVICE_URI, or SQLite under DATA_DIR."""
         if self.SESSION_SERVICE_URI:
@@ -326,6 +349,7 @@ class Settings(BaseSettings):
         """Create every data directory with mode 0700 (and tighten existing ones)."""
         for directory in (
             self.DATA_DIR,
+            self.quarantine_root,
             self.quarantine_dir,
             self.ready_dir,
             self.sessions_dir,

@@ -16,8 +16,12 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tests.conftest import free_port
+
+if TYPE_CHECKING:
+    from tests.loopback import LoopbackNamespace
 
 ROLE = "dsagent"
 DATABASE = "dsagent_test"
@@ -36,19 +40,26 @@ def postgres_binaries(*, system: bool = True) -> Path:
     return Path(pgserver.__file__).parent / "pginstall" / "bin"
 
 
-def start_postgres(binaries: Path) -> str:
-    """Start a server from `binaries`; return its SQLAlchemy URL (stopped at interpreter exit)."""
+def start_postgres(binaries: Path, namespace: LoopbackNamespace | None = None) -> str:
+    """Start a server from `binaries`; return its SQLAlchemy URL (stopped at interpreter exit).
+
+    With `namespace` (tests/loopback.py) the server listens on that namespace's loopback.
+    """
     data = Path(tempfile.mkdtemp(prefix="dsagent-postgres-"))
     user = _unprivileged_user()
     if user is not None:
         os.chown(data, user.pw_uid, user.pw_gid)
     port = free_port()
 
-    def run(*command: str) -> None:
+    def run(*command: str, network: bool = True) -> None:
+        argv = [str(binaries / command[0]), *command[1:]]
+        as_user = (user.pw_uid, user.pw_gid) if user else None
+        inside = namespace is not None and network
         subprocess.run(
-            [str(binaries / command[0]), *command[1:]],
-            user=user.pw_uid if user else None,
-            group=user.pw_gid if user else None,
+            namespace.command(argv, user=as_user) if namespace and inside else argv,
+            # nsenter must switch users itself: it needs root to join the namespace.
+            user=as_user[0] if as_user and not inside else None,
+            group=as_user[1] if as_user and not inside else None,
             check=True,
             capture_output=True,
             timeout=START_TIMEOUT_SECONDS,
@@ -57,7 +68,8 @@ def start_postgres(binaries: Path) -> str:
 
     def stop() -> None:
         try:
-            run("pg_ctl", "-D", cluster, "-m", "immediate", "stop")
+            # A signal, no network: works after the namespace's holder has gone.
+            run("pg_ctl", "-D", cluster, "-m", "immediate", "stop", network=False)
         finally:
             shutil.rmtree(data, ignore_errors=True)
 

@@ -14,14 +14,17 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
 from tests.conftest import free_port
+
+if TYPE_CHECKING:
+    from tests.loopback import LoopbackNamespace
 
 START_SECONDS = 60
 REGION = "us-east-1"
@@ -70,37 +73,42 @@ class S3Server:
 
 
 @contextmanager
-def s3_server() -> Iterator[S3Server]:
+def s3_server(namespace: LoopbackNamespace | None = None) -> Iterator[S3Server]:
+    """moto's server on 127.0.0.1 (of `namespace`, tests/loopback.py, when given)."""
     port = free_port()
     env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": str(SETUP_REQUESTS)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    quiet = {"env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    process = namespace.popen(argv, **quiet) if namespace else subprocess.Popen(argv, **quiet)
+    inside: Callable[..., Any] = namespace.call if namespace else _now
     try:
-        _wait_for(port, process)
-        endpoint = f"http://127.0.0.1:{port}"
-        setup = {
-            "endpoint_url": endpoint,
-            "aws_access_key_id": "setup",
-            "aws_secret_access_key": "setup",
-            "region_name": REGION,
-        }
-        s3 = boto3.client("s3", **setup)
-        for bucket in BUCKETS:
-            s3.create_bucket(Bucket=bucket)
-        iam = boto3.client("iam", **setup)
-        iam.create_user(UserName="dsagent")
-        iam.put_user_policy(
-            UserName="dsagent", PolicyName="s3", PolicyDocument=json.dumps(ALLOW_S3)
-        )
-        key = iam.create_access_key(UserName="dsagent")["AccessKey"]
-        yield S3Server(endpoint, BUCKETS[0], key["AccessKeyId"], key["SecretAccessKey"])
+        inside(_wait_for, port, process)
+        yield inside(_set_up, f"http://127.0.0.1:{port}")
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def _now(function: Callable[..., Any], *args: Any) -> Any:
+    return function(*args)
+
+
+def _set_up(endpoint: str) -> S3Server:
+    """The buckets, and a user allowed s3:* whose key signs every later request."""
+    setup = {
+        "endpoint_url": endpoint,
+        "aws_access_key_id": "setup",
+        "aws_secret_access_key": "setup",
+        "region_name": REGION,
+    }
+    s3 = boto3.client("s3", **setup)
+    for bucket in BUCKETS:
+        s3.create_bucket(Bucket=bucket)
+    iam = boto3.client("iam", **setup)
+    iam.create_user(UserName="dsagent")
+    iam.put_user_policy(UserName="dsagent", PolicyName="s3", PolicyDocument=json.dumps(ALLOW_S3))
+    key = iam.create_access_key(UserName="dsagent")["AccessKey"]
+    return S3Server(endpoint, BUCKETS[0], key["AccessKeyId"], key["SecretAccessKey"])
 
 
 def _wait_for(port: int, process: subprocess.Popen[bytes]) -> None:

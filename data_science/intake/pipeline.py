@@ -31,7 +31,7 @@ from data_science.intake.validators import (
     sanitize_filename,
     sniff_mime,
 )
-from data_science.observability.audit import AuditLog
+from data_science.observability.audit import AuditTrail
 from data_science.observability.logging import get_logger, timed_operation
 from data_science.observability.metrics import UPLOAD_BYTES, UPLOADS
 from data_science.runtime.workers import run_in_process
@@ -100,7 +100,7 @@ class AcceptedUpload:
 class UploadPipeline:
     """Checks received files and stores what passes (for `/api/uploads` and chat attachments)."""
 
-    def __init__(self, settings: Settings, audit: AuditLog) -> None:
+    def __init__(self, settings: Settings, audit: AuditTrail) -> None:
         self.settings = settings
         self.audit = audit
 

@@ -21,7 +21,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from data_science.config import Settings
 from data_science.jsonsafe import to_jsonable
@@ -54,6 +54,21 @@ def chain_link(line: bytes) -> str:
     return hashlib.sha256(line).hexdigest()
 
 
+def new_entry(
+    settings: Settings, action: str, user_id: str | None, fields: dict[str, Any]
+) -> dict[str, Any]:
+    """A record before it is chained: the fields, time, action and hashed user."""
+    clashing = RESERVED_FIELDS & fields.keys()
+    if clashing:
+        raise ValueError(f"Audit fields {sorted(clashing)} are set by the audit log itself.")
+    return {
+        **to_jsonable(fields),
+        "time": datetime.now(UTC).isoformat(),
+        "action": action,
+        "user": hash_user_id(user_id, settings) if user_id is not None else None,
+    }
+
+
 class AuditLog:
     """Appends hash-chained records to one JSON-lines file."""
 
@@ -64,15 +79,7 @@ class AuditLog:
 
     def record(self, action: str, *, user_id: str | None = None, **fields: Any) -> None:
         """Append one record: time, action, hashed user, the given fields, prev and hash."""
-        clashing = RESERVED_FIELDS & fields.keys()
-        if clashing:
-            raise ValueError(f"Audit fields {sorted(clashing)} are set by the audit log itself.")
-        entry: dict[str, Any] = {
-            **to_jsonable(fields),
-            "time": datetime.now(UTC).isoformat(),
-            "action": action,
-            "user": hash_user_id(user_id, self.settings) if user_id is not None else None,
-        }
+        entry = new_entry(self.settings, action, user_id, fields)
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
@@ -106,24 +113,38 @@ def _last_line(handle: BinaryIO) -> tuple[bytes, bool]:
     return stripped.rpartition(b"\n")[2], tail.endswith(b"\n")
 
 
-_logs: dict[Path, AuditLog] = {}
+class AuditTrail(Protocol):
+    """Where audit records go: the file above, or the deployment's table (audit_db.py)."""
+
+    def record(self, action: str, *, user_id: str | None = None, **fields: Any) -> None: ...
+
+
+_logs: dict[Path | str, AuditTrail] = {}
 _logs_lock = threading.Lock()
 
 
-def audit_log(settings: Settings) -> AuditLog:
-    """The process's one audit log at AUDIT_LOG_PATH (one lock serialises its writers)."""
-    path = settings.audit_log_path
+def audit_log(settings: Settings) -> AuditTrail:
+    """The process's one audit trail: with replicas (a PostgreSQL session store) the
+    deployment's chain in that database, else the file at AUDIT_LOG_PATH (one lock serialises
+    its writers)."""
+    from data_science.observability.audit_db import DatabaseAuditLog
+
+    key: Path | str = settings.session_db_uri if settings.replicated else settings.audit_log_path
     with _logs_lock:
-        if path not in _logs:
-            _logs[path] = AuditLog(path, settings)
-        return _logs[path]
+        if key not in _logs:
+            _logs[key] = (
+                DatabaseAuditLog(settings)
+                if settings.replicated
+                else AuditLog(settings.audit_log_path, settings)
+            )
+        return _logs[key]
 
 
 @dataclass(frozen=True)
 class ChainReport:
     """What verifying an audit file found: how many records held, and the first break."""
 
-    path: Path
+    path: Path | str  # the file, or the database table's name
     records: int
     last_hash: str
     broken_line: int | None = None

@@ -57,6 +57,13 @@ SECRET_VALUE = re.compile(
 )
 
 
+def _add_replica(
+    replica: str, _: Any, __: str, event: structlog.typing.EventDict
+) -> structlog.typing.EventDict:
+    event.setdefault("replica", replica)
+    return event
+
+
 def configure_logging(settings: Settings) -> None:
     """Route stdlib and structlog output through one renderer chosen by LOG_FORMAT."""
     renderer: Any = (
@@ -69,6 +76,8 @@ def configure_logging(settings: Settings) -> None:
         structlog.processors.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True, key="time"),
+        # Replicas write to one log pipeline: every line says which one wrote it.
+        functools.partial(_add_replica, settings.replica_id),
         *([add_trace_ids] if settings.ENABLE_TRACING else []),
     ]
     structlog.configure(

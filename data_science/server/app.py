@@ -142,7 +142,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.shutdown = ShutdownState()
     store_errors.install(app)  # a failing store answers 503, never its SQL
     # One turn at a time per chat, across replicas: a lease in the session store (turn_lock.py).
-    app.add_middleware(TurnLock, leases=TurnLeases(session_service.db_engine))
+    app.add_middleware(
+        TurnLock, leases=TurnLeases(session_service.db_engine, settings.TURN_LEASE_SECONDS)
+    )
     # Inside auth: every path parameter is checked before any route runs (path_guard.py).
     app.add_middleware(PathGuard)
     # Around every route, ADK's and ours: only authenticated requests get through (auth.py).

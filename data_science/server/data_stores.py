@@ -14,8 +14,8 @@ from google.adk.artifacts.base_artifact_service import BaseArtifactService
 from google.adk.sessions.database_session_service import DatabaseSessionService
 
 from data_science.config import APP_NAME, Settings
-from data_science.observability.audit import AuditLog, audit_log
-from data_science.runtime.jobs import jobs
+from data_science.observability.audit import AuditTrail, audit_log
+from data_science.runtime.jobs import job_table, jobs
 from data_science.runtime.threads import run_blocking
 from data_science.storage.session_store import forget_user_state
 from data_science.storage.workspace import (
@@ -37,7 +37,7 @@ class DataStores:
     artifacts: BaseArtifactService
 
     @property
-    def audit(self) -> AuditLog:
+    def audit(self) -> AuditTrail:
         return audit_log(self.settings)
 
     @classmethod
@@ -51,8 +51,12 @@ async def delete_session_data(
 ) -> dict[str, Any]:
     """Remove a session's files, artifacts and history (in that order, so a failure half-way
     leaves the session listed and the call can be repeated). Returns what was removed."""
+    # A running job, on any replica, must not write into a session being removed.
     for job in jobs.for_session(user_id, session_id):
-        job.cancel.set()  # a running job must not write into a session being removed
+        job.cancel.set()
+    table = job_table(stores.sessions)
+    if table is not None:
+        await table.request_cancel(user_id, session_id)
     workspace = Workspace(stores.settings, user_id, session_id)
     files = await run_blocking(workspace.remove_all)
     keys = await stores.artifacts.list_artifact_keys(

@@ -13,7 +13,8 @@ The lease is one row keyed by a hash of the user and session ids, taken atomical
 key refuses a second holder; only an expired row is replaced) with an expiry the holder renews
 while the turn runs. It is deleted just before the response's last bytes are sent (the whole
 SSE stream before them), so the chat is free the moment a client has its answer.
-A replica killed mid-turn leaves its row behind, and the chat is free again LEASE_SECONDS later.
+A replica killed mid-turn leaves its row behind, and the chat is free again TURN_LEASE_SECONDS
+later.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ from data_science.server.responses import error_response
 log = get_logger(__name__)
 
 TURN_ROUTES = frozenset({"/run", "/run_sse"})
-LEASE_SECONDS = 60.0  # how long a dead replica's turn keeps its chat
-RENEW_SECONDS = 20.0  # a live turn pushes its expiry on this often
+LEASE_SECONDS = 60.0  # how long a dead replica's turn keeps its chat (TURN_LEASE_SECONDS)
+RENEW_FRACTION = 3  # a live turn pushes its expiry on three times per lease
 LEASES = Table(
     "turn_leases",
     MetaData(),
@@ -57,8 +58,9 @@ def lease_key(user_id: str, session_id: str) -> str:
 class TurnLeases:
     """The lease table, on the session store's engine."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, lease_seconds: float = LEASE_SECONDS) -> None:
         self.engine = engine
+        self.lease_seconds = lease_seconds
         self._table_ready = False
 
     async def _prepare(self) -> None:
@@ -82,7 +84,7 @@ class TurnLeases:
                 )
                 await connection.execute(
                     insert(LEASES).values(
-                        chat_key=key, holder=holder, expires_at=now + LEASE_SECONDS
+                        chat_key=key, holder=holder, expires_at=now + self.lease_seconds
                     )
                 )
         except IntegrityError:
@@ -95,7 +97,7 @@ class TurnLeases:
             result = await connection.execute(
                 update(LEASES)
                 .where(LEASES.c.chat_key == key, LEASES.c.holder == holder)
-                .values(expires_at=time.time() + LEASE_SECONDS)
+                .values(expires_at=time.time() + self.lease_seconds)
             )
         return bool(result.rowcount)
 
@@ -171,7 +173,7 @@ class TurnLock:
 
     async def _keep(self, key: str, holder: str) -> None:
         while True:
-            await asyncio.sleep(RENEW_SECONDS)
+            await asyncio.sleep(self.leases.lease_seconds / RENEW_FRACTION)
             try:
                 if not await self.leases.renew(key, holder):
                     log.warning("turn_lock.lease_lost")

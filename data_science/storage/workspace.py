@@ -451,10 +451,9 @@ def remove_stale_work(settings: Settings, cutoff: float) -> int:
     removed = 0
     if settings.STORAGE_URI is not None:
         removed += remote_items.remove_stale_staging(settings, cutoff)
-    leftovers = [
-        *settings.ready_dir.glob(f"*/*/{STAGING_PREFIX}*"),
-        *settings.quarantine_dir.glob("*"),
-    ]
+    # With replicas each has a quarantine folder; a file untouched this long is debris whoever's.
+    quarantined = settings.quarantine_root.glob("*/*" if settings.replicated else "*")
+    leftovers = [*settings.ready_dir.glob(f"*/*/{STAGING_PREFIX}*"), *quarantined]
     for path in leftovers:
         newest = max([_mtime(path), *(_mtime(inner) for inner in path.rglob("*"))])
         if newest >= cutoff:

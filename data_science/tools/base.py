@@ -28,7 +28,7 @@ from data_science.llm.model_view import clean_text, for_model, summary_redactor
 from data_science.observability.audit import audit_log
 from data_science.observability.logging import get_logger, timed_operation
 from data_science.observability.metrics import TOOL_CALLS, TOOL_DURATION
-from data_science.runtime.jobs import jobs
+from data_science.runtime.jobs import Job, job_table, jobs
 from data_science.runtime.threads import run_blocking
 from data_science.runtime.workers import DeadlineExceeded, JobCancelled, run_with_deadline
 from data_science.storage.tables import TableFile
@@ -251,6 +251,24 @@ def workspace_for(tool_context: ToolContext) -> Workspace:
     return Workspace(settings_for(tool_context), tool_context.user_id, tool_context.session.id)
 
 
+@asynccontextmanager
+async def running_job(
+    tool_context: ToolContext, tool_name: str, label: str, budget_seconds: float | None
+) -> AsyncIterator[Job]:
+    """The call as a job of its chat, kept in the chat's session store so every replica sees
+    it (and may cancel it) while the block runs."""
+    async with jobs.running(
+        table=job_table(tool_context.get_invocation_context().session_service),
+        replica=settings_for(tool_context).replica_id,
+        user_id=tool_context.user_id,
+        session_id=tool_context.session.id,
+        tool=tool_name,
+        label=label,
+        budget_seconds=budget_seconds,
+    ) as job:
+        yield job
+
+
 async def run_as_job(
     tool_context: ToolContext,
     tool_name: str,
@@ -267,13 +285,7 @@ async def run_as_job(
     which ends the tool with a "cancelled" result. Past `deadline` seconds the process is
     stopped and the tool answers `overrun`, a sentence saying what would work instead.
     """
-    with jobs.running(
-        user_id=tool_context.user_id,
-        session_id=tool_context.session.id,
-        tool=tool_name,
-        label=label,
-        budget_seconds=budget_seconds,
-    ) as job:
+    async with running_job(tool_context, tool_name, label, budget_seconds) as job:
         try:
             return await run_with_deadline(function, *args, deadline=deadline, cancel=job.cancel)
         except DeadlineExceeded:

@@ -24,7 +24,6 @@ from data_science.config import Settings
 from data_science.intake.images import reencode_image
 from data_science.intake.validators import UploadRejected, check_content_matches, display_name
 from data_science.observability.logging import get_logger
-from data_science.runtime.jobs import jobs
 from data_science.runtime.sandbox import (
     FLOOD_BYTES,
     Limits,
@@ -42,6 +41,7 @@ from data_science.tools.base import (
     ToolError,
     artifact_filename,
     run_blocking,
+    running_job,
     settings_for,
     tool,
     workspace_for,
@@ -192,12 +192,8 @@ async def _run_as_job(
         output_bytes=settings.CODE_OUTPUT_MAX_BYTES,
         stdout_bytes=settings.CODE_STDOUT_MAX_BYTES,
     )
-    with jobs.running(
-        user_id=tool_context.user_id,
-        session_id=tool_context.session.id,
-        tool="run_python",
-        label="Running Python code",
-        budget_seconds=settings.CODE_TIMEOUT_SECONDS,
+    async with running_job(
+        tool_context, "run_python", "Running Python code", settings.CODE_TIMEOUT_SECONDS
     ) as job:
         try:
             return await run_sandboxed_async(code, inputs, limits, scratch, job.cancel)
