@@ -32,6 +32,7 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from data_science.errors import ToolError
 from data_science.ml.arguments import ModelOptions
 from data_science.ml.common import SEED
+from data_science.runtime.workers import job_threads
 
 
 @dataclass(frozen=True)
@@ -47,13 +48,13 @@ def _lightgbm(kind: str, seed: int) -> tuple[type, dict[str, Any]]:
     import lightgbm
 
     cls = lightgbm.LGBMClassifier if kind == "classifier" else lightgbm.LGBMRegressor
-    return cls, {"random_state": seed, "verbose": -1, "n_jobs": 1}
+    return cls, {"random_state": seed, "verbose": -1, "n_jobs": job_threads()}
 
 
 def _xgboost(kind: str, seed: int) -> tuple[type, dict[str, Any]]:
     import xgboost
 
-    params = {"random_state": seed, "n_jobs": 1, "verbosity": 0}
+    params = {"random_state": seed, "n_jobs": job_threads(), "verbosity": 0}
     if kind == "classifier":
         return LabelEncodedClassifier, {"estimator": xgboost.XGBClassifier(**params)}
     return xgboost.XGBRegressor, params
@@ -85,7 +86,7 @@ def _catboost(kind: str, seed: int) -> tuple[type, dict[str, Any]]:
     return cls, {
         "random_seed": seed,
         "verbose": 0,
-        "thread_count": 1,
+        "thread_count": job_threads(),
         "allow_writing_files": False,
     }
 
@@ -225,6 +226,8 @@ def make_estimator(
     cls, params = spec
     if "random_state" in params:
         params = {**params, "random_state": seed}
+    if "n_jobs" in params:  # this call's share of the cores (runtime/workers.py)
+        params = {**params, "n_jobs": job_threads()}
     settings = _option_parameters(name, task, options or ModelOptions())
     estimator = cls(**params)
     known = estimator.get_params(deep=True)
