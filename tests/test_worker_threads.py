@@ -11,6 +11,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
+from data_science.runtime import workers
 from data_science.runtime.workers import lane_size, run_cpu, usable_cores
 from tests.busy_work import thread_budget, wait_until_started
 
@@ -18,8 +21,9 @@ HOLD_SECONDS = 90
 
 
 async def test_a_lone_job_gets_every_core_and_jobs_running_together_share_them(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(workers, "busy_elsewhere", lambda: 0.0)  # as on an idle machine
     cores = usable_cores()
     started, release = tmp_path / "started", tmp_path / "release"
     started.mkdir()
@@ -53,3 +57,16 @@ async def test_a_lone_job_gets_every_core_and_jobs_running_together_share_them(
     for result in other_results:
         assert result["forest_n_jobs"] == result["budget"]
         assert set(result["pools"].values()) == {result["budget"]}  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("load", "running", "expected"),
+    [(0.0, 1, 8), (0.0, 3, 2), (3.0, 1, 5), (3.0, 3, 2), (7.6, 1, 1), (20.0, 2, 1)],
+)
+def test_a_call_gets_no_more_threads_than_the_idle_cores(
+    monkeypatch: pytest.MonkeyPatch, load: float, running: int, expected: int
+) -> None:
+    """On 8 cores: `load` is the load average, which counts the calls already running."""
+    monkeypatch.setattr(workers, "usable_cores", lambda: 8)
+    monkeypatch.setattr(workers, "busy_elsewhere", lambda: load)
+    assert workers.thread_budget(running) == expected

@@ -109,7 +109,7 @@ class FairPool:
         while (call := self._next_call()) is not None:
             executor = self._processes()
             try:
-                threads = max(1, usable_cores() // running_calls())
+                threads = thread_budget(running_calls())
                 running = executor.submit(_run_call, threads, call.function, call.args)
             except Exception as error:  # a pool shutting down: this caller hears why
                 self._release(call)
@@ -195,6 +195,25 @@ def running_calls() -> int:
     return max(1, jobs + sum(lane.running() for lane in _lanes.values()))
 
 
+def busy_elsewhere() -> float:
+    """Cores kept busy by other programs: the 1-minute load average (it counts this app's own
+    running calls too, which `thread_budget` takes out)."""
+    return os.getloadavg()[0]
+
+
+def thread_budget(running: int) -> int:
+    """Threads for a call starting while `running` calls (itself included) run: the usable
+    cores shared among them, but never more than the cores idle apart from them, at least 1.
+
+    Threads beyond the idle cores cost far more than they give: OpenMP's threads wait for each
+    other at every step, so on a machine busy with other work a 2-thread fit measured 15 to 100
+    times slower than the same fit on one thread.
+    """
+    cores = usable_cores()
+    idle = cores - max(0.0, busy_elsewhere() - (running - 1))
+    return max(1, min(cores // running, round(idle)))
+
+
 def job_threads() -> int:
     """Threads the running call may use: the usable cores shared by the calls running when it
     started (at least 1); outside a worker, every usable core. Estimators' `n_jobs` read it."""
@@ -212,11 +231,19 @@ def _run_call(threads: int, function: Callable[..., R], args: tuple[Any, ...]) -
     from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # no types
 
     _job_threads = threads
+    # threadpoolctl limits the pools of libraries already loaded; one the call loads for the
+    # first time sizes its pool from these variables.
+    _set_pool_variables(threads)
     try:
         with threadpool_limits(limits=threads):
             return function(*args)
     finally:
         _job_threads = None
+
+
+def _set_pool_variables(threads: int) -> None:
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[variable] = str(threads)
 
 
 def _prepare_worker(niceness: int) -> None:
@@ -226,8 +253,7 @@ def _prepare_worker(niceness: int) -> None:
     each call then uses its share of them (`_run_call`).
     """
     os.nice(niceness)
-    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[variable] = str(usable_cores())
+    _set_pool_variables(usable_cores())
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
 
 
@@ -274,7 +300,7 @@ async def run_with_deadline(
     """
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
-    threads = max(1, usable_cores() // (running_calls() + 1))  # +1: this job, not yet counted
+    threads = thread_budget(running_calls() + 1)  # +1: this job, not yet counted
     process = context.Process(
         target=_run_and_send, args=(sender, threads, function, args), daemon=True
     )
