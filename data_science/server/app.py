@@ -7,9 +7,7 @@ services built here, so the upload route and the agent share one session store.
 from __future__ import annotations
 
 import gc
-import threading
 from collections.abc import AsyncIterator
-from concurrent.futures import CancelledError
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -35,7 +33,7 @@ from data_science.agent import build_app
 from data_science.config import APP_NAME, Settings
 from data_science.intake.pipeline import UploadPipeline
 from data_science.observability.audit import audit_log
-from data_science.observability.logging import configure_logging, get_logger
+from data_science.observability.logging import configure_logging
 from data_science.observability.tracing import configure_tracing
 from data_science.offline.model import OfflineModel
 from data_science.runtime import workers
@@ -64,8 +62,6 @@ from data_science.storage.session_store import open_session_store
 WARM_UP_USER = "start-up-warm-up"
 STATIC_DIR = Path(__file__).parent / "static"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-log = get_logger(__name__)
 
 
 class SingleAppLoader(BaseAgentLoader):
@@ -100,13 +96,6 @@ async def warm_up_agent(agent_app: App) -> None:
     await runner.close()
 
 
-def _warm_up_workers() -> None:
-    try:
-        workers.warm_up()
-    except (CancelledError, RuntimeError) as error:  # the server stopped before they were warm
-        log.info("workers.warm_up_stopped", error=type(error).__name__)
-
-
 def create_app(settings: Settings) -> FastAPI:
     """The server, everything in it built from `settings` (main.py loads them once)."""
     configure_logging(settings)
@@ -117,11 +106,10 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # Walk one offline turn before serving: ADK imports much lazily, which would otherwise
-        # stall the first real request. The worker processes start and import the computing
-        # libraries meanwhile, in the background (this process never imports them): the first
-        # turn does not wait for them, a first computation queues behind them in its lane.
-        threading.Thread(target=_warm_up_workers, name="worker-warm-up", daemon=True).start()
+        # Wait for the worker processes (boot.py started them, with the build) and walk one
+        # offline turn before serving: ADK and the workers import much lazily, which would
+        # otherwise stall the first real requests.
+        await run_blocking(workers.warm_up)
         await warm_up_agent(agent_app)
         # Exempt the start-up heap (ADK, LiteLLM, pandas: millions of objects) from the cyclic
         # garbage collector: a full collection over it pauses the event loop for ~250 ms.
