@@ -24,10 +24,19 @@ RESULTS = Path(__file__).parent / "results"
 USER = "bench"
 
 
+class BenchServer(LiveServer):
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError("the app is not running")
+        return self.process.pid
+
+
 @contextmanager
-def running_app(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[LiveServer]:
+def running_app(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[BenchServer]:
     """`main.py` in its own process, warmed up; stopped (workers included) on the way out."""
-    server = LiveServer(data_dir, env).start()
+    server = BenchServer(data_dir, env)
+    server.start()
     try:
         yield server
     finally:
