@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.support import HealthProbe, met, new_session, running_app, turn, upload, write_table
 
 FEATURES = 12
+UPLOAD_LIMIT = 1_000_000_000  # 300k rows of full-precision floats pass the default 50 MB
 
 
 def table(rows: int) -> pd.DataFrame:
@@ -51,7 +52,7 @@ def app_train(frame: pd.DataFrame, folder: Path) -> tuple[float, HealthProbe, di
     csv = folder / "table.csv"
     frame.to_csv(csv, index=False)
     with (
-        running_app(folder / "data") as server,
+        running_app(folder / "data", {"MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT)}) as server,
         httpx.Client(base_url=server.url, timeout=1800) as http,
     ):
         session = new_session(http)

@@ -18,7 +18,6 @@ import httpx
 import psutil
 
 from tests.conftest import LiveServer
-from tests.test_e2e import upload
 
 APP = "data_science"
 # Distributions with compiled parts that importing the listed libraries maps into a process.
@@ -69,7 +68,7 @@ def tool_results(events: list[dict[str, object]]) -> dict[str, dict[str, object]
     return results
 
 
-async def test_the_server_process_never_loads_the_computing_libraries(
+def test_the_server_process_never_loads_the_computing_libraries(
     live_server: LiveServer, penguins_csv: Path
 ) -> None:
     assert all(FILES.values()), "each library checked for is installed"
@@ -80,7 +79,13 @@ async def test_the_server_process_never_loads_the_computing_libraries(
         turn(http, session_id, "list my files")
         assert mapped_libraries(server) == set()
 
-        await upload(live_server.url, session_id, penguins_csv)
+        with penguins_csv.open("rb") as handle:
+            uploaded = http.post(
+                "/api/uploads",
+                data={"user_id": "alice", "session_id": session_id},
+                files={"file": (penguins_csv.name, handle, "text/csv")},
+            )
+        assert uploaded.status_code == 201, uploaded.text
         events = turn(http, session_id, "find outliers in bill_length_mm")
     assert tool_results(events)["describe_distribution"]["status"] == "ok"
     assert mapped_libraries(server) == set()
