@@ -38,3 +38,19 @@ async def wait_until_started(started_dir: Path, count: int) -> None:
     while len(list(started_dir.iterdir())) < count:
         assert time.monotonic() < give_up, f"{count} stand-in calls never started"
         await asyncio.sleep(0.02)
+
+
+def thread_budget(started_dir: str, release: str, seconds: float) -> dict[str, object]:
+    """Hold a worker like `occupy`, then say which threads this call was given: the budget,
+    the size the thread pools of OpenMP and BLAS are held to, and a forest's `n_jobs`."""
+    from threadpoolctl import threadpool_info
+
+    from data_science.ml.estimators import make_estimator
+    from data_science.runtime.workers import job_threads
+
+    occupy(started_dir, release, seconds)
+    return {
+        "budget": job_threads(),
+        "pools": {pool["user_api"]: pool["num_threads"] for pool in threadpool_info()},
+        "forest_n_jobs": make_estimator("random_forest", "classification").n_jobs,
+    }

@@ -82,3 +82,74 @@ def test_settings_are_loaded_only_where_a_process_starts() -> None:
     }
     assert loaders == SETTINGS_LOADERS
     assert not any("get_settings" in path.read_text() for path in sources)
+
+
+# Libraries only worker processes import (runtime/remote.py): the server process must not wait
+# for them at start-up or on a first turn (issue #17; tests/test_server_imports.py watches the
+# running server, this rule the source).
+WORKER_ONLY = {
+    "sklearn",
+    "scipy",
+    "matplotlib",
+    "statsmodels",
+    "duckdb",
+    "autogluon",
+    "flaml",
+    "statsforecast",
+    "lightgbm",
+    "xgboost",
+    "catboost",
+}
+# main.py runs launch; boot.py builds the app (server/app.py) in a thread once the port is open.
+SERVER_ENTRIES = ["data_science.server.launch", "data_science.server.app"]
+
+
+def load_time_imports(path: Path) -> set[str]:
+    """Modules a module imports when it is loaded: its top-level imports, those in top-level
+    `if`/`try` blocks included, except under `if TYPE_CHECKING` (functions import later)."""
+    names: set[str] = set()
+
+    def visit(statements: list[ast.stmt]) -> None:
+        for node in statements:
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module)
+                names.update(f"{node.module}.{alias.name}" for alias in node.names)
+            elif isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.If):
+                if not (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"):
+                    visit(node.body)
+                visit(node.orelse)
+            elif isinstance(node, ast.Try):
+                visit(node.body + node.orelse + node.finalbody)
+                for handler in node.handlers:
+                    visit(handler.body)
+
+    visit(ast.parse(path.read_text()).body)
+    return names
+
+
+def source_of(module: str) -> Path | None:
+    base = PROJECT_ROOT.joinpath(*module.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def test_the_server_process_loads_no_worker_only_library() -> None:
+    reached: dict[str, str] = {}  # module -> the project module that imports it
+    waiting = list(SERVER_ENTRIES)
+    seen = set(waiting)
+    while waiting:
+        module = waiting.pop()
+        path = source_of(module)
+        assert path is not None, module
+        parents = [".".join(module.split(".")[:n]) for n in range(2, module.count(".") + 1)]
+        for name in load_time_imports(path) | set(parents):
+            if name.split(".")[0] != "data_science":
+                reached.setdefault(name.split(".")[0], module)
+            elif name not in seen and source_of(name) is not None:
+                seen.add(name)
+                waiting.append(name)
+    assert {name: reached[name] for name in WORKER_ONLY & reached.keys()} == {}

@@ -7,7 +7,7 @@ Every method works on the table's numeric columns with gaps filled by the column
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 import matplotlib
 
@@ -27,14 +27,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from data_science.errors import ToolError
+from data_science.ml.arguments import LINKAGES, METHODS
 from data_science.ml.charts.canvas import figure_png
 from data_science.ml.common import SEED, is_numeric
 from data_science.storage.tables import TableFile, write_parquet
-
-Method = Literal["kmeans", "dbscan", "agglomerative", "gaussian_mixture"]
-Linkage = Literal["ward", "average", "complete"]
-METHODS: tuple[str, ...] = get_args(Method)
-LINKAGES: tuple[str, ...] = get_args(Linkage)
 
 K_RANGE = range(2, 9)
 MAX_K = 50

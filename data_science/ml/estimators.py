@@ -9,7 +9,7 @@ weights on the families that have them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import (
@@ -30,26 +30,9 @@ from sklearn.svm import SVC, SVR
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from data_science.errors import ToolError
+from data_science.ml.arguments import ModelOptions
 from data_science.ml.common import SEED
-
-ModelName = Literal[
-    "auto",
-    "hist_gradient_boosting",
-    "decision_tree",
-    "random_forest",
-    "extra_trees",
-    "gradient_boosting",
-    "lightgbm",
-    "xgboost",
-    "catboost",
-    "logistic",
-    "linear",
-    "ridge",
-    "lasso",
-    "svm",
-    "knn",
-    "naive_bayes",
-]
+from data_science.runtime.workers import job_threads
 
 
 @dataclass(frozen=True)
@@ -65,13 +48,13 @@ def _lightgbm(kind: str, seed: int) -> tuple[type, dict[str, Any]]:
     import lightgbm
 
     cls = lightgbm.LGBMClassifier if kind == "classifier" else lightgbm.LGBMRegressor
-    return cls, {"random_state": seed, "verbose": -1, "n_jobs": 1}
+    return cls, {"random_state": seed, "verbose": -1, "n_jobs": job_threads()}
 
 
 def _xgboost(kind: str, seed: int) -> tuple[type, dict[str, Any]]:
     import xgboost
 
-    params = {"random_state": seed, "n_jobs": 1, "verbosity": 0}
+    params = {"random_state": seed, "n_jobs": job_threads(), "verbosity": 0}
     if kind == "classifier":
         return LabelEncodedClassifier, {"estimator": xgboost.XGBClassifier(**params)}
     return xgboost.XGBRegressor, params
@@ -100,7 +83,12 @@ def _catboost(kind: str, seed: int) -> tuple[type, dict[str, Any]]:
     import catboost
 
     cls = catboost.CatBoostClassifier if kind == "classifier" else catboost.CatBoostRegressor
-    return cls, {"random_seed": seed, "verbose": 0, "thread_count": 1, "allow_writing_files": False}
+    return cls, {
+        "random_seed": seed,
+        "verbose": 0,
+        "thread_count": job_threads(),
+        "allow_writing_files": False,
+    }
 
 
 FAMILIES: dict[str, Family] = {
@@ -178,34 +166,38 @@ BALANCED_PARAMETER = {
 }
 
 
-@dataclass(frozen=True)
-class ModelOptions:
-    """What a person may set on a family: the trees' depth and balanced class weights.
-
-    Built where the tool reads its arguments, so a malformed value is refused at once; whether
-    the family has the setting is checked when the estimator is made (`make_estimator`).
-    """
-
-    max_depth: int | None = None
-    class_weight: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.max_depth is not None and (isinstance(self.max_depth, bool) or self.max_depth < 1):
-            raise ToolError(
-                f"max_depth must be a whole number of at least 1 (or left empty for the "
-                f"family's default); got {self.max_depth}.",
-                "bad_max_depth",
-            )
-        if self.class_weight not in {None, "balanced"}:
-            raise ToolError(
-                f"class_weight can be 'balanced' (weigh classes by their inverse frequency) or "
-                f"left empty; got '{self.class_weight}'.",
-                "bad_class_weight",
-            )
-
-
 def family_names() -> list[str]:
     return sorted([*FAMILIES, *EXTERNAL])
+
+
+def family_catalogue() -> list[dict[str, Any]]:
+    """Each entry `train` knows, its tasks and the options it takes (describe_model_families)."""
+    families: list[dict[str, Any]] = []
+    for name in family_names():
+        entry = FAMILIES.get(name)
+        tasks = (
+            ["classification", "regression"]
+            if entry is None
+            else [
+                task
+                for task, spec in (
+                    ("classification", entry.classifier),
+                    ("regression", entry.regressor),
+                )
+                if spec is not None
+            ]
+        )
+        families.append(
+            {
+                "name": name,
+                "tasks": tasks,
+                "scaled_inputs": bool(entry and entry.scale),
+                "max_depth": name in DEPTH_PARAMETER,
+                "class_weight": name in BALANCED_PARAMETER,
+                "note": entry.note if entry else "",
+            }
+        )
+    return families
 
 
 def family(name: str, seed: int = SEED) -> Family:
@@ -234,6 +226,8 @@ def make_estimator(
     cls, params = spec
     if "random_state" in params:
         params = {**params, "random_state": seed}
+    if "n_jobs" in params:  # this call's share of the cores (runtime/workers.py)
+        params = {**params, "n_jobs": job_threads()}
     settings = _option_parameters(name, task, options or ModelOptions())
     estimator = cls(**params)
     known = estimator.get_params(deep=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 import joblib
 import numpy as np
@@ -28,40 +28,25 @@ from sklearn.metrics import (
 )
 
 from data_science.errors import ToolError
-from data_science.ml.charts.canvas import COLOR, MAX_POINTS, OTHER, Chart, figure_png, short_label
+from data_science.ml.charts.canvas import (
+    COLOR,
+    MAX_POINTS,
+    OTHER,
+    Chart,
+    check_kind,
+    figure_png,
+    short_label,
+)
 from data_science.ml.common import SEED
 from data_science.ml.split import SplitOptions, held_out_split
 from data_science.ml.supervised import positive_scores
 from data_science.storage.tables import TableFile
 
-ModelChartKind = Literal["confusion_matrix", "roc_curve", "residuals", "feature_importance"]
-MODEL_CHART_KINDS: tuple[str, ...] = get_args(ModelChartKind)
-KINDS_BY_TASK: dict[str, tuple[str, ...]] = {
-    "classification": ("confusion_matrix", "roc_curve", "feature_importance"),
-    "regression": ("residuals", "feature_importance"),
-}
 MAX_MATRIX_CLASSES = 25  # more classes: the rarest are pooled as "other"
 MAX_ROC_CURVES = 10
 TOP_FEATURES = 20
 IMPORTANCE_REPEATS = 5
 MAX_IMPORTANCE_ROWS = 5_000
-
-
-def check_kind(task: str, kind: str, target: str) -> None:
-    """Raise a ToolError naming the kinds that fit when `kind` does not fit a `task` model."""
-    fitting = KINDS_BY_TASK.get(task)
-    if fitting is None:
-        raise ToolError(
-            f"This model's task '{task}' has no charts; model charts exist for classification "
-            "and regression models made by `train`.",
-            code="unsupported_model",
-        )
-    if kind not in fitting:
-        raise ToolError(
-            f"A {kind.replace('_', ' ')} does not fit a {task} model (it predicts '{target}'). "
-            f"Kinds that fit: {', '.join(fitting)}.",
-            code="wrong_chart_kind",
-        )
 
 
 def render_model_chart(

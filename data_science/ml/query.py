@@ -18,7 +18,6 @@ import re
 import threading
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, time
 from pathlib import Path
 from typing import Any
@@ -27,8 +26,9 @@ import duckdb
 import pandas as pd
 
 from data_science.errors import ToolError
+from data_science.ml.arguments import SessionTable, SqlLimits
 from data_science.ml.rows import preview_records
-from data_science.storage.tables import TableFile, write_parquet
+from data_science.storage.tables import write_parquet
 from data_science.storage.workspace import ITEM_ID
 
 MAX_SQL_CHARACTERS = 100_000
@@ -74,28 +74,6 @@ REFUSAL_OF_TYPE = {
         "CHANGE",
     ),
 }
-
-
-@dataclass(frozen=True)
-class SqlLimits:
-    """What one query may use, and how much of its result the model may see."""
-
-    timeout_seconds: float
-    memory_bytes: int
-    threads: int
-    max_rows: int
-    max_columns: int
-    preview_rows: int
-    summary_only: bool
-
-
-@dataclass(frozen=True)
-class SessionTable:
-    """One dataset of the chat: its id, its name and the handle a worker opens it with."""
-
-    dataset_id: str
-    name: str
-    table: TableFile
 
 
 def safe_table_name(name: str) -> str | None:

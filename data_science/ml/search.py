@@ -15,6 +15,7 @@ import numpy as np
 
 from data_science.ml.split import SplitOptions, held_out_split
 from data_science.ml.supervised import held_out_metrics
+from data_science.runtime.workers import job_threads
 from data_science.storage.tables import TableFile
 
 FIT_SHARE = 0.8
@@ -46,7 +47,7 @@ def run_flaml(
         estimator_list=ESTIMATORS[split.task],
         seed=split.seed,
         verbose=0,
-        n_jobs=1,
+        n_jobs=job_threads(),  # this job's share of the cores (runtime/workers.py)
         eval_method="cv",
         n_splits=5,
     )

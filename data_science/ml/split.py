@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import TimeSeriesSplit, train_test_split
 
 from data_science.errors import ToolError
 from data_science.ml.common import SEED, is_row_id
@@ -222,6 +221,10 @@ def split_rows(
         cut = rows - n_test
         return RowSplit(positions[:cut], positions[cut:], options, task, False, time_column)
     stratify, reason = _stratify_labels(labels, task, options, n_test)
+    from sklearn.model_selection import (
+        train_test_split,
+    )  # workers only: the server imports this module
+
     train, test = train_test_split(
         np.arange(rows), test_size=options.test_size, random_state=options.seed, stratify=stratify
     )
@@ -284,6 +287,8 @@ class HeldOutSplit:
 
     def cross_validation_folds(self, folds: int) -> Any:
         """Time-ordered folds for time-indexed data (never train on the future), else k-fold."""
+        from sklearn.model_selection import TimeSeriesSplit  # workers only (see split_rows)
+
         return TimeSeriesSplit(n_splits=folds) if self.time_column else folds
 
 

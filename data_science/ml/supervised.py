@@ -29,12 +29,12 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from data_science.errors import ToolError
+from data_science.ml.arguments import ModelOptions
 from data_science.ml.common import SEED
 from data_science.ml.estimators import (
     BALANCED_PARAMETER,
     DEFAULT_MODEL,
     DEPTH_PARAMETER,
-    ModelOptions,
     family,
     make_estimator,
 )

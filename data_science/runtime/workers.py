@@ -66,8 +66,9 @@ def usable_cores() -> int:
 
 
 def lane_size(lane: Lane) -> int:
-    """Processes per lane: a fit per core (each fit runs one thread); quick calls on half as
-    many, at least two, so one slow preview does not hold up another chat's."""
+    """Processes per lane, from the machine: a fit per core (when several run, each gets a share
+    of the cores: `job_threads`); quick calls on half as many, at least two, so one slow preview
+    does not hold up another chat's."""
     cores = usable_cores()
     return cores if lane == "heavy" else max(2, cores // 2)
 
@@ -113,7 +114,8 @@ class FairPool:
         while (call := self._next_call()) is not None:
             executor = self._processes()
             try:
-                running = executor.submit(call.function, *call.args)
+                threads = thread_budget(running_calls())
+                running = executor.submit(_run_call, threads, call.function, call.args)
             except Exception as error:  # a pool shutting down: this caller hears why
                 self._release(call)
                 call.future.set_exception(error)
@@ -169,6 +171,11 @@ class FairPool:
                 )
             return self._executor
 
+    def running(self) -> int:
+        """Calls of this lane running in its processes now."""
+        with self._lock:
+            return self._running.total()
+
     def close(self) -> None:
         """Drop the waiting calls (their callers see them cancelled) and stop the processes."""
         with self._lock:
@@ -182,6 +189,66 @@ class FairPool:
 
 
 _lanes: dict[Lane, FairPool] = {"quick": FairPool("quick"), "heavy": FairPool("heavy")}
+# In a worker process: the threads the call it runs may use (set per call by `_run_call`).
+_job_threads: int | None = None
+
+
+def running_calls() -> int:
+    """Calls running now in both lanes and in job processes (one just started included)."""
+    with _lock:
+        jobs = len(_job_processes)
+    return max(1, jobs + sum(lane.running() for lane in _lanes.values()))
+
+
+def busy_elsewhere() -> float:
+    """Cores kept busy by other programs: the 1-minute load average (it counts this app's own
+    running calls too, which `thread_budget` takes out)."""
+    return os.getloadavg()[0]
+
+
+def thread_budget(running: int) -> int:
+    """Threads for a call starting while `running` calls (itself included) run: the usable
+    cores shared among them, but never more than the cores idle apart from them, at least 1.
+
+    Threads beyond the idle cores cost far more than they give: OpenMP's threads wait for each
+    other at every step, so on a machine busy with other work a 2-thread fit measured 15 to 100
+    times slower than the same fit on one thread.
+    """
+    cores = usable_cores()
+    idle = cores - max(0.0, busy_elsewhere() - (running - 1))
+    return max(1, min(cores // running, round(idle)))
+
+
+def job_threads() -> int:
+    """Threads the running call may use: the usable cores shared by the calls running when it
+    started (at least 1); outside a worker, every usable core. Estimators' `n_jobs` read it."""
+    return _job_threads or usable_cores()
+
+
+def _run_call(threads: int, function: Callable[..., R], args: tuple[Any, ...]) -> R:
+    """In a worker: `function(*args)` with its OpenMP and BLAS pools held to `threads`.
+
+    One job alone uses every core (a 300k-row fit is many times faster than on one thread);
+    several share them instead of each starting a pool per core, which on a busy machine slows
+    every fit down many times over.
+    """
+    global _job_threads
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # no types
+
+    _job_threads = threads
+    # threadpoolctl limits the pools of libraries already loaded; one the call loads for the
+    # first time sizes its pool from these variables.
+    _set_pool_variables(threads)
+    try:
+        with threadpool_limits(limits=threads):
+            return function(*args)
+    finally:
+        _job_threads = None
+
+
+def _set_pool_variables(threads: int) -> None:
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[variable] = str(threads)
 
 
 @dataclass(frozen=True)
@@ -209,12 +276,11 @@ def route_to(remote: Remote | None) -> Remote | None:
 def _prepare_worker(niceness: int) -> None:
     """Workers yield the CPU to the server process, which must keep answering at once.
 
-    One OpenMP/BLAS thread per worker: the pool already has a worker per core, and nested
-    thread pools on a busy machine slow training down many times over.
+    OpenMP and BLAS pools are sized to the usable cores (a container's cpuset, not the host's);
+    each call then uses its share of them (`_run_call`).
     """
     os.nice(niceness)
-    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[variable] = "1"
+    _set_pool_variables(usable_cores())
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
 
 
@@ -269,7 +335,10 @@ async def run_with_deadline(
         return cast(R, await job)
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_run_and_send, args=(sender, function, args), daemon=True)
+    threads = thread_budget(running_calls() + 1)  # +1: this job, not yet counted
+    process = context.Process(
+        target=_run_and_send, args=(sender, threads, function, args), daemon=True
+    )
     process.start()
     with _lock:
         _job_processes.add(process)
@@ -296,10 +365,12 @@ def _wait_for_answer(receiver: Connection, deadline: float, cancel: threading.Ev
             raise DeadlineExceeded(f"stopped after {deadline:.0f} s")
 
 
-def _run_and_send(sender: Connection, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
+def _run_and_send(
+    sender: Connection, threads: int, function: Callable[..., Any], args: tuple[Any, ...]
+) -> None:
     _prepare_worker(NICENESS["heavy"])
     try:
-        sender.send(("ok", function(*args)))
+        sender.send(("ok", _run_call(threads, function, args)))
     except BaseException as error:  # every failure travels back to the caller, which re-raises
         sender.send(("error", error))
     finally:

@@ -108,8 +108,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # Start the worker processes and walk one offline turn before serving: ADK and the
-        # workers import much lazily, which would otherwise stall the first real requests.
+        # Wait for the worker processes (boot.py started them, with the build) and walk one
+        # offline turn before serving: ADK and the workers import much lazily, which would
+        # otherwise stall the first real requests.
         await run_blocking(workers.warm_up)
         await warm_up_agent(agent_app)
         # Exempt the start-up heap (ADK, LiteLLM, pandas: millions of objects) from the cyclic

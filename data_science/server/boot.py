@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import threading
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from typing import Any
@@ -28,6 +29,7 @@ from starlette.types import Receive, Scope, Send
 
 from data_science.config import Settings
 from data_science.observability.logging import get_logger
+from data_science.runtime import workers
 from data_science.runtime.threads import run_blocking
 from data_science.server.shutdown import ShutdownState
 
@@ -35,7 +37,13 @@ log = get_logger(__name__)
 
 
 def build_server_app(settings: Settings) -> Any:
-    """The real FastAPI app (imported here, in the builder's thread: the imports are the wait)."""
+    """The real FastAPI app (imported here, in the builder's thread: the imports are the wait).
+
+    The worker processes start first and import the computing libraries (which this process
+    never imports) meanwhile, on the other cores and at a lower priority; the app's start-up
+    waits for them, so the two waits overlap instead of adding up.
+    """
+    threading.Thread(target=workers.warm_up, name="worker-warm-up", daemon=True).start()
     from data_science.server.app import create_app
 
     return create_app(settings)

@@ -11,20 +11,25 @@ offline model is the reader to satisfy (a hosted model understands either form).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from data_science.config import APP_NAME
-from data_science.ml.guidance import quick_actions
 from data_science.offline.intents import decide
+from data_science.runtime.remote import in_workers
 from data_science.runtime.threads import run_blocking
 from data_science.runtime.workers import run_cpu
 from data_science.server.responses import error_response
 from data_science.storage.workspace import ItemRecord, UnknownItem, Workspace, describe_catalogue
 
 router = APIRouter()
+
+if TYPE_CHECKING:
+    from data_science.ml import guidance
+else:  # computed in the worker processes only (runtime/remote.py)
+    guidance = in_workers("data_science.ml.guidance")
 
 
 @router.get("/api/users/{user_id}/sessions/{session_id}/files/{item_id}/suggestions")
@@ -50,7 +55,7 @@ async def suggestions(
             "tables (CSV, TSV, JSON, Excel, Parquet).",
         )
     table = await run_blocking(workspace.table_file, item_id)
-    actions = await run_cpu(quick_actions, table, lane="quick")
+    actions = await run_cpu(guidance.quick_actions, table, lane="quick")
     return JSONResponse({"file_id": item_id, "suggestions": build_suggestions(record, actions)})
 
 

@@ -18,10 +18,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow
+from pyarrow import ArrowException
+from pyarrow import compute as arrow_compute_module
+from pyarrow import csv as arrow_csv_module
 
+from data_science.runtime.workers import job_threads
 from data_science.storage.charsets import UndecodableText, detect_encoding
 from data_science.storage.objects import StoredObject, StoredPath
+
+# pyarrow.csv and .compute re-export compiled code without `__all__`, which strict mypy refuses.
+arrow_csv: Any = arrow_csv_module
+arrow_compute: Any = arrow_compute_module
 
 # Copy-on-write lets the frame cache hand out cheap shallow copies that callers cannot corrupt.
 pd.set_option("mode.copy_on_write", True)
@@ -29,9 +39,17 @@ pd.set_option("mode.copy_on_write", True)
 TEXT_TABLE_EXTENSIONS = frozenset({"csv", "tsv", "txt"})
 TABLE_EXTENSIONS = TEXT_TABLE_EXTENSIONS | {"json", "xlsx", "parquet"}
 SNIFF_BYTES = 64 * 1024
+SNIFF_TEXT = 16 * 1024  # characters of whole lines the delimiter is guessed from
 CANDIDATE_DELIMITERS = ",;\t|"
 FRAME_CACHE_SIZE = 8
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# Text tables Arrow's CSV reader parses (it reads UTF-8 only, and skips a UTF-8 BOM itself).
+ARROW_ENCODINGS = frozenset({"utf-8", "utf-8-sig", "ascii"})
+# The cells pandas' read_csv reads as missing (its default `na_values`, and the empty cell).
+PANDAS_NULLS = sorted(
+    {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN"}
+    | {"<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"}
+)
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
@@ -53,10 +71,14 @@ def detect_delimiter(text: str, extension: str) -> str:
     """The delimiter of `text`, whose line breaks are already LF (the sniffer splits on them)."""
     if extension == "tsv":
         return "\t"
+    # The sniffer's time grows much faster than its sample (quoted fields make its patterns
+    # backtrack: 0.5 s on 64 KB, 0.03 s on 16 KB), so it reads whole lines up to SNIFF_TEXT.
+    cut = text.rfind("\n", 0, SNIFF_TEXT)
+    sample = text[:cut] if len(text) > SNIFF_TEXT and cut > 0 else text
     try:
-        return csv.Sniffer().sniff(text, delimiters=CANDIDATE_DELIMITERS).delimiter
+        return csv.Sniffer().sniff(sample, delimiters=CANDIDATE_DELIMITERS).delimiter
     except csv.Error:
-        return "\t" if text.count("\t") > text.count(",") else ","
+        return "\t" if sample.count("\t") > sample.count(",") else ","
 
 
 def text_layout(path: Path, extension: str) -> TextLayout:
@@ -100,14 +122,79 @@ def read_table(path: Path, extension: str, layout: TextLayout | None = None) -> 
 
 
 def _read_delimited(path: Path, layout: TextLayout) -> pd.DataFrame:
-    # Decoding is strict (pandas' default): a byte the encoding cannot read fails the read
-    # rather than turning into another character.
-    frame = pd.read_csv(
-        path, sep=layout.delimiter, encoding=layout.encoding, engine="c", low_memory=False
-    )
+    # Arrow's reader first (several times faster than pandas' on large files); where it refuses
+    # a file (ragged rows, line breaks inside quotes, ...) or reads it differently than pandas
+    # would, pandas' own reader decides, as it always did.
+    frame = _read_with_arrow(path, layout) if layout.encoding in ARROW_ENCODINGS else None
+    if frame is None:
+        # Decoding is strict (pandas' default): a byte the encoding cannot read fails the read
+        # rather than turning into another character.
+        frame = pd.read_csv(
+            path, sep=layout.delimiter, encoding=layout.encoding, engine="c", low_memory=False
+        )
     if frame.shape[1] == 0:
         raise TableReadError("no columns were found")
     return frame
+
+
+def _read_with_arrow(path: Path, layout: TextLayout) -> pd.DataFrame | None:
+    """The table as pandas' `read_csv` would read it, parsed by Arrow; None where Arrow cannot
+    give that answer (the caller then reads the file with pandas)."""
+    pyarrow.set_cpu_count(job_threads())  # this call's share of the cores
+    convert = arrow_csv.ConvertOptions(null_values=PANDAS_NULLS, strings_can_be_null=True)
+    parse = arrow_csv.ParseOptions(delimiter=layout.delimiter)
+    try:
+        table = arrow_csv.read_csv(path, parse_options=parse, convert_options=convert)
+        names = table.column_names
+        if "" in names or len(set(names)) < len(names):
+            return None  # pandas names these columns itself ("Unnamed: 0", "a.1")
+        table = _as_text_where_pandas_keeps_text(table, path, parse, convert)
+    except (ArrowException, UnicodeError):
+        return None
+    if any(_beyond_int64(column) for column in table.columns):
+        return None  # pandas reads whole numbers past int64 as uint64 or text, Arrow as floats
+    # A column with no value at all: float NaN in pandas, Arrow's null type (objects) here.
+    empty = [field.name for field in table.schema if pyarrow.types.is_null(field.type)]
+    # Missing text or booleans: NaN in pandas, None from Arrow.
+    gaps = [
+        field.name
+        for field, column in zip(table.schema, table.columns, strict=True)
+        if column.null_count and (pyarrow.types.is_string(field.type) or field.type == "bool")
+    ]
+    # Self-destruct frees each Arrow column once converted: the table is never held twice.
+    frame: pd.DataFrame = table.to_pandas(split_blocks=True, self_destruct=True)
+    del table
+    for name in gaps:
+        frame[name] = frame[name].where(frame[name].notna(), np.nan)
+    return frame.astype(dict.fromkeys(empty, "float64")) if empty else frame
+
+
+def _as_text_where_pandas_keeps_text(
+    table: pyarrow.Table, path: Path, parse: Any, convert: Any
+) -> pyarrow.Table:
+    """pandas leaves dates and times as text. Arrow infers a date only from exactly YYYY-MM-DD,
+    which its text cast writes back the same; times and timestamps (written many ways) and
+    decimals are read again, those columns only, as text."""
+    reread = []
+    for index, field in enumerate(table.schema):
+        if pyarrow.types.is_date32(field.type):
+            table = table.set_column(index, field.name, table.column(index).cast(pyarrow.string()))
+        elif pyarrow.types.is_temporal(field.type) or pyarrow.types.is_decimal(field.type):
+            reread.append(field.name)
+    if reread:
+        convert.column_types = dict.fromkeys(reread, pyarrow.string())
+        convert.include_columns = reread
+        text = arrow_csv.read_csv(path, parse_options=parse, convert_options=convert)
+        for name in reread:
+            table = table.set_column(table.column_names.index(name), name, text.column(name))
+    return table
+
+
+def _beyond_int64(column: pyarrow.ChunkedArray) -> bool:
+    if not pyarrow.types.is_floating(column.type):
+        return False
+    largest = arrow_compute.max(arrow_compute.abs(column)).as_py()
+    return largest is not None and largest >= 2**63
 
 
 def _read_json(path: Path) -> pd.DataFrame:

@@ -5,12 +5,12 @@ value counts and hypothesis tests. The numbers are computed in worker processes
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from google.adk.tools.tool_context import ToolContext
 
 from data_science.llm.model_view import check_listable, rows_for_model
-from data_science.ml.analysis import aggregate, correlation, describe, hypothesis
+from data_science.runtime.remote import in_workers
 from data_science.runtime.workers import run_cpu
 from data_science.storage.tables import TableFile
 from data_science.storage.workspace import ItemRecord
@@ -26,6 +26,14 @@ from data_science.tools.base import (
 
 Aggregation = Literal["count", "mean", "median", "sum", "min", "max", "std"]
 StdKind = Literal["sample", "population"]
+
+if TYPE_CHECKING:
+    from data_science.ml.analysis import aggregate, correlation, describe, hypothesis
+else:  # computed in the worker processes only (runtime/remote.py)
+    aggregate = in_workers("data_science.ml.analysis.aggregate")
+    correlation = in_workers("data_science.ml.analysis.correlation")
+    describe = in_workers("data_science.ml.analysis.describe")
+    hypothesis = in_workers("data_science.ml.analysis.hypothesis")
 
 
 @tool

@@ -6,17 +6,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from google.adk.tools.tool_context import ToolContext
 
 from data_science.config import Settings
-from data_science.ml.automl import run_autogluon
 from data_science.ml.common import SEED
-from data_science.ml.search import run_flaml
 from data_science.ml.split import TEST_SIZE, SplitOptions
 from data_science.observability.logging import TimedOperation, timed_operation
 from data_science.observability.metrics import AUTOML_DURATION
+from data_science.runtime.remote import in_workers
 from data_science.runtime.workers import DeadlineExceeded, JobCancelled
 from data_science.tools.base import (
     ToolError,
@@ -33,6 +32,13 @@ PREDICTOR_DIR = "autogluon"
 DEADLINE_MARGIN = 1.1
 # A fresh process needs a few seconds to import pandas and scikit-learn before it can start.
 WORKER_START_SECONDS = 5
+
+if TYPE_CHECKING:
+    from data_science.ml import automl as autogluon
+    from data_science.ml import search
+else:  # computed in the worker processes only (runtime/remote.py)
+    autogluon = in_workers("data_science.ml.automl")
+    search = in_workers("data_science.ml.search")
 
 
 @contextmanager
@@ -95,7 +101,7 @@ async def automl(
                 tool_context,
                 "automl",
                 f"AutoML predicting {target}",
-                run_autogluon,
+                autogluon.run_autogluon,
                 table,
                 target,
                 predictor_dir,
@@ -182,7 +188,7 @@ async def search_models(
                 tool_context,
                 "search_models",
                 f"Model search for {target}",
-                run_flaml,
+                search.run_flaml,
                 table,
                 target,
                 model_path,

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from google.adk.tools.tool_context import ToolContext
 from google.genai import types
 
 from data_science.llm.model_view import rows_for_model
-from data_science.ml.clustering import (
-    LINKAGES,
-    METHODS,
-    Linkage,
-    Method,
-    anomalies_to_file,
-    choose_k_report,
-    cluster_to_file,
-)
+from data_science.ml.arguments import LINKAGES, METHODS, Linkage, Method
+from data_science.runtime.remote import in_workers
 from data_science.runtime.workers import run_cpu
 from data_science.storage.workspace import ItemRecord
 from data_science.tools.base import (
@@ -36,6 +29,11 @@ METHOD_WORDS = {
     "agglomerative": "agglomerative",
     "gaussian_mixture": "Gaussian mixture",
 }
+
+if TYPE_CHECKING:
+    from data_science.ml import clustering
+else:  # computed in the worker processes only (runtime/remote.py)
+    clustering = in_workers("data_science.ml.clustering")
 
 
 @tool
@@ -98,7 +96,7 @@ async def cluster(
         parent_id=dataset_id,
         name=f"clusters of {record.name}",
         produce=lambda path: run_cpu(
-            cluster_to_file,
+            clustering.cluster_to_file,
             table,
             chosen,
             n_clusters,
@@ -135,7 +133,7 @@ async def choose_k(
     record = await run_blocking(workspace.get, dataset_id, "table")
     chosen = _resolve(record, columns)
     table = await run_blocking(workspace.table_file, dataset_id)
-    report = await run_cpu(choose_k_report, table, chosen, max_k, lane="heavy")
+    report = await run_cpu(clustering.choose_k_report, table, chosen, max_k, lane="heavy")
     chart = await _save_png(tool_context, f"choose k {record.name}", report.pop("png"))
     return {"dataset_id": dataset_id, **report, **chart}
 
@@ -165,7 +163,7 @@ async def find_anomalies(
         parent_id=dataset_id,
         name=f"anomalies in {record.name}",
         produce=lambda path: run_cpu(
-            anomalies_to_file, table, chosen, contamination, path, lane="heavy"
+            clustering.anomalies_to_file, table, chosen, contamination, path, lane="heavy"
         ),
         description=lambda report: (
             f"isolation forest (contamination {contamination:g}) on "

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from google.adk.tools.tool_context import ToolContext
 
-from data_science.ml.feature_selection import select_features_to_file
+from data_science.runtime.remote import in_workers
 from data_science.runtime.workers import run_cpu
 from data_science.tools.base import (
     derive_table,
     open_with_target,
     tool,
 )
+
+if TYPE_CHECKING:
+    from data_science.ml import feature_selection
+else:  # computed in the worker processes only (runtime/remote.py)
+    feature_selection = in_workers("data_science.ml.feature_selection")
 
 
 @tool
@@ -46,7 +51,14 @@ async def select_features(
     workspace, record, table, target = await open_with_target(tool_context, dataset_id, target)
     if not keep_only_selected:
         report = await run_cpu(
-            select_features_to_file, table, target, method, k, estimator, None, lane="heavy"
+            feature_selection.select_features_to_file,
+            table,
+            target,
+            method,
+            k,
+            estimator,
+            None,
+            lane="heavy",
         )
         return {"source_dataset_id": dataset_id, **report}
     saved, report = await derive_table(
@@ -54,7 +66,14 @@ async def select_features(
         parent_id=dataset_id,
         name=f"{record.name} (selected features for {target})",
         produce=lambda path: run_cpu(
-            select_features_to_file, table, target, method, k, estimator, path, lane="heavy"
+            feature_selection.select_features_to_file,
+            table,
+            target,
+            method,
+            k,
+            estimator,
+            path,
+            lane="heavy",
         ),
         description=lambda report: (
             f"{method} feature selection for '{target}': kept "

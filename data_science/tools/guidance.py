@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from google.adk.tools.tool_context import ToolContext
 
-from data_science.ml.estimators import (
-    BALANCED_PARAMETER,
-    DEPTH_PARAMETER,
-    FAMILIES,
-    family_names,
-)
-from data_science.ml.guidance import next_steps, profile_and_model
+from data_science.runtime.remote import in_workers
 from data_science.runtime.workers import run_cpu
 from data_science.tools.base import (
     open_with_target,
@@ -21,6 +15,12 @@ from data_science.tools.base import (
     tool,
     workspace_for,
 )
+
+if TYPE_CHECKING:
+    from data_science.ml import estimators, guidance
+else:  # computed in the worker processes only (runtime/remote.py)
+    estimators = in_workers("data_science.ml.estimators")
+    guidance = in_workers("data_science.ml.guidance")
 
 
 @tool
@@ -48,31 +48,7 @@ async def describe_model_families(tool_context: ToolContext) -> dict[str, Any]:
     `search_models` (FLAML) chooses a family and its settings, and `automl` (AutoGluon) builds
     ensembles within a time budget.
     """
-    families = []
-    for name in family_names():
-        family = FAMILIES.get(name)
-        tasks = (
-            ["classification", "regression"]
-            if family is None
-            else [
-                task
-                for task, spec in (
-                    ("classification", family.classifier),
-                    ("regression", family.regressor),
-                )
-                if spec is not None
-            ]
-        )
-        families.append(
-            {
-                "name": name,
-                "tasks": tasks,
-                "scaled_inputs": bool(family and family.scale),
-                "max_depth": name in DEPTH_PARAMETER,
-                "class_weight": name in BALANCED_PARAMETER,
-                "note": family.note if family else "",
-            }
-        )
+    families = await run_cpu(estimators.family_catalogue, lane="quick")
     return {
         "default": "hist_gradient_boosting",
         "families": families,
@@ -88,7 +64,7 @@ async def suggest_next_steps(dataset_id: str, tool_context: ToolContext) -> dict
     types, dates, free text and a likely target column.
     """
     table = await run_blocking(workspace_for(tool_context).table_file, dataset_id)
-    return {"dataset_id": dataset_id, **await run_cpu(next_steps, table, lane="quick")}
+    return {"dataset_id": dataset_id, **await run_cpu(guidance.next_steps, table, lane="quick")}
 
 
 @tool
@@ -104,7 +80,7 @@ async def analyze_and_model(
     """
     workspace, _, table, target = await open_with_target(tool_context, dataset_id, target)
     async with staged_file(workspace, "model.joblib") as model_path:
-        result = await run_cpu(profile_and_model, table, target, model_path, lane="heavy")
+        result = await run_cpu(guidance.profile_and_model, table, target, model_path, lane="heavy")
         report = result.pop("model_report")
         saved = await run_blocking(
             workspace.adopt_file,
@@ -115,7 +91,7 @@ async def analyze_and_model(
             parent_id=dataset_id,
             details=report,
         )
-    steps = await run_cpu(next_steps, table, lane="quick")
+    steps = await run_cpu(guidance.next_steps, table, lane="quick")
     return {
         "model_id": saved.id,
         "dataset_id": dataset_id,

@@ -8,25 +8,12 @@ few preview rows of what changed (no cell values in summary mode).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from google.adk.tools.tool_context import ToolContext
 
 from data_science.errors import ToolError
-from data_science.ml.prep.cleaning import (
-    cast_column_to_file,
-    drop_columns_to_file,
-    handle_outliers_to_file,
-    impute_to_file,
-    remove_duplicates_to_file,
-    rename_columns_to_file,
-)
-from data_science.ml.prep.encoding import (
-    encode_to_file,
-    expand_dates_to_file,
-    scale_to_file,
-    tfidf_to_file,
-)
+from data_science.runtime.remote import in_workers
 from data_science.runtime.workers import Lane, run_cpu
 from data_science.storage.workspace import ItemRecord, Workspace
 from data_science.tools.base import (
@@ -41,6 +28,12 @@ from data_science.tools.base import (
 
 # Imputers that fit a model on the table (heavy lane).
 MODEL_IMPUTERS = frozenset({"knn", "iterative"})
+
+if TYPE_CHECKING:
+    from data_science.ml.prep import cleaning, encoding
+else:  # computed in the worker processes only (runtime/remote.py)
+    cleaning = in_workers("data_science.ml.prep.cleaning")
+    encoding = in_workers("data_science.ml.prep.encoding")
 
 
 async def _open(tool_context: ToolContext, dataset_id: str) -> tuple[Workspace, ItemRecord]:
@@ -107,7 +100,7 @@ async def impute_missing(
         workspace,
         record,
         f"{strategy} imputed",
-        impute_to_file,
+        cleaning.impute_to_file,
         chosen,
         strategy,
         fill_value,
@@ -128,7 +121,9 @@ async def drop_columns(
     chosen = _resolve_all(record, columns)
     if not chosen:
         raise ToolError("Name at least one column to drop.", code="no_columns")
-    return await _derive(workspace, record, "columns dropped", drop_columns_to_file, chosen)
+    return await _derive(
+        workspace, record, "columns dropped", cleaning.drop_columns_to_file, chosen
+    )
 
 
 @tool
@@ -147,7 +142,7 @@ async def rename_columns(
         )
     names = column_names(record)
     resolved = {resolve_column(names, old): str(new).strip() for old, new in mapping.items()}
-    return await _derive(workspace, record, "renamed", rename_columns_to_file, resolved)
+    return await _derive(workspace, record, "renamed", cleaning.rename_columns_to_file, resolved)
 
 
 @tool
@@ -170,7 +165,9 @@ async def cast_column(
     """
     workspace, record = await _open(tool_context, dataset_id)
     column = resolve_column(column_names(record), column)
-    return await _derive(workspace, record, f"{column} as {to}", cast_column_to_file, column, to)
+    return await _derive(
+        workspace, record, f"{column} as {to}", cleaning.cast_column_to_file, column, to
+    )
 
 
 @tool
@@ -189,7 +186,7 @@ async def remove_duplicates(
     workspace, record = await _open(tool_context, dataset_id)
     chosen = _resolve_all(record, columns)
     return await _derive(
-        workspace, record, "duplicates removed", remove_duplicates_to_file, chosen, keep
+        workspace, record, "duplicates removed", cleaning.remove_duplicates_to_file, chosen, keep
     )
 
 
@@ -216,7 +213,7 @@ async def handle_outliers(
         workspace,
         record,
         f"outliers {'clipped' if action == 'clip' else 'removed'}",
-        handle_outliers_to_file,
+        cleaning.handle_outliers_to_file,
         chosen,
         method,
         action,
@@ -240,7 +237,9 @@ async def scale_columns(
     """
     workspace, record = await _open(tool_context, dataset_id)
     chosen = _resolve_all(record, columns)
-    return await _derive(workspace, record, f"{method} scaled", scale_to_file, chosen, method)
+    return await _derive(
+        workspace, record, f"{method} scaled", encoding.scale_to_file, chosen, method
+    )
 
 
 @tool
@@ -273,7 +272,7 @@ async def encode_columns(
         workspace,
         record,
         f"{method} encoded",
-        encode_to_file,
+        encoding.encode_to_file,
         chosen,
         method,
         target_column,
@@ -291,7 +290,9 @@ async def expand_dates(dataset_id: str, column: str, tool_context: ToolContext) 
     """
     workspace, record = await _open(tool_context, dataset_id)
     column = resolve_column(column_names(record), column, "date column")
-    return await _derive(workspace, record, f"{column} expanded", expand_dates_to_file, column)
+    return await _derive(
+        workspace, record, f"{column} expanded", encoding.expand_dates_to_file, column
+    )
 
 
 @tool
@@ -311,7 +312,7 @@ async def text_to_tfidf(
         workspace,
         record,
         f"{column} TF-IDF",
-        tfidf_to_file,
+        encoding.tfidf_to_file,
         column,
         max_features,
         settings_for(tool_context).MAX_TABLE_COLUMNS,

@@ -8,14 +8,20 @@ result.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from google.adk.tools.tool_context import ToolContext
 
-from data_science.ml.query import SessionTable, SqlLimits, run_query_to_file, tables_in_query
+from data_science.ml.arguments import SessionTable, SqlLimits
+from data_science.runtime.remote import in_workers
 from data_science.runtime.workers import run_cpu
 from data_science.storage.workspace import Workspace
 from data_science.tools.base import derive_table, run_blocking, settings_for, tool, workspace_for
+
+if TYPE_CHECKING:
+    from data_science.ml import query
+else:  # computed in the worker processes only (runtime/remote.py)
+    query = in_workers("data_science.ml.query")
 
 
 @tool
@@ -48,13 +54,15 @@ async def run_sql(sql: str, tool_context: ToolContext) -> dict[str, Any]:
         summary_only=settings.SUMMARY_MODE_ONLY,
     )
     # The query's tables first (a quick parse in a worker): the result is named after them.
-    used = await run_cpu(tables_in_query, sql, tables, limits, lane="quick")
+    used = await run_cpu(query.tables_in_query, sql, tables, limits, lane="quick")
     source = next(entry for entry in tables if entry.dataset_id == used[0])
     saved, report = await derive_table(
         workspace,
         parent_id=source.dataset_id,
         name=f"{source.name} (SQL)",
-        produce=lambda path: run_cpu(run_query_to_file, sql, tables, limits, path, lane="quick"),
+        produce=lambda path: run_cpu(
+            query.run_query_to_file, sql, tables, limits, path, lane="quick"
+        ),
         description=lambda report: str(report["action"]),
     )
     return {"dataset_id": saved.id, **report}

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from google.adk.tools.tool_context import ToolContext
 
-from data_science.ml import regression
 from data_science.ml.common import SEED
 from data_science.ml.split import TEST_SIZE, SplitOptions
+from data_science.runtime.remote import in_workers
 from data_science.runtime.workers import run_cpu
 from data_science.tools.base import column_names, open_with_target, resolve_column, tool
+
+if TYPE_CHECKING:
+    from data_science.ml import regression
+else:  # computed in the worker processes only (runtime/remote.py)
+    regression = in_workers("data_science.ml.regression")
 
 
 @tool

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from google.adk.tools.tool_context import ToolContext
 from google.genai import types
 
 from data_science.llm.model_view import drop_in_summary_mode
-from data_science.ml.timeseries import decompose_to_chart, forecast_to_file
+from data_science.runtime.remote import in_workers
 from data_science.runtime.workers import run_cpu
 from data_science.tools.base import (
     ToolError,
@@ -22,6 +22,11 @@ from data_science.tools.base import (
 )
 
 MAX_HORIZON = 365
+
+if TYPE_CHECKING:
+    from data_science.ml import timeseries
+else:  # computed in the worker processes only (runtime/remote.py)
+    timeseries = in_workers("data_science.ml.timeseries")
 
 
 @tool
@@ -55,7 +60,7 @@ async def forecast(
         parent_id=dataset_id,
         name=f"forecast of {value_column}",
         produce=lambda path: run_cpu(
-            forecast_to_file,
+            timeseries.forecast_to_file,
             table,
             time_column,
             value_column,
@@ -105,7 +110,7 @@ async def decompose_series(
     value_column = resolve_column(column_names(record), value_column, "value column")
     table = await run_blocking(workspace.table_file, dataset_id)
     result = await run_cpu(
-        decompose_to_chart, table, time_column, value_column, season_length, lane="quick"
+        timeseries.decompose_to_chart, table, time_column, value_column, season_length, lane="quick"
     )
     chart = f"decomposition_{re.sub(r'[^a-z0-9]+', '_', value_column.lower())}.png"
     version = await tool_context.save_artifact(

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from google.adk.tools.tool_context import ToolContext
 
+from data_science.ml.arguments import ModelName, ModelOptions
 from data_science.ml.common import SEED
-from data_science.ml.estimators import ModelName, ModelOptions
 from data_science.ml.split import TEST_SIZE, SplitOptions
-from data_science.ml.supervised import fit_to_file, predict_to_file
+from data_science.runtime.remote import in_workers
 from data_science.runtime.workers import run_cpu
 from data_science.tools.base import (
     derive_table,
@@ -19,6 +19,11 @@ from data_science.tools.base import (
     tool,
     workspace_for,
 )
+
+if TYPE_CHECKING:
+    from data_science.ml import supervised
+else:  # computed in the worker processes only (runtime/remote.py)
+    supervised = in_workers("data_science.ml.supervised")
 
 
 @tool
@@ -72,7 +77,7 @@ async def train(
         workspace,
         parent_id=dataset_id,
         produce=lambda path: run_cpu(
-            fit_to_file, table, target, path, model, split, options, lane="heavy"
+            supervised.fit_to_file, table, target, path, model, split, options, lane="heavy"
         ),
         name=lambda report: f"{report['model']} predicting {target}",
     )
@@ -98,7 +103,7 @@ async def predict(model_id: str, dataset_id: str, tool_context: ToolContext) -> 
         parent_id=dataset_id,
         name=f"predictions of {target}",
         produce=lambda path: run_cpu(
-            predict_to_file, model_path, table, features, column, path, lane="quick"
+            supervised.predict_to_file, model_path, table, features, column, path, lane="quick"
         ),
         description=f"{record.name} applied to {dataset_id}",
     )

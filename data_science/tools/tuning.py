@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from google.adk.tools.tool_context import ToolContext
 
+from data_science.ml.arguments import ModelName
 from data_science.ml.common import SEED
-from data_science.ml.estimators import ModelName
 from data_science.ml.split import TEST_SIZE, SplitOptions
-from data_science.ml.tuning import cross_validate_model, ensemble_to_file, tune_to_file
+from data_science.runtime.remote import in_workers
 from data_science.runtime.workers import run_cpu
 from data_science.tools.base import (
     open_with_target,
@@ -18,6 +18,11 @@ from data_science.tools.base import (
     settings_for,
     tool,
 )
+
+if TYPE_CHECKING:
+    from data_science.ml import tuning
+else:  # computed in the worker processes only (runtime/remote.py)
+    tuning = in_workers("data_science.ml.tuning")
 
 
 @tool
@@ -45,7 +50,9 @@ async def cross_validate(
     """
     split = SplitOptions(test_size, seed, stratify)
     _, _, table, target = await open_with_target(tool_context, dataset_id, target)
-    report = await run_cpu(cross_validate_model, table, target, model, folds, split, lane="heavy")
+    report = await run_cpu(
+        tuning.cross_validate_model, table, target, model, folds, split, lane="heavy"
+    )
     return {"dataset_id": dataset_id, **report}
 
 
@@ -90,7 +97,7 @@ async def tune_model(
             tool_context,
             "tune_model",
             f"Tuning {model} for {target}",
-            tune_to_file,
+            tuning.tune_to_file,
             table,
             target,
             model,
@@ -141,7 +148,7 @@ async def train_ensemble(
         workspace,
         parent_id=dataset_id,
         produce=lambda path: run_cpu(
-            ensemble_to_file, table, target, list(models), method, path, split, lane="heavy"
+            tuning.ensemble_to_file, table, target, list(models), method, path, split, lane="heavy"
         ),
         name=lambda report: (
             f"{method} ensemble ({', '.join(report['members'])}) predicting {target}"

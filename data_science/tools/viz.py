@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from google.adk.tools.tool_context import ToolContext
 from google.genai import types
@@ -11,21 +11,17 @@ from google.genai import types
 from data_science.ml.charts.canvas import (
     AGGREGATES,
     CHART_KINDS,
+    MODEL_CHART_KINDS,
     Aggregate,
     Chart,
     ChartKind,
     ChartSpec,
-)
-from data_science.ml.charts.drawing import render_chart
-from data_science.ml.charts.overview import render_overview
-from data_science.ml.common import SEED
-from data_science.ml.model_charts import (
-    MODEL_CHART_KINDS,
     ModelChartKind,
     check_kind,
-    render_model_chart,
 )
+from data_science.ml.common import SEED
 from data_science.ml.split import TEST_SIZE, SplitOptions
+from data_science.runtime.remote import in_workers
 from data_science.runtime.workers import run_cpu
 from data_science.storage.workspace import UnknownItem
 from data_science.tools.base import (
@@ -36,6 +32,15 @@ from data_science.tools.base import (
     tool,
     workspace_for,
 )
+
+if TYPE_CHECKING:
+    from data_science.ml import model_charts
+    from data_science.ml.charts import drawing
+    from data_science.ml.charts import overview as overview_charts
+else:  # computed in the worker processes only (runtime/remote.py)
+    drawing = in_workers("data_science.ml.charts.drawing")
+    overview_charts = in_workers("data_science.ml.charts.overview")
+    model_charts = in_workers("data_science.ml.model_charts")
 
 
 @tool
@@ -96,7 +101,7 @@ async def plot(
     if kind == "scatter" and not spec.y:
         raise ToolError("A scatter plot needs both `x` and `y` columns.", code="missing_argument")
     table = await run_blocking(workspace.table_file, dataset_id)
-    chart = await run_cpu(render_chart, table, spec, lane="quick")
+    chart = await run_cpu(drawing.render_chart, table, spec, lane="quick")
     saved = await _save(tool_context, chart)
     return {**saved, "kind": kind, "rows_plotted": chart.rows_used, **_extras(chart)}
 
@@ -115,7 +120,7 @@ async def auto_charts(dataset_id: str, tool_context: ToolContext) -> dict[str, A
     workspace = workspace_for(tool_context)
     record = await run_blocking(workspace.get, dataset_id, "table")
     table = await run_blocking(workspace.table_file, dataset_id)
-    overview = await run_cpu(render_overview, table, lane="quick")
+    overview = await run_cpu(overview_charts.render_overview, table, lane="quick")
     if not overview:
         raise ToolError(
             f"No column of '{record.name}' suits a chart: every column is constant, empty or "
@@ -186,7 +191,7 @@ async def plot_model(
             code="dataset_missing",
         ) from None
     chart = await run_cpu(
-        render_model_chart,
+        model_charts.render_model_chart,
         model_path,
         table,
         target,

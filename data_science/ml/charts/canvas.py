@@ -10,19 +10,17 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
-
-import matplotlib
-
-matplotlib.use("Agg")
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from data_science.errors import ToolError
 from data_science.ml.common import SEED, is_numeric, numeric_columns
 from data_science.storage.tables import column_kind
+
+if TYPE_CHECKING:  # the server process reads the chart kinds here without loading matplotlib
+    from matplotlib.figure import Figure
 
 ChartKind = Literal[
     "histogram", "scatter", "line", "bar", "box", "heatmap", "violin", "pie", "area"
@@ -30,6 +28,13 @@ ChartKind = Literal[
 Aggregate = Literal["mean", "sum", "median"]
 CHART_KINDS: tuple[str, ...] = get_args(ChartKind)
 AGGREGATES: tuple[str, ...] = get_args(Aggregate)
+# Charts of a trained model (drawn by ml/model_charts.py) and the tasks each fits.
+ModelChartKind = Literal["confusion_matrix", "roc_curve", "residuals", "feature_importance"]
+MODEL_CHART_KINDS: tuple[str, ...] = get_args(ModelChartKind)
+KINDS_BY_TASK: dict[str, tuple[str, ...]] = {
+    "classification": ("confusion_matrix", "roc_curve", "feature_importance"),
+    "regression": ("residuals", "feature_importance"),
+}
 
 MAX_POINTS = 20_000  # rows drawn by a scatter or violin plot; larger tables are sampled
 MAX_BARS = 30  # categories in a bar chart (the most frequent)
@@ -71,6 +76,23 @@ class Drawn:
     rows_used: int
     notes: list[str] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
+
+
+def check_kind(task: str, kind: str, target: str) -> None:
+    """Raise a ToolError naming the kinds that fit when `kind` does not fit a `task` model."""
+    fitting = KINDS_BY_TASK.get(task)
+    if fitting is None:
+        raise ToolError(
+            f"This model's task '{task}' has no charts; model charts exist for classification "
+            "and regression models made by `train`.",
+            code="unsupported_model",
+        )
+    if kind not in fitting:
+        raise ToolError(
+            f"A {kind.replace('_', ' ')} does not fit a {task} model (it predicts '{target}'). "
+            f"Kinds that fit: {', '.join(fitting)}.",
+            code="wrong_chart_kind",
+        )
 
 
 def figure_png(figure: Figure) -> bytes:

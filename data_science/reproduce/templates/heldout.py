@@ -15,12 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from data_science.ml.estimators import (
-    DEFAULT_MODEL,
-    ModelOptions,
-    _option_parameters,
-    family,
-)
+from data_science.ml.arguments import ModelOptions
+from data_science.ml.estimators import DEFAULT_MODEL, _option_parameters, family
 from data_science.reproduce.code import Names, Step, literal
 
 TIME_SPLIT = re.compile(r"temporal on '(?P<column>.*)' \(the latest")

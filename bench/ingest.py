@@ -1,0 +1,117 @@
+"""Ingest: uploading a CSV through the app against `pyarrow.csv.read_csv` of the same file.
+
+Issue #17's target: a 50 MB CSV is uploaded (streamed, checked, parsed, summarised) in at most
+1.5x the time `pyarrow.csv.read_csv` takes to read it. The upload goes through the real app
+(`main.py` in its own process, warmed up) over HTTP; pyarrow reads the file in this process with
+its default threading. Each figure is the median of RUNS. Where the upload's time goes is shown
+stage by stage, each stage timed alone in this process (`--stages`).
+Run: `uv run python bench/ingest.py [--megabytes N] [--stages]` (writes bench/results/ingest.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+from pyarrow import csv as arrow_csv
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.support import met, new_session, running_app, upload, write_table
+
+RUNS = 3
+UPLOAD_LIMIT = 1_000_000_000  # the default 50 MB refuses a file of 50.0 MB or more
+BYTES_PER_ROW = 56  # about, for the table below
+
+
+def write_csv(path: Path, megabytes: float) -> int:
+    """A mixed table (integers, floats with gaps, categories, dates, free text) of about
+    `megabytes`; returns its row count."""
+    rows = int(megabytes * 1_000_000 / BYTES_PER_ROW)
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=(rows, 3)).round(4)
+    values[rng.random(size=(rows, 3)) < 0.05] = np.nan
+    frame = pd.DataFrame(
+        {
+            "id": np.arange(rows),
+            "amount": values[:, 0] * 100,
+            "score": values[:, 1],
+            "ratio": values[:, 2],
+            "city": rng.choice(["Paris", "Zürich", "New York", "São Paulo", "Tokyo"], rows),
+            "day": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 700, rows), "D"),
+            "note": rng.choice(["ok", "late delivery", "fine, thanks", "n/a", ""], rows),
+        }
+    )
+    frame.to_csv(path, index=False)
+    return rows
+
+
+def seconds(function: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    function()
+    return time.perf_counter() - started
+
+
+def median_seconds(function: Callable[[], object]) -> float:
+    return statistics.median(seconds(function) for _ in range(RUNS))
+
+
+def stages(path: Path) -> list[list[str]]:
+    """Each step of the upload's parse, alone, in this process."""
+    from data_science.storage import tables
+    from data_science.storage.charsets import detect_encoding
+
+    layout = tables.text_layout(path, "csv")
+    frame = tables.read_table(path, "csv", layout)
+    steps = {
+        "encoding (every byte)": lambda: detect_encoding(path),
+        "layout (encoding and delimiter)": lambda: tables.text_layout(path, "csv"),
+        "parse (read_table)": lambda: tables.read_table(path, "csv", layout),
+        "summary of the frame": lambda: tables.table_summary(frame),
+        "whole summarize_file": lambda: tables.summarize_file(path, "csv", 1000),
+    }
+    return [[name, f"{median_seconds(step):.2f} s"] for name, step in steps.items()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--megabytes", type=float, default=50)
+    parser.add_argument("--stages", action="store_true")
+    arguments = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "table.csv"
+        rows = write_csv(path, arguments.megabytes)
+        size = path.stat().st_size
+        arrow = median_seconds(lambda: arrow_csv.read_csv(path))
+        breakdown = stages(path) if arguments.stages else []
+        with (
+            running_app(Path(tmp) / "data", {"MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT)}) as server,
+            httpx.Client(base_url=server.url, timeout=600) as http,
+        ):
+            session = new_session(http)
+            upload(http, session, path)  # the workers are warm, as on a serving app
+            app = median_seconds(lambda: upload(http, session, path))
+    text = write_table(
+        "ingest",
+        f"A {size / 1e6:.1f} MB CSV ({rows:,} rows, 7 columns), median of {RUNS}",
+        ["measure", "figure", "target", "met"],
+        [
+            ["`pyarrow.csv.read_csv`", f"{arrow:.2f} s", "", ""],
+            ["upload through the app", f"{app:.2f} s", "", ""],
+            ["ratio", f"{app / arrow:.2f}x", "1.5x", met(app / arrow, 1.5)],
+            *[[f"stage: {name}", figure, "", ""] for name, figure in breakdown],
+        ],
+    )
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

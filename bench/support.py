@@ -1,0 +1,157 @@
+"""What the #17 benchmarks share: the real app on a free port, uploads, chat turns, /healthz
+probes, the whole app's memory, and the tables they write to bench/results/ (never a test)."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from data_science.config import APP_NAME
+from tests.conftest import LiveServer
+
+RESULTS = Path(__file__).parent / "results"
+USER = "bench"
+
+
+class BenchServer(LiveServer):
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError("the app is not running")
+        return self.process.pid
+
+
+@contextmanager
+def running_app(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[BenchServer]:
+    """`main.py` in its own process, warmed up; stopped (workers included) on the way out."""
+    server = BenchServer(data_dir, env)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def new_session(http: httpx.Client) -> str:
+    return str(http.post(f"/apps/{APP_NAME}/users/{USER}/sessions", json={}).json()["id"])
+
+
+def upload(http: httpx.Client, session_id: str, path: Path) -> dict[str, Any]:
+    with path.open("rb") as handle:
+        response = http.post(
+            "/api/uploads",
+            data={"user_id": USER, "session_id": session_id},
+            files={"file": (path.name, handle, "text/csv")},
+        )
+    response.raise_for_status()
+    return dict(response.json())
+
+
+def turn(http: httpx.Client, session_id: str, text: str) -> dict[str, dict[str, Any]]:
+    """One chat turn on the offline model; the tools' results by tool name."""
+    request = {
+        "app_name": APP_NAME,
+        "user_id": USER,
+        "session_id": session_id,
+        "new_message": {"role": "user", "parts": [{"text": text}]},
+    }
+    response = http.post("/run", json=request)
+    response.raise_for_status()
+    results: dict[str, dict[str, Any]] = {}
+    for event in response.json():
+        for part in (event.get("content") or {}).get("parts") or []:
+            if part.get("functionResponse"):
+                results[part["functionResponse"]["name"]] = part["functionResponse"]["response"]
+    return results
+
+
+class HealthProbe:
+    """Asks /healthz every `interval` seconds from a thread while the `with` block runs."""
+
+    def __init__(self, url: str, interval: float = 0.02) -> None:
+        self.url = url
+        self.interval = interval
+        self.latencies_ms: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> HealthProbe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        with httpx.Client(base_url=self.url, timeout=60) as http:
+            while not self._stop.is_set():
+                started = time.perf_counter()
+                http.get("/healthz").raise_for_status()
+                self.latencies_ms.append((time.perf_counter() - started) * 1000)
+                self._stop.wait(self.interval)
+
+    def percentile(self, share: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+class PeakMemory:
+    """The whole app's peak resident memory (server and every worker process), sampled."""
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        self.root = psutil.Process(pid)
+        self.interval = interval
+        self.peak_bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self.peak_bytes = self.now()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def now(self) -> int:
+        total = 0
+        for process in [self.root, *self.root.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):  # a worker that ended meanwhile
+                total += process.memory_info().rss
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak_bytes = max(self.peak_bytes, self.now())
+
+
+def write_table(name: str, title: str, header: list[str], rows: list[list[str]]) -> str:
+    """Write a Markdown table to bench/results/`name`.md and return it."""
+    lines = [
+        title,
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
+    text = "\n".join(lines) + "\n"
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.md").write_text(text)
+    return text
+
+
+def met(value: float, goal: float) -> str:
+    return "yes" if value <= goal else "no"
