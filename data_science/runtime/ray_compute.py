@@ -146,7 +146,7 @@ class RayLane(Executor):
         self._lock = threading.Lock()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        ref = _start(fn, args, name=f"{self.lane}:{_name(fn)}")
+        ref = _start(fn, args, name=f"{self.lane}:{_name(fn, args)}")
         outcome: Future[Any] = Future()
         outcome.set_running_or_notify_cancel()
         with self._lock:
@@ -182,8 +182,17 @@ def _start(function: Callable[..., Any], args: tuple[Any, ...], name: str) -> An
     return _remote_call.options(num_cpus=TASK_CPUS, name=name).remote(function, args)
 
 
-def _name(function: Callable[..., Any]) -> str:
-    return getattr(function, "__qualname__", type(function).__name__)
+def _name(function: Callable[..., Any], args: tuple[Any, ...]) -> str:
+    """The name of the computation a task runs, for Ray's task list and logs: seen through the
+    wrappers around it (the thread budget, stored locations)."""
+    while args:
+        if function is workers._run_call:  # (threads, function, args)
+            function, args = args[1], tuple(args[2])
+        elif getattr(function, "__name__", "") == "call_with_locations":  # (function, *args)
+            function, args = args[0], tuple(args[1:])
+        else:
+            break
+    return str(getattr(function, "__name__", None) or type(function).__name__)
 
 
 async def run_with_deadline(
@@ -191,7 +200,7 @@ async def run_with_deadline(
 ) -> Any:
     """`workers.run_with_deadline` on Ray: one task, stopped (with everything it started) past
     `deadline` s or when `cancel` is set; returns its value or re-raises its exception."""
-    ref = _start(function, args, name=f"job:{_name(function)}")
+    ref = _start(function, args, name=f"job:{_name(function, args)}")
     try:
         await run_blocking(_wait_for_answer, ref, deadline, cancel)
         status, value = await run_blocking(_answer, ref)
