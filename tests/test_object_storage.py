@@ -23,6 +23,7 @@ from google.adk.tools.tool_context import ToolContext
 from sklearn.metrics import accuracy_score
 
 from data_science.config import Settings
+from data_science.runtime import workers
 from data_science.storage import tables
 from data_science.storage.objects import (
     BlobStore,
@@ -48,11 +49,17 @@ def s3() -> Iterator[S3Server]:
 
 
 @pytest.fixture
-def s3_env(s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
-    """This process's environment pointed at the test server (obstore reads AWS_* itself)."""
+def s3_env(s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Server]:
+    """This process's environment pointed at the test server (obstore reads AWS_* itself).
+
+    Worker processes read it when they start, as a server's workers do: the pool an earlier
+    test started is stopped before and after, so this test's workers see the test server.
+    """
     for name, value in s3.env().items():
         monkeypatch.setenv(name, value)
-    return s3
+    workers.shutdown()
+    yield s3
+    workers.shutdown()
 
 
 def fresh_prefix() -> str:
