@@ -26,6 +26,7 @@ from data_science.plugins.attachments import take_in
 from data_science.storage.tables import table_summary
 from data_science.tools import ALL_TOOLS
 from data_science.tools.base import workspace_for
+from data_science.tools.router import offered_families
 from tests.conftest import add_dataset
 
 ROWS = 60
@@ -229,6 +230,9 @@ def calls(ids: dict[str, str]) -> Calls:
         "find_anomalies": [(data, "ok")],
         "forecast": [({**data, "time_column": "day", "value_column": "x1", "horizon": 6}, "ok")],
         "decompose_series": [({**data, "time_column": "day", "value_column": "x1"}, "ok")],
+        # The tools here are called directly, not through a turn: the chat has no recorded step.
+        "show_code": [({"last": 3}, "no_steps")],
+        "export_notebook": [({}, "ok")],
     }
 
 
@@ -271,7 +275,8 @@ async def test_no_tool_result_shows_a_cell_value_in_summary_mode(
             if outcome != expected or leaks(result, numbers):
                 failures.append((name, arguments, outcome, leaks(result, numbers), result))
     assert [(n, a, o, found) for n, a, o, found, _ in failures] == [], failures
-    instruction = await session_instruction(summary_mode, tool_context)
+    families = offered_families(set(tools))
+    instruction = await session_instruction(summary_mode, families, tool_context)
     assert "Summary mode is on" in instruction and "category_1" in instruction
     assert leaks(instruction, numbers) == []
 
@@ -318,7 +323,8 @@ async def test_attachment_notes_show_schema_but_no_cell_value_in_summary_mode(
     note = take_in(pipeline, csv, "sales.csv", tool_context.user_id, tool_context.session.id)
     assert note.startswith("[attachment]") and '"region" (text)' in note and "60 rows" in note
     assert leaks(note, row_values(marked_frame())) == []
-    instruction = await session_instruction(summary_mode, tool_context)
+    everything = offered_families({function.__name__ for function in ALL_TOOLS})
+    instruction = await session_instruction(summary_mode, everything, tool_context)
     assert '"region"' in instruction and leaks(instruction, []) == []
 
 
