@@ -504,7 +504,7 @@ def test_keyboard_reaches_every_control_with_a_visible_focus_ring(
     expect(page.locator("#suggestions .suggestion")).to_have_count(3)
     page.focus(".skip-link")
     reached = []
-    for _ in range(12):
+    for _ in range(13):  # every control once, from the skip link to Send
         reached.append(
             page.evaluate(
                 """() => {
@@ -519,7 +519,15 @@ def test_keyboard_reaches_every_control_with_a_visible_focus_ring(
         )
         page.keyboard.press("Tab")
     names = [item["name"] for item in reached]
-    controls = ["Skip to", "New chat", "Rename", "Delete", "Profile the data", "Hide suggestions"]
+    controls = [
+        "Skip to",
+        "export-notebook",
+        "New chat",
+        "Rename",
+        "Delete",
+        "Profile the data",
+        "Hide suggestions",
+    ]
     for control in [*controls, "file-input", "message-input", "send-button"]:
         assert any(control in name for name in names), names
     assert all(item["style"] != "none" and item["width"] >= 2 for item in reached), reached
