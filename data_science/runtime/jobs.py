@@ -42,10 +42,11 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from data_science.observability.logging import get_logger
+from data_science.runtime.shared_tables import SharedTable
 
 log = get_logger(__name__)
 
@@ -130,20 +131,10 @@ class JobTable:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._table_ready = False
-
-    async def _prepare(self) -> None:
-        if self._table_ready:
-            return
-        try:
-            async with self.engine.begin() as connection:
-                await connection.run_sync(JOBS_TABLE.create, checkfirst=True)
-        except DBAPIError:
-            return  # another replica created it at the same moment; the next call retries
-        self._table_ready = True
+        self._table = SharedTable(engine, JOBS_TABLE)
 
     async def add(self, job: Job) -> None:
-        await self._prepare()
+        await self._table.prepare()
         async with self.engine.begin() as connection:
             await connection.execute(
                 insert(JOBS_TABLE).values(
@@ -178,7 +169,7 @@ class JobTable:
 
     async def for_chat(self, user_id: str, session_id: str) -> list[dict[str, Any]]:
         """The chat's live jobs, described; rows of dead replicas are removed on the way."""
-        await self._prepare()
+        await self._table.prepare()
         now = time.time()
         key = chat_key(user_id, session_id)
         async with self.engine.begin() as connection:
@@ -203,7 +194,7 @@ class JobTable:
         self, user_id: str, session_id: str, job_id: str | None = None
     ) -> list[dict[str, Any]]:
         """Ask the chat's job (or all its jobs) to stop; the rows asked, described."""
-        await self._prepare()
+        await self._table.prepare()
         where = [JOBS_TABLE.c.chat_key == chat_key(user_id, session_id)]
         where.append(JOBS_TABLE.c.heartbeat_at >= time.time() - JOB_STALE_SECONDS)
         if job_id is not None:

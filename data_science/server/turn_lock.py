@@ -27,12 +27,13 @@ import uuid
 
 from google.adk.cli.api_server import RunAgentRequest
 from sqlalchemy import Column, Float, MetaData, String, Table, delete, insert, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from data_science.observability.logging import get_logger
+from data_science.runtime.shared_tables import SharedTable
 from data_science.server.auth import replay_body
 from data_science.server.responses import error_response
 
@@ -61,21 +62,11 @@ class TurnLeases:
     def __init__(self, engine: AsyncEngine, lease_seconds: float = LEASE_SECONDS) -> None:
         self.engine = engine
         self.lease_seconds = lease_seconds
-        self._table_ready = False
-
-    async def _prepare(self) -> None:
-        if self._table_ready:
-            return
-        try:
-            async with self.engine.begin() as connection:
-                await connection.run_sync(LEASES.create, checkfirst=True)
-        except DBAPIError:
-            return  # another replica created it at the same moment; if not, acquire() says so
-        self._table_ready = True
+        self._table = SharedTable(engine, LEASES)
 
     async def acquire(self, key: str, holder: str) -> bool:
         """Take the chat's lease: True, or False while another live turn holds it."""
-        await self._prepare()
+        await self._table.prepare()
         now = time.time()
         try:
             async with self.engine.begin() as connection:
