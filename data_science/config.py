@@ -99,6 +99,11 @@ class Settings(BaseSettings):
     MAX_ZIP_COMPRESSION_RATIO: int = Field(default=200, gt=1)
     MAX_IMAGE_PIXELS: int = Field(default=50_000_000, gt=0)
     MAX_TABLE_COLUMNS: int = Field(default=10_000, gt=0)
+    # Tables with more rows are "large": stored as Parquet at upload and worked on out of memory
+    # (DuckDB over the file for profiles, groupings and chart aggregates) instead of whole in
+    # pandas; models and point charts use a random sample of at most SAMPLE_ROWS rows, stated.
+    LARGE_TABLE_ROWS: int = Field(default=2_000_000, gt=0)
+    SAMPLE_ROWS: int = Field(default=500_000, gt=0)
     ALLOWED_EXTENSIONS: Annotated[frozenset[str], NoDecode] = frozenset(DEFAULT_EXTENSIONS)
 
     # AutoML
