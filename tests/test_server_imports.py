@@ -1,7 +1,10 @@
 """The server process stays lean: the libraries that compute load in the worker processes only.
 
 Issue #17: the first chat turn must not wait for scikit-learn, SciPy, matplotlib, statsmodels,
-DuckDB, AutoGluon, FLAML or statsforecast to import in the server process. The real app runs in
+DuckDB, AutoGluon, FLAML or statsforecast to import in the server process. Showing a step's code
+and exporting the chat as a notebook write code from templates that import those libraries (the
+options of every model family), so they run in a worker too: the test does both, through the
+model's tools and the page's routes. The real app runs in
 its own process; which of those libraries it loaded is read from the outside, from the shared
 objects mapped into it (`/proc/PID/maps`), with no hook inside the app. Pure-Python packages
 (FLAML, AutoGluon, statsforecast) map nothing of their own but import the compiled ones listed.
@@ -11,6 +14,8 @@ to work.
 
 from __future__ import annotations
 
+import io
+import zipfile
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
@@ -58,14 +63,32 @@ def turn(http: httpx.Client, session_id: str, text: str) -> list[dict[str, objec
 
 
 def tool_results(events: list[dict[str, object]]) -> dict[str, dict[str, object]]:
+    """Each tool's result in the turn, with the id of the call it answered as `call_id`."""
     results = {}
     for event in events:
         content = event.get("content")
         for part in (content or {}).get("parts") or [] if isinstance(content, dict) else []:
             if part.get("functionResponse"):
                 call = part["functionResponse"]
-                results[call["name"]] = call["response"]
+                results[call["name"]] = {**call["response"], "call_id": call["id"]}
     return results
+
+
+def show_and_export(http: httpx.Client, session_id: str, call_id: object, upload: str) -> None:
+    """The chat's code shown and exported, by the model's tools and by the page's routes."""
+    shown = tool_results(turn(http, session_id, "show me the code"))["show_code"]
+    assert shown["status"] == "ok", shown
+    assert any("bill_length_mm" in line for step in shown["steps"] for line in step["code"])
+    exported = tool_results(turn(http, session_id, "export this chat as a notebook"))
+    assert exported["export_notebook"]["status"] == "ok", exported
+    api = f"/api/users/alice/sessions/{session_id}"
+    code = http.get(f"{api}/code/{call_id}")
+    assert code.status_code == 200, code.text
+    assert "bill_length_mm" in code.json()["code"]
+    notebook = http.get(f"{api}/notebook")
+    assert notebook.status_code == 200, notebook.text
+    with zipfile.ZipFile(io.BytesIO(notebook.content)) as archive:
+        assert set(archive.namelist()) == {"notebook.ipynb", f"data/{upload}"}
 
 
 def test_the_server_process_never_loads_the_computing_libraries(
@@ -87,7 +110,11 @@ def test_the_server_process_never_loads_the_computing_libraries(
             )
         assert uploaded.status_code == 201, uploaded.text
         events = turn(http, session_id, "find outliers in bill_length_mm")
-    assert tool_results(events)["describe_distribution"]["status"] == "ok"
+    described = tool_results(events)["describe_distribution"]
+    assert described["status"] == "ok"
+    assert mapped_libraries(server) == set()
+    with httpx.Client(base_url=live_server.url, timeout=120) as http:
+        show_and_export(http, session_id, described["call_id"], penguins_csv.name)
     assert mapped_libraries(server) == set()
     workers = psutil.Process(server).children(recursive=True)
     assert any("scipy" in mapped_libraries(worker.pid) for worker in workers)

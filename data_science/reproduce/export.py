@@ -1,6 +1,10 @@
 """The notebook export: the uploads as the notebook reads them back, and the ZIP that holds both.
 
-Every function here is blocking (it reads the session's files): call it from a worker thread.
+Each part runs where it belongs (tools/notebook.py puts them together): `uploads` lists the
+session's uploads (a server thread: it reads records); `reader_of` finds how one is read back (a
+worker process: it reads the whole file); the notebook is written in a worker too
+(`reproduce.notebook.notebook_document`: its templates import the computing libraries); and
+`write_export` zips it with the uploads (a server thread: it only moves bytes).
 """
 
 from __future__ import annotations
@@ -13,13 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from data_science.reproduce.code import DATA_FOLDER, Source
-from data_science.reproduce.notebook import (
-    NOTEBOOK_FILE,
-    ChatRequest,
-    build_notebook,
-    notebook_text,
-)
+from data_science.reproduce.code import DATA_FOLDER
+from data_science.reproduce.notebook import NOTEBOOK_FILE, NotebookDocument
 from data_science.storage.tables import TEXT_TABLE_EXTENSIONS, text_layout
 from data_science.storage.workspace import ItemRecord, Workspace
 
@@ -27,12 +26,13 @@ ARCHIVE_PREFIX = "zip_"
 
 
 @dataclass(frozen=True)
-class UploadedFile:
-    """An uploaded table: its dataset id, how the notebook reads it, and where its bytes are."""
+class Upload:
+    """An uploaded table: its record, the unique name it has in the export's `data/` folder, and
+    its stored file as a worker is handed it."""
 
-    dataset_id: str
-    source: Source
-    path: Path
+    record: ItemRecord
+    file_name: str
+    stored: Path
 
 
 @dataclass(frozen=True)
@@ -51,19 +51,15 @@ def is_upload(record: ItemRecord) -> bool:
     return record.kind == "table" and (parent is None or parent.startswith(ARCHIVE_PREFIX))
 
 
-def uploaded_files(workspace: Workspace) -> list[UploadedFile]:
-    """The session's uploads, each under its stored (sanitised) name, made unique, and read as
-    the upload was read: a text table with the encoding and delimiter detected then."""
-    files: list[UploadedFile] = []
+def uploads(workspace: Workspace) -> list[Upload]:
+    """The session's uploads, oldest first, each under its stored (sanitised) name made unique."""
+    found: list[Upload] = []
     taken: set[str] = set()
     for record in workspace.items("table"):
-        if not is_upload(record):
-            continue
-        path = workspace.data_path(record)
-        name = _unique(record.stored_name, taken)
-        reader, options = _reader_of(path, record.extension)
-        files.append(UploadedFile(record.id, Source(name, reader, options), path))
-    return files
+        if is_upload(record):
+            name = _unique(record.stored_name, taken)
+            found.append(Upload(record, name, workspace.stored_file(record)))
+    return found
 
 
 def _unique(name: str, taken: set[str]) -> str:
@@ -79,8 +75,9 @@ def _unique(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _reader_of(path: Path, extension: str) -> tuple[str, dict[str, Any]]:
-    """The pandas reader and options `storage.tables.read_table` used for this file."""
+def reader_of(path: Path, extension: str) -> tuple[str, dict[str, Any]]:
+    """The pandas reader and options `storage.tables.read_table` used for this file: a text
+    table with the encoding and delimiter detected at upload. (Reads the file: a worker's job.)"""
     if extension in TEXT_TABLE_EXTENSIONS:
         layout = text_layout(path, extension)
         return "read_csv", {"sep": layout.delimiter, "encoding": layout.encoding}
@@ -96,20 +93,16 @@ def _reader_of(path: Path, extension: str) -> tuple[str, dict[str, Any]]:
 
 
 def write_export(
-    workspace: Workspace, requests: Sequence[ChatRequest], title: str, target: Path
+    workspace: Workspace, files: Sequence[Upload], document: NotebookDocument, target: Path
 ) -> ExportReport:
     """Write the ZIP of the chat's notebook and its `data/` folder to `target`."""
-    files = uploaded_files(workspace)
-    notebook = build_notebook(requests, {item.dataset_id: item.source for item in files}, title)
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(NOTEBOOK_FILE, notebook_text(notebook))
+        archive.writestr(NOTEBOOK_FILE, document.text)
         for item in files:
-            archive.write(item.path, f"{DATA_FOLDER}/{item.source.file_name}")
-    code_cells = sum(1 for cell in notebook.cells if cell.cell_type == "code") - 1
-    notes = sum(1 for cell in notebook.cells if cell.cell_type == "markdown" and cell.metadata)
+            archive.write(workspace.data_path(item.record), f"{DATA_FOLDER}/{item.file_name}")
     return ExportReport(
         size_bytes=target.stat().st_size,
-        data_files=[item.source.file_name for item in files],
-        code_cells=code_cells,
-        notes=notes,
+        data_files=[item.file_name for item in files],
+        code_cells=document.code_cells,
+        notes=document.notes,
     )

@@ -46,6 +46,15 @@ class ChatRequest:
 
 
 @dataclass(frozen=True)
+class NotebookDocument:
+    """A written notebook: its text, its step code cells, and the notes that stand for steps."""
+
+    text: str
+    code_cells: int
+    notes: int
+
+
+@dataclass(frozen=True)
 class StepCode:
     """A step's cell: its code, or (when it cannot be written as code) the note saying why."""
 
@@ -56,7 +65,11 @@ class StepCode:
 
 
 def step_cells(requests: Sequence[ChatRequest], sources: Mapping[str, Source]) -> list[StepCode]:
-    """Every step's code, in chat order, from one walk of `Names` over the whole chat."""
+    """Every step's code, in chat order, from one walk of `Names` over the whole chat.
+
+    Runs in a worker process (`run_cpu`): the templates import the libraries whose options they
+    write (scikit-learn, statsmodels, ...), which the server process never loads.
+    """
     names = Names(sources)
     cells = []
     for request in requests:
@@ -99,6 +112,16 @@ def build_notebook(
             notebook.cells.append(_step_cell(next(cells)))
     nbformat.validate(notebook)
     return notebook
+
+
+def notebook_document(
+    requests: Sequence[ChatRequest], sources: Mapping[str, Source], title: str
+) -> NotebookDocument:
+    """The chat's notebook as text, with its counts (runs in a worker: see `step_cells`)."""
+    notebook = build_notebook(requests, sources, title)
+    code_cells = sum(1 for cell in notebook.cells if cell.cell_type == "code") - 1  # preamble
+    notes = sum(1 for cell in notebook.cells if cell.cell_type == "markdown" and cell.metadata)
+    return NotebookDocument(notebook_text(notebook), code_cells, notes)
 
 
 def _title(title: str) -> str:

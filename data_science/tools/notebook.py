@@ -2,11 +2,14 @@
 
 The route (`server/notebook.py`) and these tools share one path from a session's events to code
 (`chat_code`, `export_chat`), so the page's "show code", the model's `show_code` and the
-exported notebook name the same variables.
+exported notebook name the same variables. The code is written in a worker process: the
+templates import the libraries whose options they write (scikit-learn and the rest), which the
+server process never loads (tests/test_server_imports.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -15,9 +18,10 @@ from google.adk.events.event import Event
 from google.adk.tools.tool_context import ToolContext
 from google.genai import types
 
-from data_science.reproduce.code import PREAMBLE
-from data_science.reproduce.export import ExportReport, uploaded_files, write_export
-from data_science.reproduce.notebook import StepCode, step_cells
+from data_science.reproduce.code import PREAMBLE, Source
+from data_science.reproduce.export import ExportReport, Upload, reader_of, uploads, write_export
+from data_science.reproduce.notebook import StepCode, notebook_document, step_cells
+from data_science.runtime.workers import run_cpu
 from data_science.storage.workspace import Workspace
 from data_science.tools.base import (
     ToolError,
@@ -35,20 +39,32 @@ EXPORT_FILE = artifact_filename("chat_notebook", "zip")
 MAX_ARTIFACT_BYTES = 100_000_000
 
 
-def _chat_code(workspace: Workspace, events: list[Event]) -> list[StepCode]:
-    sources = {item.dataset_id: item.source for item in uploaded_files(workspace)}
-    return step_cells(chat_requests(events), sources)
+async def _sources(workspace: Workspace) -> tuple[list[Upload], dict[str, Source]]:
+    """The session's uploads, and how the notebook reads each back (found by workers)."""
+    found = await run_blocking(uploads, workspace)
+    readers = await asyncio.gather(
+        *(run_cpu(reader_of, item.stored, item.record.extension, lane="quick") for item in found)
+    )
+    sources = {
+        item.record.id: Source(item.file_name, reader, options)
+        for item, (reader, options) in zip(found, readers, strict=True)
+    }
+    return found, sources
 
 
 async def chat_code(workspace: Workspace, events: Iterable[Event]) -> list[StepCode]:
     """Every step of the chat with its code (or the note saying why it has none), in order."""
-    return await run_blocking(_chat_code, workspace, list(events))
+    requests = chat_requests(events)
+    _, sources = await _sources(workspace)
+    return await run_cpu(step_cells, requests, sources, lane="quick")
 
 
 async def export_chat(workspace: Workspace, events: Iterable[Event], target: Path) -> ExportReport:
     """Write the chat's notebook and its uploads as a ZIP to `target`."""
     requests = chat_requests(events)
-    return await run_blocking(write_export, workspace, requests, NOTEBOOK_TITLE, target)
+    found, sources = await _sources(workspace)
+    document = await run_cpu(notebook_document, requests, sources, NOTEBOOK_TITLE, lane="quick")
+    return await run_blocking(write_export, workspace, found, document, target)
 
 
 @tool
