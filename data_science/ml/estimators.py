@@ -228,7 +228,7 @@ def make_estimator(
         params = {**params, "random_state": seed}
     if "n_jobs" in params:  # this call's share of the cores (runtime/workers.py)
         params = {**params, "n_jobs": job_threads()}
-    settings = _option_parameters(name, task, options or ModelOptions())
+    settings = option_parameters(name, task, options or ModelOptions())
     estimator = cls(**params)
     known = estimator.get_params(deep=True)
     for parameter, value in settings.items():
@@ -242,7 +242,7 @@ def make_estimator(
     return estimator
 
 
-def _option_parameters(name: str, task: str, options: ModelOptions) -> dict[str, Any]:
+def option_parameters(name: str, task: str, options: ModelOptions) -> dict[str, Any]:
     """The estimator parameters the options ask for; a family without them is refused."""
     settings: dict[str, Any] = {}
     if options.max_depth is not None:

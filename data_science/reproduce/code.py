@@ -91,6 +91,10 @@ class Names:
         """A fresh variable for a model a step fits (`model`, `model_2`, ...)."""
         return self._bind(model_id, "model")
 
+    def source(self, dataset_id: str) -> Source | None:
+        """How upload `dataset_id` is read back; None for a dataset that is not an upload."""
+        return self._sources.get(dataset_id)
+
     def knows(self, item_id: str) -> bool:
         return item_id in self._variables or item_id in self._sources
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from data_science.reproduce.code import Names, Source, Step, code_for, literal
+from data_science.reproduce.code import Names, Step, code_for, literal
 from data_science.reproduce.templates._shared import arguments, cell
 
 # data_science.storage.exports: text a spreadsheet would run as a formula gets a leading '.
@@ -39,8 +39,8 @@ def load_sheet(step: Step, names: Names) -> str:
     args = arguments(step)
     dataset_id = str(args["dataset_id"])
     # The workbook the dataset was read from (its first sheet); an upload has a Source.
-    source = names._sources.get(dataset_id)  # Names has no accessor for it
-    file_name = source.file_name if isinstance(source, Source) else f"{dataset_id}.xlsx"
+    source = names.source(dataset_id)
+    file_name = source.file_name if source is not None else f"{dataset_id}.xlsx"
     made = names.new_frame(str(step.result["dataset_id"]))
     return cell(
         [],

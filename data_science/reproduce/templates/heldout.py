@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from data_science.ml.arguments import ModelOptions
-from data_science.ml.estimators import DEFAULT_MODEL, _option_parameters, family
+from data_science.ml.estimators import DEFAULT_MODEL, family, option_parameters
 from data_science.reproduce.code import Names, Step, literal
 
 TIME_SPLIT = re.compile(r"temporal on '(?P<column>.*)' \(the latest")
@@ -195,7 +195,7 @@ def estimator_code(
     cls, params = spec
     if "random_state" in params:
         params = {**params, "random_state": seed}
-    settings = _option_parameters(name, task, options or ModelOptions())
+    settings = option_parameters(name, task, options or ModelOptions())
     inner = params.get("estimator")
     if inner is not None:  # XGBoost's classifier, wrapped in a label encoder
         inner_cls = type(inner)
