@@ -20,7 +20,7 @@ from data_science.tools.analysis import (
 )
 from data_science.tools.data import analyze_dataset, list_data_files
 from tests.conftest import Tool, add_dataset
-from tests.reproduce_checks import Reproduction
+from tests.reproduce_checks import Replay
 
 Numbers = Callable[[dict[str, Any]], Iterator[float]]
 
@@ -187,8 +187,8 @@ async def test_the_code_prints_the_numbers_the_tool_reported(
     numbers: Numbers,
 ) -> None:
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    replay = Reproduction(tool_context, tmp_path / "beside")
-    result = await replay.run(tool, dataset_id=dataset_id, **args)
+    replay = Replay(tool_context, tmp_path / "beside")
+    result = await replay.run_step(tool, dataset_id=dataset_id, **args)
     expected = list(numbers(result))
     assert expected
     replay.assert_shows(*expected)
@@ -198,7 +198,7 @@ async def test_listing_the_files_is_a_comment(
     tool_context: ToolContext, penguins: pd.DataFrame, tmp_path: Path
 ) -> None:
     add_dataset(tool_context, penguins, "penguins.csv")
-    replay = Reproduction(tool_context, tmp_path / "beside")
-    await replay.run(list_data_files)
+    replay = Replay(tool_context, tmp_path / "beside")
+    await replay.run_step(list_data_files)
     assert all(line.startswith("#") for line in replay.code.strip().splitlines())
     assert replay.printed == ""

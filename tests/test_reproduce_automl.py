@@ -27,16 +27,16 @@ from data_science.ml.automl import run_autogluon
 from data_science.ml.search import run_flaml
 from data_science.ml.split import SplitOptions
 from data_science.tools.base import workspace_for
-from tests.reproduce_model_checks import Chat, printed_numbers
+from tests.reproduce_checks import Replay, printed_lines
 
 
 @pytest.fixture
-def chat(tool_context: ToolContext, tmp_path: Path) -> Chat:
-    return Chat(tool_context, tmp_path / "notebook" / "data")
+def chat(tool_context: ToolContext, tmp_path: Path) -> Replay:
+    return Replay(tool_context, tmp_path / "notebook" / "data")
 
 
 def assert_same_split_and_metric_names(result: dict[str, Any], output: str) -> None:
-    printed = printed_numbers(output)
+    printed = printed_lines(output)
     assert (printed["n_train"], printed["n_test"]) == (
         str(result["n_train"]),
         str(result["n_test"]),
@@ -48,7 +48,7 @@ def assert_same_split_and_metric_names(result: dict[str, Any], output: str) -> N
 
 
 async def test_search_models_code_runs_flaml_on_the_same_split(
-    chat: Chat, penguins: pd.DataFrame, tmp_path: Path
+    chat: Replay, penguins: pd.DataFrame, tmp_path: Path
 ) -> None:
     dataset_id = chat.upload(penguins.iloc[::2], "penguins.csv")
     table = workspace_for(chat.tool_context).table_file(dataset_id)
@@ -66,7 +66,7 @@ async def test_search_models_code_runs_flaml_on_the_same_split(
 
 
 async def test_automl_code_runs_autogluon_with_the_same_preset(
-    chat: Chat, penguins: pd.DataFrame, tmp_path: Path, settings: Settings
+    chat: Replay, penguins: pd.DataFrame, tmp_path: Path, settings: Settings
 ) -> None:
     dataset_id = chat.upload(penguins.iloc[::2], "penguins.csv")
     table = workspace_for(chat.tool_context).table_file(dataset_id)

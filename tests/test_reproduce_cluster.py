@@ -11,14 +11,14 @@ import pytest
 from google.adk.tools.tool_context import ToolContext
 
 from data_science.tools import choose_k, cluster, find_anomalies
-from tests.reproduce_model_checks import Chat, assert_printed, expected_metrics
+from tests.reproduce_checks import Replay, assert_printed, expected_metrics
 
 COLUMNS = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
 
 
 @pytest.fixture
-def chat(tool_context: ToolContext, tmp_path: Path) -> Chat:
-    return Chat(tool_context, tmp_path / "notebook" / "data")
+def chat(tool_context: ToolContext, tmp_path: Path) -> Replay:
+    return Replay(tool_context, tmp_path / "notebook" / "data")
 
 
 @pytest.mark.parametrize(
@@ -34,7 +34,7 @@ def chat(tool_context: ToolContext, tmp_path: Path) -> Chat:
     ],
 )
 async def test_cluster_code_finds_the_same_clusters(
-    chat: Chat, penguins: pd.DataFrame, options: dict[str, Any]
+    chat: Replay, penguins: pd.DataFrame, options: dict[str, Any]
 ) -> None:
     half = penguins.iloc[::2].reset_index(drop=True)  # quicker; the choices stay the same kind
     dataset_id = chat.upload(half, "penguins.csv")
@@ -58,7 +58,7 @@ async def test_cluster_code_finds_the_same_clusters(
 
 
 async def test_choose_k_code_prints_the_elbow_table_and_both_ks(
-    chat: Chat, penguins: pd.DataFrame
+    chat: Replay, penguins: pd.DataFrame
 ) -> None:
     dataset_id = chat.upload(penguins, "penguins.csv")
     result, _ = await chat.step(choose_k, dataset_id=dataset_id, max_k=5)
@@ -75,7 +75,9 @@ async def test_choose_k_code_prints_the_elbow_table_and_both_ks(
     assert_printed(output, expected)
 
 
-async def test_find_anomalies_code_flags_the_same_rows(chat: Chat, penguins: pd.DataFrame) -> None:
+async def test_find_anomalies_code_flags_the_same_rows(
+    chat: Replay, penguins: pd.DataFrame
+) -> None:
     dataset_id = chat.upload(penguins, "penguins.csv")
     result, _ = await chat.step(
         find_anomalies, dataset_id=dataset_id, columns=COLUMNS, contamination=0.03

@@ -11,7 +11,7 @@ from google.adk.tools.tool_context import ToolContext
 
 from data_science.tools import run_python
 from tests.conftest import load_table
-from tests.reproduce_model_checks import Chat
+from tests.reproduce_checks import Replay
 
 CODE = """
 means = df.groupby("species")[["body_mass_g", "flipper_length_mm"]].mean().round(2)
@@ -26,12 +26,12 @@ save_chart("mass by species")
 
 
 @pytest.fixture
-def chat(tool_context: ToolContext, tmp_path: Path) -> Chat:
-    return Chat(tool_context, tmp_path / "notebook" / "data")
+def chat(tool_context: ToolContext, tmp_path: Path) -> Replay:
+    return Replay(tool_context, tmp_path / "notebook" / "data")
 
 
 async def test_run_python_code_runs_verbatim_and_keeps_what_it_saved(
-    chat: Chat, penguins: pd.DataFrame
+    chat: Replay, penguins: pd.DataFrame
 ) -> None:
     dataset_id = chat.upload(penguins, "penguins.csv")
     result, code = await chat.step(run_python, code=CODE, dataset_ids=[dataset_id])
@@ -47,7 +47,7 @@ async def test_run_python_code_runs_verbatim_and_keeps_what_it_saved(
     assert len(namespace["df"]) == len(penguins)  # the notebook's df, not the code's
 
 
-async def test_two_datasets_are_given_by_id_and_no_df(chat: Chat, penguins: pd.DataFrame) -> None:
+async def test_two_datasets_are_given_by_id_and_no_df(chat: Replay, penguins: pd.DataFrame) -> None:
     first = chat.upload(penguins.head(30), "first.csv")
     second = chat.upload(penguins.tail(20), "second.csv")
     code = (

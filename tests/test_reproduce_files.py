@@ -16,8 +16,7 @@ from data_science.tools.base import workspace_for
 from data_science.tools.files import export_dataset, load_sheet, merge_datasets
 from data_science.tools.query import run_sql
 from tests.conftest import add_dataset, call, load_table
-from tests.reproduce_checks import Reproduction
-from tests.reproduce_support import run_code
+from tests.reproduce_checks import Replay, run_code
 
 ORDERS = pd.DataFrame(
     {
@@ -38,8 +37,8 @@ async def test_a_merge_reruns_to_the_same_dataset_and_match_counts(
 ) -> None:
     orders = add_dataset(tool_context, ORDERS, "orders.csv")
     customers = add_dataset(tool_context, CUSTOMERS, "customers.csv")
-    replay = Reproduction(tool_context, tmp_path / "beside")
-    result = await replay.run(
+    replay = Replay(tool_context, tmp_path / "beside")
+    result = await replay.run_step(
         merge_datasets,
         left_dataset_id=orders,
         right_dataset_id=customers,
@@ -60,8 +59,8 @@ async def test_an_export_writes_the_same_file_as_the_download(
     tool_context: ToolContext, tmp_path: Path, file_format: str
 ) -> None:
     orders = add_dataset(tool_context, ORDERS, "orders.csv")
-    replay = Reproduction(tool_context, tmp_path / "beside")
-    result = await replay.run(export_dataset, dataset_id=orders, file_format=file_format)
+    replay = Replay(tool_context, tmp_path / "beside")
+    result = await replay.run_step(export_dataset, dataset_id=orders, file_format=file_format)
     written = Path(result["file"])  # the settings fixture runs each test in its tmp_path
     assert written.is_file()
     download = await tool_context.load_artifact(result["file"])
@@ -124,7 +123,7 @@ async def test_sql_reruns_on_duckdb_to_the_same_dataset(
         CUSTOMERS.rename(columns={"customer_code": "customer"}) if "USING" in sql else CUSTOMERS,
         "customers.csv",
     )
-    replay = Reproduction(tool_context, tmp_path / "beside")
-    result = await replay.run(run_sql, sql=sql.format(orders=orders, customers=customers))
+    replay = Replay(tool_context, tmp_path / "beside")
+    result = await replay.run_step(run_sql, sql=sql.format(orders=orders, customers=customers))
     replay.assert_same_table(result["dataset_id"])
     replay.assert_shows(result["rows"])

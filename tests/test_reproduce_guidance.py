@@ -18,7 +18,7 @@ from data_science.tools.guidance import (
     suggest_next_steps,
 )
 from tests.conftest import Tool, add_dataset
-from tests.reproduce_checks import Reproduction
+from tests.reproduce_checks import Replay
 
 SELECTIONS: list[tuple[str, dict[str, Any]]] = [
     ("univariate classes", {"target": "species", "k": 3}),
@@ -37,8 +37,8 @@ async def test_a_feature_ranking_reruns_to_the_same_scores(
     tool_context: ToolContext, penguins: pd.DataFrame, tmp_path: Path, args: dict[str, Any]
 ) -> None:
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    replay = Reproduction(tool_context, tmp_path / "beside")
-    result = await replay.run(select_features, dataset_id=dataset_id, **args)
+    replay = Replay(tool_context, tmp_path / "beside")
+    result = await replay.run_step(select_features, dataset_id=dataset_id, **args)
     numbers = [
         entry[key]
         for entry in result["ranking"]
@@ -58,8 +58,8 @@ async def test_a_help_tool_is_a_comment(
     tool_context: ToolContext, penguins: pd.DataFrame, tmp_path: Path, tool: Tool
 ) -> None:
     add_dataset(tool_context, penguins, "penguins.csv")
-    replay = Reproduction(tool_context, tmp_path / "beside")
-    await replay.run(tool)
+    replay = Replay(tool_context, tmp_path / "beside")
+    await replay.run_step(tool)
     assert all(line.startswith("#") for line in replay.code.strip().splitlines())
 
 
@@ -67,8 +67,8 @@ async def test_suggestions_show_the_profile_they_rest_on(
     tool_context: ToolContext, penguins: pd.DataFrame, tmp_path: Path
 ) -> None:
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    replay = Reproduction(tool_context, tmp_path / "beside")
-    result = await replay.run(suggest_next_steps, dataset_id=dataset_id)
+    replay = Replay(tool_context, tmp_path / "beside")
+    result = await replay.run_step(suggest_next_steps, dataset_id=dataset_id)
     missing = penguins.isna().sum()
     replay.assert_shows(result["rows"], result["columns"], *missing[missing > 0].tolist())
     for suggestion in result["suggestions"]:
@@ -79,8 +79,8 @@ async def test_analyze_and_model_shows_its_profile(
     tool_context: ToolContext, penguins: pd.DataFrame, tmp_path: Path
 ) -> None:
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    replay = Reproduction(tool_context, tmp_path / "beside")
-    result = await replay.run(analyze_and_model, dataset_id=dataset_id, target="species")
+    replay = Replay(tool_context, tmp_path / "beside")
+    result = await replay.run_step(analyze_and_model, dataset_id=dataset_id, target="species")
     profile = result["profile"]
     replay.assert_shows(
         profile["rows"], profile["columns"], profile["duplicate_rows"], *profile["missing"].values()

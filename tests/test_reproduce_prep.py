@@ -24,7 +24,7 @@ from data_science.tools.prep import (
     text_to_tfidf,
 )
 from tests.conftest import Tool, add_dataset
-from tests.reproduce_checks import Reproduction
+from tests.reproduce_checks import Replay
 
 Numbers = Callable[[dict[str, Any]], Iterator[float]]
 
@@ -213,8 +213,8 @@ async def check(
     numbers: Numbers,
 ) -> None:
     dataset_id = add_dataset(tool_context, frame, "table.csv")
-    replay = Reproduction(tool_context, folder)
-    result = await replay.run(tool, dataset_id=dataset_id, **args)
+    replay = Replay(tool_context, folder)
+    result = await replay.run_step(tool, dataset_id=dataset_id, **args)
     replay.assert_same_table(result["dataset_id"])
     replay.assert_shows(*numbers(result))
 

@@ -12,7 +12,7 @@ from google.adk.tools.tool_context import ToolContext
 
 from data_science.tools.regression import regression_report
 from tests.conftest import add_dataset
-from tests.reproduce_checks import Reproduction
+from tests.reproduce_checks import Replay
 
 
 def report_numbers(result: dict[str, Any]) -> Iterator[float]:
@@ -73,8 +73,8 @@ async def test_the_code_refits_the_regression_to_the_reported_numbers(
     tool_context: ToolContext, penguins: pd.DataFrame, tmp_path: Path, args: dict[str, Any]
 ) -> None:
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    replay = Reproduction(tool_context, tmp_path / "beside")
-    result = await replay.run(regression_report, dataset_id=dataset_id, **args)
+    replay = Replay(tool_context, tmp_path / "beside")
+    result = await replay.run_step(regression_report, dataset_id=dataset_id, **args)
     replay.assert_shows(*report_numbers(result))
 
 
@@ -84,8 +84,8 @@ async def test_a_time_ordered_split_holds_out_the_latest_rows(
     frame = penguins.dropna().reset_index(drop=True)
     frame["measured"] = pd.date_range("2020-01-01", periods=len(frame), freq="D")[::-1]
     dataset_id = add_dataset(tool_context, frame, "dated.csv")
-    replay = Reproduction(tool_context, tmp_path / "beside")
-    result = await replay.run(
+    replay = Replay(tool_context, tmp_path / "beside")
+    result = await replay.run_step(
         regression_report,
         dataset_id=dataset_id,
         target="body_mass_g",

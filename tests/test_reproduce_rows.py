@@ -12,7 +12,7 @@ from google.adk.tools.tool_context import ToolContext
 
 from data_science.tools.rows import derive_column, filter_rows, sort_rows
 from tests.conftest import Tool, add_dataset
-from tests.reproduce_checks import Reproduction
+from tests.reproduce_checks import Replay
 
 
 def events() -> pd.DataFrame:
@@ -120,7 +120,7 @@ async def test_the_code_makes_the_dataset_the_tool_made(
     tool_context: ToolContext, tmp_path: Path, tool: Tool, args: dict[str, Any]
 ) -> None:
     dataset_id = add_dataset(tool_context, events(), "events.csv")
-    replay = Reproduction(tool_context, tmp_path / "beside")
-    result = await replay.run(tool, dataset_id=dataset_id, **args)
+    replay = Replay(tool_context, tmp_path / "beside")
+    result = await replay.run_step(tool, dataset_id=dataset_id, **args)
     replay.assert_same_table(result["dataset_id"])
     replay.assert_shows(result["rows_after"])

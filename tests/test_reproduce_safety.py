@@ -29,8 +29,7 @@ from data_science.tools import (
     viz,
 )
 from tests.conftest import Tool, add_dataset
-from tests.reproduce_checks import Reproduction
-from tests.reproduce_support import run_code
+from tests.reproduce_checks import Replay, run_code
 
 FAMILIES = [files, data, analysis, regression, rows, query, viz, prep, features, guidance]
 EXCLUDED = {"export_model"}  # a model step: code-b's template (tools.files holds its tool)
@@ -125,8 +124,8 @@ async def test_a_column_named_like_code_stays_a_string(
     name, marker = hostile_marker(tmp_path)
     tool, args = calls(name)[number]
     dataset_id = add_dataset(tool_context, hostile_frame(name), 'it\'s "quoted".csv')
-    replay = Reproduction(tool_context, tmp_path / "beside")
-    await replay.run(tool, dataset_id=dataset_id, **args)
+    replay = Replay(tool_context, tmp_path / "beside")
+    await replay.run_step(tool, dataset_id=dataset_id, **args)
     assert_only_in_strings(replay.code, "os.system")
     assert not marker.exists()
 
@@ -139,8 +138,8 @@ async def test_sql_and_a_quoted_upload_name_stay_strings(
     label = name.replace("'", "''")  # the hostile name as an SQL string in the query text
     columns = f"\"group\", count(*) AS n, '{label}' AS label"
     sql = f"SELECT {columns} FROM {dataset_id} GROUP BY 1 ORDER BY 1"  # noqa: S608
-    replay = Reproduction(tool_context, tmp_path / "beside")
-    result = await replay.run(query.run_sql, sql=sql)
+    replay = Replay(tool_context, tmp_path / "beside")
+    result = await replay.run_step(query.run_sql, sql=sql)
     replay.assert_same_table(result["dataset_id"])
     assert not marker.exists()
 

@@ -11,12 +11,12 @@ import pytest
 from google.adk.tools.tool_context import ToolContext
 
 from data_science.tools import decompose_series, forecast
-from tests.reproduce_model_checks import Chat, assert_printed, expected_metrics
+from tests.reproduce_checks import Replay, assert_printed, expected_metrics
 
 
 @pytest.fixture
-def chat(tool_context: ToolContext, tmp_path: Path) -> Chat:
-    return Chat(tool_context, tmp_path / "notebook" / "data")
+def chat(tool_context: ToolContext, tmp_path: Path) -> Replay:
+    return Replay(tool_context, tmp_path / "notebook" / "data")
 
 
 def monthly_sales(months: int = 48) -> pd.DataFrame:
@@ -31,7 +31,7 @@ def monthly_sales(months: int = 48) -> pd.DataFrame:
     return pd.concat([frame, repeat]).sample(frac=1, random_state=2).reset_index(drop=True)
 
 
-async def test_forecast_code_scores_chooses_and_forecasts_the_same(chat: Chat) -> None:
+async def test_forecast_code_scores_chooses_and_forecasts_the_same(chat: Replay) -> None:
     dataset_id = chat.upload(monthly_sales(), "sales.csv")
     result, code = await chat.step(
         forecast, dataset_id=dataset_id, time_column="month", value_column="sales", horizon=6
@@ -56,7 +56,7 @@ async def test_forecast_code_scores_chooses_and_forecasts_the_same(chat: Chat) -
     assert "'month'" in code and "'sales'" in code
 
 
-async def test_decompose_code_prints_the_same_pattern_and_strengths(chat: Chat) -> None:
+async def test_decompose_code_prints_the_same_pattern_and_strengths(chat: Replay) -> None:
     dataset_id = chat.upload(monthly_sales(36), "sales.csv")
     result, _ = await chat.step(  # named as a person might: the tool resolves the case
         decompose_series, dataset_id=dataset_id, time_column="Month", value_column="SALES"
@@ -74,7 +74,7 @@ async def test_decompose_code_prints_the_same_pattern_and_strengths(chat: Chat) 
     assert_printed(output, expected)
 
 
-async def test_a_series_without_a_calendar_is_numbered_in_the_code_too(chat: Chat) -> None:
+async def test_a_series_without_a_calendar_is_numbered_in_the_code_too(chat: Replay) -> None:
     frame = monthly_sales(30).drop_duplicates("month").sort_values("month")
     frame = frame.assign(
         month=pd.to_datetime(frame["month"])

@@ -16,12 +16,12 @@ import pytest
 from google.adk.tools.tool_context import ToolContext
 
 from data_science.tools import export_model, predict, train
-from tests.reproduce_model_checks import HOSTILE, Chat, assert_printed, expected_metrics
+from tests.reproduce_checks import HOSTILE, Replay, assert_printed, expected_metrics
 
 
 @pytest.fixture
-def chat(tool_context: ToolContext, tmp_path: Path) -> Chat:
-    return Chat(tool_context, tmp_path / "notebook" / "data")
+def chat(tool_context: ToolContext, tmp_path: Path) -> Replay:
+    return Replay(tool_context, tmp_path / "notebook" / "data")
 
 
 def dated_sales(rows: int = 60) -> pd.DataFrame:
@@ -56,7 +56,7 @@ CASES = [
 
 @pytest.mark.parametrize("options", CASES)
 async def test_train_code_prints_the_tools_metrics(
-    chat: Chat, penguins: pd.DataFrame, options: dict[str, Any]
+    chat: Replay, penguins: pd.DataFrame, options: dict[str, Any]
 ) -> None:
     options = dict(options)
     rows = options.pop("rows", len(penguins))  # a small table keeps 'auto's comparison quick
@@ -80,7 +80,7 @@ async def test_train_code_prints_the_tools_metrics(
     assert type(namespace["model"].named_steps["model"]).__name__ == result["model"]
 
 
-async def test_a_time_indexed_table_is_split_by_date_in_the_code_too(chat: Chat) -> None:
+async def test_a_time_indexed_table_is_split_by_date_in_the_code_too(chat: Replay) -> None:
     dataset_id = chat.upload(dated_sales(), "sales.csv")
     result, code = await chat.step(
         train, dataset_id=dataset_id, target="sales", model="random_forest", max_depth=4
@@ -101,7 +101,7 @@ async def test_a_time_indexed_table_is_split_by_date_in_the_code_too(chat: Chat)
 
 
 async def test_predict_and_export_continue_from_the_trained_model(
-    chat: Chat, penguins: pd.DataFrame, tmp_path: Path
+    chat: Replay, penguins: pd.DataFrame, tmp_path: Path
 ) -> None:
     dataset_id = chat.upload(penguins, "penguins.csv")
     new_rows = chat.upload(penguins.drop(columns="species").head(12), "new penguins.csv")
@@ -121,7 +121,7 @@ async def test_predict_and_export_continue_from_the_trained_model(
 
 
 async def test_a_hostile_column_name_stays_a_string(
-    chat: Chat, penguins: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+    chat: Replay, penguins: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     commands: list[str] = []
     monkeypatch.setattr(os, "system", commands.append)  # were the name code, it would call this

@@ -20,8 +20,7 @@ from data_science.tools.base import workspace_for
 from data_science.tools.train import train
 from data_science.tools.viz import auto_charts, plot, plot_model
 from tests.conftest import add_dataset, call, load_table
-from tests.reproduce_checks import Reproduction, shows
-from tests.reproduce_support import run_code
+from tests.reproduce_checks import Replay, run_code, shows
 
 matplotlib.use("Agg")
 
@@ -63,8 +62,8 @@ async def test_a_chart_is_drawn_from_the_same_numbers(
     tool_context: ToolContext, penguins: pd.DataFrame, tmp_path: Path, args: dict[str, Any]
 ) -> None:
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    replay = Reproduction(tool_context, tmp_path / "beside")
-    result = await replay.run(plot, dataset_id=dataset_id, **args)
+    replay = Replay(tool_context, tmp_path / "beside")
+    result = await replay.run_step(plot, dataset_id=dataset_id, **args)
     replay.assert_shows(*chart_numbers(result))
     assert Path(result["chart"]).is_file()  # saved under the chart's name (cwd: tmp_path)
 
@@ -73,8 +72,8 @@ async def test_the_overview_charts_are_drawn_in_turn(
     tool_context: ToolContext, penguins: pd.DataFrame, tmp_path: Path
 ) -> None:
     dataset_id = add_dataset(tool_context, penguins, "penguins.csv")
-    replay = Reproduction(tool_context, tmp_path / "beside")
-    result = await replay.run(auto_charts, dataset_id=dataset_id)
+    replay = Replay(tool_context, tmp_path / "beside")
+    result = await replay.run_step(auto_charts, dataset_id=dataset_id)
     assert len(result["charts"]) >= 3
     for chart in result["charts"]:
         replay.assert_shows(*chart_numbers(chart))
