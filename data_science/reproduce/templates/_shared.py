@@ -1,5 +1,6 @@
-"""What the data-side templates share: a tool's arguments with its defaults, column names as
-the tool resolved them, and assembling a cell from its imports and lines."""
+"""What the data-side templates share: a tool's arguments with its defaults (and the dataset
+they name), column names as the tool resolved them, and assembling a cell from its imports and
+lines."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
-from data_science.reproduce.code import Step
+from data_science.reproduce.code import Names, Step
 
 # Each tool's defaults, as its signature in `data_science.tools` has them (the tools are a layer
 # above; tests/test_reproduce_safety.py checks that these match the signatures).
@@ -51,6 +52,13 @@ def arguments(step: Step) -> dict[str, Any]:
     """The step's arguments with the tool's defaults filled in."""
     given = {key: value for key, value in step.args.items() if value is not None}
     return {**DEFAULTS.get(step.tool, {}), **given}
+
+
+def arguments_and_frame(step: Step, names: Names) -> tuple[dict[str, Any], str]:
+    """The step's arguments (defaults filled in) and the variable holding the dataset its
+    `dataset_id` names: the opening of every template of a tool that reads one dataset."""
+    args = arguments(step)
+    return args, names.frame(str(args["dataset_id"]))
 
 
 def column(name: str, known: Iterable[str]) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from data_science.reproduce.code import Names, Step, code_for, literal
-from data_science.reproduce.templates._shared import arguments, cell
+from data_science.reproduce.templates._shared import arguments_and_frame, cell
 
 STD_DDOF = {"sample": 1, "population": 0}
 SEED = 42  # data_science.ml.common.SEED: the random preview and the Shapiro-Wilk sample
@@ -18,8 +18,7 @@ def _numbers(frame: str, name: str) -> str:
 
 @code_for("preview_rows")
 def preview_rows(step: Step, names: Names) -> str:
-    args = arguments(step)
-    data = names.frame(str(args["dataset_id"]))
+    args, data = arguments_and_frame(step, names)
     count = int(step.result.get("rows_shown", args["n"]))
     position = str(args["position"])
     if position == "head":
@@ -41,8 +40,7 @@ def preview_rows(step: Step, names: Names) -> str:
 
 @code_for("describe_distribution")
 def describe_distribution(step: Step, names: Names) -> str:
-    args = arguments(step)
-    data = names.frame(str(args["dataset_id"]))
+    args, data = arguments_and_frame(step, names)
     chosen = [str(entry["column"]) for entry in step.result.get("columns", [])]
     threshold = float(args["z_threshold"])
     ddof = STD_DDOF[str(args["std"])]
@@ -92,8 +90,7 @@ def describe_distribution(step: Step, names: Names) -> str:
 
 @code_for("correlations")
 def correlations(step: Step, names: Names) -> str:
-    args = arguments(step)
-    data = names.frame(str(args["dataset_id"]))
+    args, data = arguments_and_frame(step, names)
     method = str(args["method"])
     pairs = step.result.get("pairs") or []
     compared = step.result.get("columns_compared") or (
@@ -142,8 +139,7 @@ def correlations(step: Step, names: Names) -> str:
 
 @code_for("group_by")
 def group_by(step: Step, names: Names) -> str:
-    args = arguments(step)
-    data = names.frame(str(args["dataset_id"]))
+    args, data = arguments_and_frame(step, names)
     groups = [str(name) for name in step.result.get("group_columns", args["group_columns"])]
     values = [str(name) for name in step.result.get("value_columns", [])]
     aggregations = list(dict.fromkeys(args.get("aggregations") or ["count", "mean"]))
@@ -184,8 +180,7 @@ def group_by(step: Step, names: Names) -> str:
 
 @code_for("value_counts")
 def value_counts(step: Step, names: Names) -> str:
-    args = arguments(step)
-    data = names.frame(str(args["dataset_id"]))
+    args, data = arguments_and_frame(step, names)
     name = str(step.result.get("column", args["column"]))
     lines = [
         f"values = {data}[{literal(name)}]",
@@ -202,8 +197,7 @@ def value_counts(step: Step, names: Names) -> str:
 
 @code_for("hypothesis_test")
 def hypothesis_test(step: Step, names: Names) -> str:
-    args = arguments(step)
-    data = names.frame(str(args["dataset_id"]))
+    args, data = arguments_and_frame(step, names)
     test = str(args["test"])
     measured = str(step.result.get("column", args["column"]))
     grouping = str(step.result.get("group_column", args["group_column"]))

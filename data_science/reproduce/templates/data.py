@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from data_science.reproduce.code import Names, Step, code_for
-from data_science.reproduce.templates._shared import arguments, cell
+from data_science.reproduce.templates._shared import arguments_and_frame, cell
 
 STD_DDOF = {"sample": 1, "population": 0}
 MAX_COLUMNS_DESCRIBED = 60  # data_science.ml.profile: wider tables are profiled in part
@@ -20,8 +20,7 @@ def list_data_files(step: Step, names: Names) -> str:
 
 @code_for("analyze_dataset")
 def analyze_dataset(step: Step, names: Names) -> str:
-    args = arguments(step)
-    data = names.frame(str(args["dataset_id"]))
+    args, data = arguments_and_frame(step, names)
     ddof = STD_DDOF[str(args["std"])]
     frame = data
     lines = []

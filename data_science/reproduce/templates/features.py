@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from data_science.reproduce.code import Names, Step, code_for, literal
-from data_science.reproduce.templates._shared import arguments, cell
+from data_science.reproduce.templates._shared import arguments_and_frame, cell
 
 SEED = 42
 ONEHOT_CATEGORIES = 30
@@ -49,9 +49,8 @@ values = features.to_numpy()"""
 
 @code_for("select_features")
 def select_features(step: Step, names: Names) -> str:
-    args = arguments(step)
+    args, data = arguments_and_frame(step, names)
     result = step.result
-    data = names.frame(str(args["dataset_id"]))
     task, method = str(result["task"]), str(args["method"])
     classify = task == "classification"
     lines = [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from data_science.reproduce.code import Names, Step, code_for, literal
-from data_science.reproduce.templates._shared import arguments, cell
+from data_science.reproduce.templates._shared import arguments, arguments_and_frame, cell
 
 # data_science.storage.exports: text a spreadsheet would run as a formula gets a leading '.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
@@ -52,8 +52,7 @@ def load_sheet(step: Step, names: Names) -> str:
 
 @code_for("export_dataset")
 def export_dataset(step: Step, names: Names) -> str:
-    args = arguments(step)
-    data = names.frame(str(args["dataset_id"]))
+    args, data = arguments_and_frame(step, names)
     file_name = str(step.result["file"])
     writer = (
         f"safe.to_excel({literal(file_name)}, sheet_name='data', index=False)"

@@ -5,7 +5,7 @@ facts their advice rests on."""
 from __future__ import annotations
 
 from data_science.reproduce.code import Names, Step, code_for, literal
-from data_science.reproduce.templates._shared import arguments, cell, comment
+from data_science.reproduce.templates._shared import arguments, arguments_and_frame, cell, comment
 
 
 @code_for("describe_capabilities", "describe_model_families")
@@ -40,8 +40,7 @@ def suggest_next_steps(step: Step, names: Names) -> str:
 
 @code_for("analyze_and_model")
 def analyze_and_model(step: Step, names: Names) -> str:
-    args = arguments(step)
-    data = names.frame(str(args["dataset_id"]))
+    args, data = arguments_and_frame(step, names)
     result = step.result
     strong, baseline = result.get("strong_model", {}), result.get("baseline", {})
     target = literal(str(args["target"]))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from data_science.reproduce.code import Names, Step, code_for, literal
-from data_science.reproduce.templates._shared import arguments, cell
+from data_science.reproduce.templates._shared import arguments_and_frame, cell
 
 SEED = 42
 KNN_NEIGHBORS = 5
@@ -19,8 +19,7 @@ FIT_SAMPLE_ROWS = 20_000  # data_science.ml.prep.cleaning: bigger tables fit on 
 
 def _start(step: Step, names: Names) -> tuple[dict[str, Any], str, str]:
     """The arguments, the input frame's variable and the new frame's variable."""
-    args = arguments(step)
-    data = names.frame(str(args["dataset_id"]))
+    args, data = arguments_and_frame(step, names)
     return args, data, names.new_frame(str(step.result["dataset_id"]))
 
 

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from data_science.reproduce.code import Names, Step, code_for, literal
-from data_science.reproduce.templates._shared import arguments, cell, comment
+from data_science.reproduce.templates._shared import arguments_and_frame, cell, comment
 
 TEMPORAL = re.compile(r"temporal on '(?P<column>.*)' \(the latest")
 
@@ -30,8 +30,7 @@ design = pd.concat(parts, axis=1)"""
 
 @code_for("regression_report")
 def regression_report(step: Step, names: Names) -> str:
-    args = arguments(step)
-    data = names.frame(str(args["dataset_id"]))
+    _, data = arguments_and_frame(step, names)
     result = step.result
     kind = str(result["kind"])
     target = str(result["target"])

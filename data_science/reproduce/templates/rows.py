@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from data_science.reproduce.code import Names, Step, code_for, literal
-from data_science.reproduce.templates._shared import arguments, cell, column
+from data_science.reproduce.templates._shared import arguments_and_frame, cell, column
 
 ORDER_OPS = frozenset({">", ">=", "<", "<="})
 ARITHMETIC = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/"}
@@ -90,8 +90,7 @@ def condition_code(frame: str, name: str, op: str, value: Any) -> str:
 def filter_rows(step: Step, names: Names) -> str:
     from data_science.ml.rows import parse_conditions
 
-    args = arguments(step)
-    data = names.frame(str(args["dataset_id"]))
+    args, data = arguments_and_frame(step, names)
     known = step.result.get("columns") or []
     joiner = "\n    & " if args["match"] == "all" else "\n    | "
     masks = [
@@ -111,8 +110,7 @@ def filter_rows(step: Step, names: Names) -> str:
 
 @code_for("sort_rows")
 def sort_rows(step: Step, names: Names) -> str:
-    args = arguments(step)
-    data = names.frame(str(args["dataset_id"]))
+    args, data = arguments_and_frame(step, names)
     known = step.result.get("columns") or []
     by = list(dict.fromkeys(column(str(name), known) for name in args["by"]))
     made = names.new_frame(str(step.result["dataset_id"]))
@@ -128,8 +126,7 @@ def sort_rows(step: Step, names: Names) -> str:
 
 @code_for("derive_column")
 def derive_column(step: Step, names: Names) -> str:
-    args = arguments(step)
-    data = names.frame(str(args["dataset_id"]))
+    args, data = arguments_and_frame(step, names)
     known = step.result.get("columns") or []
     inputs = list(dict.fromkeys(column(str(name), known) for name in args["columns"]))
     name = str(args["name"]).strip()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from data_science.reproduce.code import Names, Step, code_for, literal
-from data_science.reproduce.templates._shared import arguments, cell, comment
+from data_science.reproduce.templates._shared import arguments_and_frame, cell, comment
 
 SEED = 42
 MAX_POINTS = 20_000  # scatter and violin draw a seeded sample of bigger tables
@@ -202,8 +202,7 @@ def _pie(data: str, x: str, y: Any) -> list[str]:
 
 @code_for("plot")
 def plot(step: Step, names: Names) -> str:
-    args = arguments(step)
-    data = names.frame(str(args["dataset_id"]))
+    args, data = arguments_and_frame(step, names)
     y = args.get("y")
     spec = {
         "x": args.get("x"),
@@ -222,8 +221,7 @@ def plot(step: Step, names: Names) -> str:
 
 @code_for("auto_charts")
 def auto_charts(step: Step, names: Names) -> str:
-    args = arguments(step)
-    data = names.frame(str(args["dataset_id"]))
+    _, data = arguments_and_frame(step, names)
     lines: list[str] = []
     for chart in step.result.get("charts", []):
         kind, columns = str(chart["kind"]), [str(name) for name in chart.get("columns", [])]
