@@ -55,6 +55,8 @@ async def _sources(workspace: Workspace) -> tuple[list[Upload], dict[str, Source
 async def chat_code(workspace: Workspace, events: Iterable[Event]) -> list[StepCode]:
     """Every step of the chat with its code (or the note saying why it has none), in order."""
     requests = chat_requests(events)
+    if not any(request.steps for request in requests):
+        return []  # nothing to write: no file read, no worker called
     _, sources = await _sources(workspace)
     return await run_cpu(step_cells, requests, sources, lane="quick")
 
