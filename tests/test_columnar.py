@@ -27,6 +27,13 @@ from data_science.config import Settings
 from data_science.storage import columnar
 from data_science.storage.tables import read_table, summarize_file, table_summary, text_layout
 from data_science.storage.workspace import Workspace
+from tests.s3_server import S3Server
+from tests.test_object_storage import (  # noqa: F401  (the blob store's fixtures)
+    bucket_prefix,
+    fresh_prefix,
+    s3,
+    s3_env,
+)
 from tests.test_tables_arrow import CASES
 from tests.test_uploads import new_session, upload
 
@@ -300,3 +307,39 @@ def test_a_large_csv_is_read_in_bounded_memory(
     if mode == "convert":
         assert pq.read_metadata(target).num_rows == rows
     assert report["grew_kib"] * 1024 < path.stat().st_size / 3, report
+
+
+# With the blob store (STORAGE_URI) -----------------------------------------------------------
+async def test_a_large_upload_is_stored_as_parquet_in_the_bucket(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker writes the Parquet file to a staging key; the replica commits it."""
+    from data_science.server.app import create_app
+
+    bucket: S3Server = request.getfixturevalue("s3_env")
+
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    settings = Settings(
+        DATA_DIR=tmp_path / "data",
+        STORAGE_URI=f"s3://{bucket.bucket}/{fresh_prefix()}",
+        LARGE_TABLE_ROWS=LOW_LIMIT,
+    )
+    settings.create_data_dirs()
+    csv_path = write(tmp_path, mixed_csv(LOW_LIMIT * 2, seed=7))
+    transport = httpx.ASGITransport(app=create_app(settings))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        session_id = await new_session(client)
+        response = await upload(client, session_id, "big.csv", csv_path.read_bytes())
+    assert response.status_code == 201, response.text
+    assert response.json()["summary"]["stored_as"] == "parquet"
+    keys = bucket.keys(bucket_prefix(settings) + "/")
+    file_id = response.json()["file_id"]
+    assert [key.rpartition("/")[2] for key in keys if f"/{file_id}/" in key] == [
+        "big.parquet",
+        "meta.json",
+    ]
+    assert not any(".staging-" in key for key in keys)
+    table = Workspace(settings, "alice", session_id).table_file(file_id)
+    pd.testing.assert_frame_equal(table.load(), read_table(csv_path, "csv"))
