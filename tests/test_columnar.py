@@ -95,6 +95,8 @@ def test_the_streamed_summary_is_todays(
         mixed_csv(3_000),
         "a,b\n",  # a header alone
         "a;b\n" + "1;x\n" * 10,
+        "\ufeffname,n\r\n" + "ä,1\r\nö,\r\n" * 20,  # a UTF-8 BOM, CR LF line ends
+        "a,b\r" + "1,x\r2,\r" * 20,  # the old Mac's CR alone
         # A column Arrow's first block reads as whole numbers, then a word, a decimal or a big
         # integer far down the file: the streamed read stops and the whole-file read answers.
         "a,b\n" + "1,2\n" * 400_000 + "word,3\n",
@@ -104,7 +106,8 @@ def test_the_streamed_summary_is_todays(
         "a,b\n" + "2024-01-02,2\n" * 400_000 + "soon,3\n",
     ],
     ids=[
-        *("mixed", "header only", "semicolons", "word late", "decimal late", "huge late"),
+        *("mixed", "header only", "semicolons", "bom and crlf", "cr", "word late"),
+        *("decimal late", "huge late"),
         *("empty then", "date then word"),
     ],
 )
@@ -343,3 +346,15 @@ async def test_a_large_upload_is_stored_as_parquet_in_the_bucket(
     assert not any(".staging-" in key for key in keys)
     table = Workspace(settings, "alice", session_id).table_file(file_id)
     pd.testing.assert_frame_equal(table.load(), read_table(csv_path, "csv"))
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
+def test_a_converted_table_reads_as_its_csv_whatever_its_line_ends(
+    tmp_path: Path, line_end: str
+) -> None:
+    text = "\ufeff" + mixed_csv(3_000, seed=11).replace("\n", line_end)
+    csv_path = write(tmp_path, text)
+    target = tmp_path / "out.parquet"
+    summary = summarize_file(csv_path, "csv", 100, 2_000, target)
+    assert summary == {**today_summary(csv_path), "stored_as": "parquet"}
+    pd.testing.assert_frame_equal(read_table(target, "parquet"), read_table(csv_path, "csv"))

@@ -150,9 +150,8 @@ def scan_csv(path: Path, delimiter: str) -> CsvScan | None:
         types = _text_types(first.schema)
         if types is None:
             return None
-        if whole:  # a small file: its first read is all of it
-            batches: Iterable[pyarrow.RecordBatch] = first.cast(pyarrow.schema(types)).to_batches()
-            return _scan(batches, types)
+        if whole:  # a small file: its first read is all of it (gaps and values are the same)
+            return _scan(first.to_batches(), types)
         del first
         with _open(path, delimiter, types, BLOCK_BYTES) as reader:
             return _scan(reader, types)
