@@ -22,15 +22,12 @@ import pyarrow
 from pyarrow import ArrowException
 from pyarrow import compute as arrow_compute_module
 from pyarrow import csv as arrow_csv_module
-from pyarrow import parquet as parquet_module
 
 from data_science.runtime.workers import job_threads
 
-# pyarrow.csv and .compute re-export compiled code without `__all__`, and pyarrow.parquet has no
-# type hints: strict mypy refuses both.
+# pyarrow.csv and .compute re-export compiled code without `__all__`, which strict mypy refuses.
 arrow_csv: Any = arrow_csv_module
 arrow_compute: Any = arrow_compute_module
-parquet: Any = parquet_module
 
 # The cells pandas' read_csv reads as missing (its default `na_values`, and the empty cell).
 PANDAS_NULLS = sorted(
@@ -206,7 +203,7 @@ def _convert(path: Path, delimiter: str, scan: CsvScan, target: Path, row_group_
             dict(zip(scan.schema.names, scan.schema.types, strict=True)),
             BLOCK_BYTES,
         ) as reader,
-        parquet.ParquetWriter(target, schema) as writer,
+        _parquet().ParquetWriter(target, schema) as writer,
     ):
         for batch in reader:
             # Unchecked, as pandas converts: a whole number past 2**53 rounds to its float.
@@ -221,7 +218,7 @@ def _convert(path: Path, delimiter: str, scan: CsvScan, target: Path, row_group_
 
 
 def _write_whole_groups(
-    writer: parquet.ParquetWriter, batches: list[pyarrow.RecordBatch], row_group_rows: int
+    writer: Any, batches: list[pyarrow.RecordBatch], row_group_rows: int
 ) -> list[pyarrow.RecordBatch]:
     """Write as many full row groups as `batches` hold; return the rows left over."""
     table = pyarrow.Table.from_batches(batches)
@@ -231,13 +228,21 @@ def _write_whole_groups(
     return left
 
 
-def _write_group(writer: parquet.ParquetWriter, table: pyarrow.Table) -> None:
+def _write_group(writer: Any, table: pyarrow.Table) -> None:
     writer.write_table(table, row_group_size=max(1, table.num_rows))
 
 
 def read_converted(path: Path) -> pyarrow.Table | None:
     """The Arrow table of a Parquet file `csv_to_parquet` wrote; None for any other file."""
-    if CONVERTED_FROM_CSV not in (parquet.read_schema(path).metadata or {}):
+    if CONVERTED_FROM_CSV not in (_parquet().read_schema(path).metadata or {}):
         return None
-    table: pyarrow.Table = parquet.read_table(path)
+    table: pyarrow.Table = _parquet().read_table(path)
     return table
+
+
+def _parquet() -> Any:
+    """pyarrow.parquet (untyped), imported when first used: the server imports this module but
+    only workers read or write Parquet, and the import costs the server's start about 30 ms."""
+    import pyarrow.parquet
+
+    return pyarrow.parquet
