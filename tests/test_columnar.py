@@ -35,7 +35,7 @@ from tests.test_object_storage import (  # noqa: F401  (the blob store's fixture
     s3_env,
 )
 from tests.test_tables_arrow import CASES
-from tests.test_uploads import new_session, upload
+from tests.test_uploads import files_under, new_session, upload
 
 LOW_LIMIT = 2_000
 MISSING = ["", "NA", "null", "nan", "N/A"]
@@ -169,6 +169,21 @@ async def test_a_table_over_the_limit_is_stored_as_parquet(
     # Read by any Parquet reader: the same values; missing text is None there, NaN in pandas.
     plain = pd.read_parquet(path)
     pd.testing.assert_frame_equal(plain.fillna(np.nan).infer_objects(), expected)
+    left = files_under(low_limit.ready_dir) + files_under(low_limit.quarantine_dir)
+    assert sorted(path.name for path in left) == ["big.parquet", "meta.json"]
+
+
+async def test_a_large_table_refused_late_leaves_nothing(
+    client: httpx.AsyncClient, low_limit: Settings, tmp_path: Path
+) -> None:
+    """A row with a field too many far down the file: Arrow's stream stops, pandas' read refuses
+    the file as it always did (422), and neither the upload nor a Parquet file is kept."""
+    rows = columnar.INFER_BYTES // len("1,x\n") + 1_000
+    session_id = await new_session(client)
+    response = await upload(client, session_id, "bad.csv", b"a,b\n" + b"1,x\n" * rows + b"1,2,3\n")
+    assert response.status_code == 422 and response.json()["error"] == "unreadable_file"
+    assert "Expected 2 fields" in response.json()["message"]
+    assert files_under(low_limit.ready_dir) + files_under(low_limit.quarantine_dir) == []
 
 
 async def test_a_table_at_the_limit_stays_csv(
