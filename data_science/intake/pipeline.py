@@ -35,7 +35,7 @@ from data_science.observability.audit import AuditTrail
 from data_science.observability.logging import get_logger, timed_operation
 from data_science.observability.metrics import UPLOAD_BYTES, UPLOADS
 from data_science.runtime.workers import run_in_process
-from data_science.storage.tables import TableReadError, summarize_file
+from data_science.storage.tables import TEXT_TABLE_EXTENSIONS, TableReadError, summarize_file
 from data_science.storage.workspace import (
     ItemRecord,
     Workspace,
@@ -253,27 +253,55 @@ class UploadPipeline:
         extension: str,
         parent_id: str | None = None,
     ) -> tuple[ItemRecord, dict[str, Any]]:
-        """Store one checked table or image; the summary says what it holds."""
+        """Store one checked table or image; the summary says what it holds.
+
+        A text table with more than LARGE_TABLE_ROWS rows is stored as Parquet (written by the
+        worker that summarises it); its record keeps the uploaded file's name.
+        """
         stored_name = sanitize_filename(name)
         if kind_of_extension(extension) == "image":
             return self._store_image(workspace, path, name, extension, parent_id)
+        target = self._parquet_target(workspace, path, stored_name, extension)
         try:
-            summary = run_in_process(
-                summarize_file, path, extension, self.settings.MAX_TABLE_COLUMNS, lane="quick"
+            try:
+                summary = run_in_process(
+                    summarize_file,
+                    path,
+                    extension,
+                    self.settings.MAX_TABLE_COLUMNS,
+                    self.settings.LARGE_TABLE_ROWS,
+                    target,
+                    lane="quick",
+                )
+            except TableReadError as error:
+                raise UploadRejected(
+                    422, "unreadable_file", f"The file could not be read: {error}."
+                ) from None
+            if target is not None and summary.get("stored_as") == "parquet":
+                path, stored_name = target, target.name
+            record = workspace.adopt_file(
+                path,
+                kind="table",
+                name=name,
+                stored_name=stored_name,
+                summary=summary,
+                parent_id=parent_id,
             )
-        except TableReadError as error:
-            raise UploadRejected(
-                422, "unreadable_file", f"The file could not be read: {error}."
-            ) from None
-        record = workspace.adopt_file(
-            path,
-            kind="table",
-            name=name,
-            stored_name=stored_name,
-            summary=summary,
-            parent_id=parent_id,
-        )
+        finally:
+            if target is not None:
+                workspace.discard_staging(target)
         return record, dict(summary)
+
+    def _parquet_target(
+        self, workspace: Workspace, path: Path, stored_name: str, extension: str
+    ) -> Path | None:
+        """Where the worker writes a large text table as Parquet; None for a file too small to
+        have more than LARGE_TABLE_ROWS rows (every row takes at least two bytes)."""
+        if extension not in TEXT_TABLE_EXTENSIONS:
+            return None
+        if path.stat().st_size < 2 * self.settings.LARGE_TABLE_ROWS:
+            return None
+        return workspace.staging_path(f"{Path(stored_name).stem}.parquet")
 
     def _store_image(
         self, workspace: Workspace, path: Path, name: str, extension: str, parent_id: str | None

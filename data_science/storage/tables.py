@@ -22,16 +22,22 @@ import numpy as np
 import pandas as pd
 import pyarrow
 from pyarrow import ArrowException
-from pyarrow import compute as arrow_compute_module
 from pyarrow import csv as arrow_csv_module
 
 from data_science.runtime.workers import job_threads
 from data_science.storage.charsets import UndecodableText, detect_encoding
+from data_science.storage.columnar import (
+    ROW_GROUP_ROWS,
+    beyond_int64,
+    csv_to_parquet,
+    read_converted,
+    read_options,
+    scan_csv,
+)
 from data_science.storage.objects import StoredObject, StoredPath
 
-# pyarrow.csv and .compute re-export compiled code without `__all__`, which strict mypy refuses.
+# pyarrow.csv re-exports compiled code without `__all__`, which strict mypy refuses.
 arrow_csv: Any = arrow_csv_module
-arrow_compute: Any = arrow_compute_module
 
 # Copy-on-write lets the frame cache hand out cheap shallow copies that callers cannot corrupt.
 pd.set_option("mode.copy_on_write", True)
@@ -45,11 +51,6 @@ FRAME_CACHE_SIZE = 8
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # Text tables Arrow's CSV reader parses (it reads UTF-8 only, and skips a UTF-8 BOM itself).
 ARROW_ENCODINGS = frozenset({"utf-8", "utf-8-sig", "ascii"})
-# The cells pandas' read_csv reads as missing (its default `na_values`, and the empty cell).
-PANDAS_NULLS = sorted(
-    {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN"}
-    | {"<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"}
-)
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
@@ -113,7 +114,7 @@ def read_table(path: Path, extension: str, layout: TextLayout | None = None) -> 
         if extension == "xlsx":
             return pd.read_excel(path, engine="openpyxl")
         if extension == "parquet":
-            return pd.read_parquet(path)
+            return _read_parquet(path)
     except TableReadError:
         raise
     except (ValueError, OSError, csv.Error, UnicodeError, KeyError, IndexError) as error:
@@ -141,8 +142,7 @@ def _read_with_arrow(path: Path, layout: TextLayout) -> pd.DataFrame | None:
     """The table as pandas' `read_csv` would read it, parsed by Arrow; None where Arrow cannot
     give that answer (the caller then reads the file with pandas)."""
     pyarrow.set_cpu_count(job_threads())  # this call's share of the cores
-    convert = arrow_csv.ConvertOptions(null_values=PANDAS_NULLS, strings_can_be_null=True)
-    parse = arrow_csv.ParseOptions(delimiter=layout.delimiter)
+    parse, convert = read_options(layout.delimiter)
     try:
         table = arrow_csv.read_csv(path, parse_options=parse, convert_options=convert)
         names = table.column_names
@@ -151,8 +151,14 @@ def _read_with_arrow(path: Path, layout: TextLayout) -> pd.DataFrame | None:
         table = _as_text_where_pandas_keeps_text(table, path, parse, convert)
     except (ArrowException, UnicodeError):
         return None
-    if any(_beyond_int64(column) for column in table.columns):
-        return None  # pandas reads whole numbers past int64 as uint64 or text, Arrow as floats
+    if any(beyond_int64(column) for column in table.columns):
+        return None
+    return _as_read_csv(table)
+
+
+def _as_read_csv(table: pyarrow.Table) -> pd.DataFrame:
+    """The frame pandas' read_csv gives for a table Arrow read from a CSV (in place: the Arrow
+    table must not be used again)."""
     # A column with no value at all: float NaN in pandas, Arrow's null type (objects) here.
     empty = [field.name for field in table.schema if pyarrow.types.is_null(field.type)]
     # Missing text or booleans: NaN in pandas, None from Arrow.
@@ -190,11 +196,11 @@ def _as_text_where_pandas_keeps_text(
     return table
 
 
-def _beyond_int64(column: pyarrow.ChunkedArray) -> bool:
-    if not pyarrow.types.is_floating(column.type):
-        return False
-    largest = arrow_compute.max(arrow_compute.abs(column)).as_py()
-    return largest is not None and largest >= 2**63
+def _read_parquet(path: Path) -> pd.DataFrame:
+    # A large CSV stored as Parquet at upload (columnar.py) reads as the CSV did, NaN for a
+    # missing text; any other Parquet file as pandas reads it.
+    table = read_converted(path)
+    return pd.read_parquet(path) if table is None else _as_read_csv(table)
 
 
 def _read_json(path: Path) -> pd.DataFrame:
@@ -223,27 +229,52 @@ def table_summary(frame: pd.DataFrame) -> dict[str, Any]:
     return {"rows": int(frame.shape[0]), "columns": describe_columns(frame)}
 
 
-def summarize_file(path: Path, extension: str, max_columns: int) -> dict[str, Any]:
+def summarize_file(
+    path: Path,
+    extension: str,
+    max_columns: int,
+    large_rows: int | None = None,
+    parquet_target: Path | None = None,
+    row_group_rows: int = ROW_GROUP_ROWS,
+) -> dict[str, Any]:
     """Parse a file and summarise it (meant to run in a worker process: no frame travels back).
 
-    A text table's summary names the encoding it was read in.
+    A text table's summary names the encoding it was read in. A UTF-8 one is read as a stream
+    (memory bounded whatever its size); if it has more than `large_rows` rows it is also written
+    to `parquet_target` as Parquet (columnar.py) and its summary says `"stored_as": "parquet"`.
     """
-    layout = None
-    if extension in TEXT_TABLE_EXTENSIONS:
-        try:
-            layout = text_layout(path, extension)
-        except (OSError, UnicodeError, LookupError) as error:
-            raise TableReadError(f"could not read the file as text: {error}") from None
-        # A very wide table is refused from its header line, before pandas parses it all.
-        if layout.header_columns > max_columns:
-            raise TableReadError(_too_wide(layout.header_columns, max_columns))
-    frame = read_table(path, extension, layout)
+    if extension not in TEXT_TABLE_EXTENSIONS:
+        return _checked_summary(read_table(path, extension), max_columns)
+    try:
+        layout = text_layout(path, extension)
+    except (OSError, UnicodeError, LookupError) as error:
+        raise TableReadError(f"could not read the file as text: {error}") from None
+    # A very wide table is refused from its header line, before anything parses it all.
+    if layout.header_columns > max_columns:
+        raise TableReadError(_too_wide(layout.header_columns, max_columns))
+    scan = scan_csv(path, layout.delimiter) if layout.encoding in ARROW_ENCODINGS else None
+    if scan is None:  # what Arrow cannot stream is read whole, as it always was
+        summary = _checked_summary(read_table(path, extension, layout), max_columns)
+    else:
+        if len(scan.schema) > max_columns:
+            raise TableReadError(_too_wide(len(scan.schema), max_columns))
+        summary = {"rows": scan.rows, "columns": scan.kinds()}
+    summary["encoding"] = layout.encoding
+    if (
+        scan is not None
+        and large_rows is not None
+        and parquet_target is not None
+        and scan.rows > large_rows
+        and csv_to_parquet(path, layout.delimiter, scan, parquet_target, row_group_rows)
+    ):
+        summary["stored_as"] = "parquet"
+    return summary
+
+
+def _checked_summary(frame: pd.DataFrame, max_columns: int) -> dict[str, Any]:
     if frame.shape[1] > max_columns:
         raise TableReadError(_too_wide(frame.shape[1], max_columns))
-    summary = table_summary(frame)
-    if layout is not None:
-        summary["encoding"] = layout.encoding
-    return summary
+    return table_summary(frame)
 
 
 def _too_wide(columns: int, max_columns: int) -> str:
