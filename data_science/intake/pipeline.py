@@ -231,10 +231,14 @@ class UploadPipeline:
         extension = self.check_name(name)
         check_size(received.size, self.settings.MAX_UPLOAD_BYTES)
         content_type = check_content_matches(received.path, extension)
+        # The bytes were hashed as they streamed in: the stored item keeps that hash, so the file
+        # is not read again to take it.
         if kind_of_extension(extension) == "archive":
-            record, summary = self._store_archive(workspace, received.path, name)
+            record, summary = self._store_archive(workspace, received.path, name, received.sha256)
         else:
-            record, summary = self._store_file(workspace, received.path, name, extension)
+            record, summary = self._store_file(
+                workspace, received.path, name, extension, sha256=received.sha256
+            )
         summary["content_type"] = content_type
         return AcceptedUpload(
             file_id=record.id,
@@ -252,11 +256,15 @@ class UploadPipeline:
         name: str,
         extension: str,
         parent_id: str | None = None,
+        sha256: str | None = None,
     ) -> tuple[ItemRecord, dict[str, Any]]:
-        """Store one checked table or image; the summary says what it holds."""
+        """Store one checked table or image; the summary says what it holds.
+
+        `sha256` is the file's hash when known (else the workspace takes it).
+        """
         stored_name = sanitize_filename(name)
         if kind_of_extension(extension) == "image":
-            return self._store_image(workspace, path, name, extension, parent_id)
+            return self._store_image(workspace, path, name, extension, parent_id, sha256)
         try:
             summary = run_in_process(
                 summarize_file, path, extension, self.settings.MAX_TABLE_COLUMNS, lane="quick"
@@ -270,13 +278,20 @@ class UploadPipeline:
             kind="table",
             name=name,
             stored_name=stored_name,
+            sha256=sha256,
             summary=summary,
             parent_id=parent_id,
         )
         return record, dict(summary)
 
     def _store_image(
-        self, workspace: Workspace, path: Path, name: str, extension: str, parent_id: str | None
+        self,
+        workspace: Workspace,
+        path: Path,
+        name: str,
+        extension: str,
+        parent_id: str | None,
+        sha256: str | None,
     ) -> tuple[ItemRecord, dict[str, Any]]:
         if not self.settings.ALLOW_IMAGE_THUMBNAILS:
             raise UploadRejected(
@@ -311,12 +326,13 @@ class UploadPipeline:
                 kind="image",
                 name=f"{name} (original, with metadata)",
                 stored_name=stored_name,
+                sha256=sha256,
                 parent_id=record.id,
             )
         return record, dict(info)
 
     def _store_archive(
-        self, workspace: Workspace, path: Path, name: str
+        self, workspace: Workspace, path: Path, name: str, sha256: str
     ) -> tuple[ItemRecord, dict[str, Any]]:
         """Extract a checked ZIP; store each member that passes the same checks as an upload."""
         if not self.settings.ENABLE_SAFE_UNZIP:
@@ -365,6 +381,7 @@ class UploadPipeline:
                 kind="archive",
                 name=name,
                 stored_name=sanitize_filename(name),
+                sha256=sha256,
                 details=summary,
                 item_id=archive_id,
             )
