@@ -40,3 +40,14 @@ def test_a_file_no_code_page_reads_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"a,b\n\x81,\x98\n\xaa,1\n")
     with pytest.raises(UndecodableText, match="UTF-8"):
         detect_encoding(path)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
+def test_a_nul_byte_anywhere_is_refused_with_its_line(tmp_path: Path, encoding: str) -> None:
+    # Far past any prefix a sniffer reads: the pass that decides the encoding sees every byte.
+    rows = "".join(f"{i},Café\n" for i in range(300_000))
+    path = tmp_path / "table.csv"
+    path.write_bytes(f"id,name\n{rows}".encode(encoding) + b"7,bin\x00ary\n8,ok\n")
+    with pytest.raises(UndecodableText, match="NUL") as refused:
+        detect_encoding(path)
+    assert "line 300002" in str(refused.value)

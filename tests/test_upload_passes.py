@@ -36,3 +36,16 @@ async def test_the_server_does_not_read_an_accepted_upload_again(
     # (parsing happens in a worker) reads the file only for libmagic's look at its head.
     assert response.json()["sha256"] == hashlib.sha256(content).hexdigest()
     assert read < len(content) // 2, f"the server read {read:,} bytes of a {len(content):,}"
+
+
+async def test_a_nul_byte_past_the_start_is_refused_and_nothing_kept(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    content = mixed_csv(100_000) + b"100000,bin\x00ary,1.0,x\n"
+    session_id = await new_session(client)
+    response = await upload(client, session_id, "amounts.csv", content)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == "unreadable_file"
+    assert "NUL" in response.json()["message"] and "line 100002" in response.json()["message"]
+    leftovers = [path for path in settings.DATA_DIR.rglob("*.csv") if path.is_file()]
+    assert leftovers == [] and list(settings.quarantine_dir.iterdir()) == []
