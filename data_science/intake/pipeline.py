@@ -8,8 +8,10 @@ is left behind in quarantine. Every outcome, accepted or rejected, is written to
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +36,7 @@ from data_science.intake.validators import (
 from data_science.observability.audit import AuditTrail
 from data_science.observability.logging import get_logger, timed_operation
 from data_science.observability.metrics import UPLOAD_BYTES, UPLOADS
+from data_science.runtime.threads import run_blocking
 from data_science.runtime.workers import run_in_process
 from data_science.storage.tables import TableReadError, summarize_file
 from data_science.storage.workspace import (
@@ -46,10 +49,18 @@ from data_science.storage.workspace import (
 
 log = get_logger(__name__)
 INTERRUPTED_BY_RESTART = "interrupted by a restart"
+# Received bytes are hashed and written in blocks of this size, off the event loop.
+SPILL_BYTES = 1 << 20
 
 
 class QuarantineFile:
-    """A file being received: written chunk by chunk, size-limited, hashed on the way in."""
+    """A file being received: size-limited as it comes, hashed and written in blocks.
+
+    `write` only counts and buffers. From the event loop, `spill` hands each full block to a
+    thread that hashes and writes it while the next bytes arrive (one block in flight, so memory
+    stays at two blocks whatever the size), and `finish` stores the rest; from a thread,
+    `close` stores the rest itself.
+    """
 
     def __init__(self, directory: Path, limit: int) -> None:
         self.path = directory / f"{secrets.token_hex(16)}.part"
@@ -58,22 +69,52 @@ class QuarantineFile:
         self._digest = hashlib.sha256()
         self._handle = self.path.open("xb")
         self.path.chmod(0o600)
+        self._pending = bytearray()
+        self._in_flight: asyncio.Future[None] | None = None
+        # Held while a block is hashed and written, so `discard` never closes the file under it.
+        self._storing = threading.Lock()
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: bytes | memoryview) -> None:
         self.size += len(chunk)
         check_size(self.size, self.limit)
-        self._digest.update(chunk)
-        self._handle.write(chunk)
+        self._pending += chunk
+
+    async def spill(self) -> None:
+        """Hand a full block to a thread, once the one before it is stored (never blocks)."""
+        if len(self._pending) < SPILL_BYTES:
+            return
+        if self._in_flight is not None:
+            await self._in_flight
+        block, self._pending = self._pending, bytearray()
+        self._in_flight = asyncio.ensure_future(run_blocking(self._store, block))
+
+    async def finish(self) -> None:
+        """Store every byte received (after the last `write`)."""
+        if self._in_flight is not None:
+            await self._in_flight
+            self._in_flight = None
+        await run_blocking(self.close)
 
     def close(self) -> None:
-        self._handle.close()
+        """Store what is buffered and close the file (blocking; after `finish`, only closes)."""
+        block, self._pending = self._pending, bytearray()
+        self._store(block)
+        with self._storing:
+            self._handle.close()
+
+    def _store(self, block: bytearray) -> None:
+        with self._storing:
+            if block and not self._handle.closed:  # closed: discarded while this waited
+                self._digest.update(block)
+                self._handle.write(block)
 
     @property
     def sha256(self) -> str:
         return self._digest.hexdigest()
 
     def discard(self) -> None:
-        self._handle.close()
+        with self._storing:
+            self._handle.close()
         self.path.unlink(missing_ok=True)
 
 
