@@ -2,8 +2,10 @@
 then only by the checks that need them, and never held whole in memory on the way."""
 
 import hashlib
+import io
 import threading
 import tracemalloc
+import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -137,3 +139,25 @@ async def test_a_large_upload_is_never_held_in_memory_by_the_server(
     assert response.json()["summary"]["rows"] == 25 * 40_000
     # The request's own blocks, the quarantine's buffer and the one block in flight.
     assert peak < 8 * len(block), f"the server's peak was {peak:,} bytes"
+
+
+async def test_the_server_does_not_read_a_zip_member_again_to_hash_it(
+    client: httpx.AsyncClient,
+) -> None:
+    member = mixed_csv(850_000)  # about 24 MB, far past the head libmagic reads
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as writer:
+        writer.writestr("amounts.csv", member)
+    session_id = await new_session(client)
+    before = bytes_read_by_this_process()
+    response = await upload(client, session_id, "amounts.zip", archive.getvalue())
+    read = bytes_read_by_this_process() - before
+    assert response.status_code == 201, response.text
+    (stored,) = response.json()["summary"]["extracted"]
+    assert stored["rows"] == 850_000
+    # Hashed by the worker as it extracted the member, the hash the item keeps; the server reads
+    # only the heads libmagic looks at (of the archive, then of the member).
+    workspace_items = await client.get(f"/api/users/alice/sessions/{session_id}/files")
+    hashes = {item["id"]: item.get("sha256") for item in workspace_items.json()["files"]}
+    assert hashes[stored["file_id"]] == hashlib.sha256(member).hexdigest()
+    assert read < len(member), f"the server read {read:,} bytes of a {len(member):,}"

@@ -401,7 +401,12 @@ class UploadPipeline:
                     extension = extension_of(member.name)
                     check_content_matches(member.path, extension)
                     record, summary = self._store_file(
-                        workspace, member.path, display_name(member.name), extension, archive_id
+                        workspace,
+                        member.path,
+                        display_name(member.name),
+                        extension,
+                        archive_id,
+                        member.sha256,
                     )
                 except UploadRejected as rejection:
                     skipped.append(SkippedMember(member.name, rejection.message))
