@@ -113,6 +113,8 @@ class QuarantineFile:
         return self._digest.hexdigest()
 
     def discard(self) -> None:
+        # Waits for a block being stored (one block's hash and write at most), then closes: the
+        # thread storing the next one, if any, finds the file closed and stores nothing.
         with self._storing:
             self._handle.close()
         self.path.unlink(missing_ok=True)
