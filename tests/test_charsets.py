@@ -3,6 +3,7 @@
 # The data is Cyrillic, Greek and typographic text on purpose.
 # ruff: noqa: RUF001
 
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,33 @@ def test_a_file_no_code_page_reads_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"a,b\n\x81,\x98\n\xaa,1\n")
     with pytest.raises(UndecodableText, match="UTF-8"):
         detect_encoding(path)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
+def test_a_nul_byte_anywhere_is_refused_with_its_line(tmp_path: Path, encoding: str) -> None:
+    # Far past any prefix a sniffer reads: the pass that decides the encoding sees every byte.
+    rows = "".join(f"{i},Café\n" for i in range(300_000))
+    path = tmp_path / "table.csv"
+    path.write_bytes(f"id,name\n{rows}".encode(encoding) + b"7,bin\x00ary\n8,ok\n")
+    with pytest.raises(UndecodableText, match="NUL") as refused:
+        detect_encoding(path)
+    assert "line 300002" in str(refused.value)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
+def test_the_whole_file_is_checked_without_holding_it_in_memory(
+    tmp_path: Path, encoding: str
+) -> None:
+    path = tmp_path / "table.csv"
+    with path.open("wb") as handle:
+        handle.write(b"id,city\n")
+        block = "".join(f"{i},Zürich – Genève\n" for i in range(100_000)).encode(encoding)
+        for _ in range(12):  # about 30 MB
+            handle.write(block)
+    tracemalloc.start()
+    try:
+        assert detect_encoding(path) == ("utf-8" if encoding == "utf-8" else "cp1252")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < path.stat().st_size / 4, f"peak {peak:,} bytes for {path.stat().st_size:,}"

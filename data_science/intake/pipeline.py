@@ -8,8 +8,10 @@ is left behind in quarantine. Every outcome, accepted or rejected, is written to
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +36,7 @@ from data_science.intake.validators import (
 from data_science.observability.audit import AuditTrail
 from data_science.observability.logging import get_logger, timed_operation
 from data_science.observability.metrics import UPLOAD_BYTES, UPLOADS
+from data_science.runtime.threads import run_blocking
 from data_science.runtime.workers import run_in_process
 from data_science.storage.tables import TEXT_TABLE_EXTENSIONS, TableReadError, summarize_file
 from data_science.storage.workspace import (
@@ -46,10 +49,18 @@ from data_science.storage.workspace import (
 
 log = get_logger(__name__)
 INTERRUPTED_BY_RESTART = "interrupted by a restart"
+# Received bytes are hashed and written in blocks of this size, off the event loop.
+SPILL_BYTES = 1 << 20
 
 
 class QuarantineFile:
-    """A file being received: written chunk by chunk, size-limited, hashed on the way in."""
+    """A file being received: size-limited as it comes, hashed and written in blocks.
+
+    `write` only counts and buffers. From the event loop, `spill` hands each full block to a
+    thread that hashes and writes it while the next bytes arrive (one block in flight, so memory
+    stays at two blocks whatever the size), and `finish` stores the rest; from a thread,
+    `close` stores the rest itself.
+    """
 
     def __init__(self, directory: Path, limit: int) -> None:
         self.path = directory / f"{secrets.token_hex(16)}.part"
@@ -58,22 +69,54 @@ class QuarantineFile:
         self._digest = hashlib.sha256()
         self._handle = self.path.open("xb")
         self.path.chmod(0o600)
+        self._pending = bytearray()
+        self._in_flight: asyncio.Future[None] | None = None
+        # Held while a block is hashed and written, so `discard` never closes the file under it.
+        self._storing = threading.Lock()
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: bytes | memoryview) -> None:
         self.size += len(chunk)
         check_size(self.size, self.limit)
-        self._digest.update(chunk)
-        self._handle.write(chunk)
+        self._pending += chunk
+
+    async def spill(self) -> None:
+        """Hand a full block to a thread, once the one before it is stored (never blocks)."""
+        if len(self._pending) < SPILL_BYTES:
+            return
+        if self._in_flight is not None:
+            await self._in_flight
+        block, self._pending = self._pending, bytearray()
+        self._in_flight = asyncio.ensure_future(run_blocking(self._store, block))
+
+    async def finish(self) -> None:
+        """Store every byte received (after the last `write`)."""
+        if self._in_flight is not None:
+            await self._in_flight
+            self._in_flight = None
+        await run_blocking(self.close)
 
     def close(self) -> None:
-        self._handle.close()
+        """Store what is buffered and close the file (blocking; after `finish`, only closes)."""
+        block, self._pending = self._pending, bytearray()
+        self._store(block)
+        with self._storing:
+            self._handle.close()
+
+    def _store(self, block: bytearray) -> None:
+        with self._storing:
+            if block and not self._handle.closed:  # closed: discarded while this waited
+                self._digest.update(block)
+                self._handle.write(block)
 
     @property
     def sha256(self) -> str:
         return self._digest.hexdigest()
 
     def discard(self) -> None:
-        self._handle.close()
+        # Waits for a block being stored (one block's hash and write at most), then closes: the
+        # thread storing the next one, if any, finds the file closed and stores nothing.
+        with self._storing:
+            self._handle.close()
         self.path.unlink(missing_ok=True)
 
 
@@ -231,10 +274,14 @@ class UploadPipeline:
         extension = self.check_name(name)
         check_size(received.size, self.settings.MAX_UPLOAD_BYTES)
         content_type = check_content_matches(received.path, extension)
+        # The bytes were hashed as they streamed in: the stored item keeps that hash, so the file
+        # is not read again to take it.
         if kind_of_extension(extension) == "archive":
-            record, summary = self._store_archive(workspace, received.path, name)
+            record, summary = self._store_archive(workspace, received.path, name, received.sha256)
         else:
-            record, summary = self._store_file(workspace, received.path, name, extension)
+            record, summary = self._store_file(
+                workspace, received.path, name, extension, sha256=received.sha256
+            )
         summary["content_type"] = content_type
         return AcceptedUpload(
             file_id=record.id,
@@ -252,15 +299,17 @@ class UploadPipeline:
         name: str,
         extension: str,
         parent_id: str | None = None,
+        sha256: str | None = None,
     ) -> tuple[ItemRecord, dict[str, Any]]:
         """Store one checked table or image; the summary says what it holds.
 
         A text table with more than LARGE_TABLE_ROWS rows is stored as Parquet (written by the
-        worker that summarises it); its record keeps the uploaded file's name.
+        worker that summarises it); its record keeps the uploaded file's name. `sha256` is the
+        uploaded file's hash when known (else the workspace takes it).
         """
         stored_name = sanitize_filename(name)
         if kind_of_extension(extension) == "image":
-            return self._store_image(workspace, path, name, extension, parent_id)
+            return self._store_image(workspace, path, name, extension, parent_id, sha256)
         target = self._parquet_target(workspace, path, stored_name, extension)
         try:
             try:
@@ -278,12 +327,14 @@ class UploadPipeline:
                     422, "unreadable_file", f"The file could not be read: {error}."
                 ) from None
             if target is not None and summary.get("stored_as") == "parquet":
-                path, stored_name = target, target.name
+                # The stored bytes are the Parquet file's: the workspace hashes them itself.
+                path, stored_name, sha256 = target, target.name, None
             record = workspace.adopt_file(
                 path,
                 kind="table",
                 name=name,
                 stored_name=stored_name,
+                sha256=sha256,
                 summary=summary,
                 parent_id=parent_id,
             )
@@ -304,7 +355,13 @@ class UploadPipeline:
         return workspace.staging_path(f"{Path(stored_name).stem}.parquet")
 
     def _store_image(
-        self, workspace: Workspace, path: Path, name: str, extension: str, parent_id: str | None
+        self,
+        workspace: Workspace,
+        path: Path,
+        name: str,
+        extension: str,
+        parent_id: str | None,
+        sha256: str | None,
     ) -> tuple[ItemRecord, dict[str, Any]]:
         if not self.settings.ALLOW_IMAGE_THUMBNAILS:
             raise UploadRejected(
@@ -339,12 +396,13 @@ class UploadPipeline:
                 kind="image",
                 name=f"{name} (original, with metadata)",
                 stored_name=stored_name,
+                sha256=sha256,
                 parent_id=record.id,
             )
         return record, dict(info)
 
     def _store_archive(
-        self, workspace: Workspace, path: Path, name: str
+        self, workspace: Workspace, path: Path, name: str, sha256: str
     ) -> tuple[ItemRecord, dict[str, Any]]:
         """Extract a checked ZIP; store each member that passes the same checks as an upload."""
         if not self.settings.ENABLE_SAFE_UNZIP:
@@ -372,7 +430,12 @@ class UploadPipeline:
                     extension = extension_of(member.name)
                     check_content_matches(member.path, extension)
                     record, summary = self._store_file(
-                        workspace, member.path, display_name(member.name), extension, archive_id
+                        workspace,
+                        member.path,
+                        display_name(member.name),
+                        extension,
+                        archive_id,
+                        member.sha256,
                     )
                 except UploadRejected as rejection:
                     skipped.append(SkippedMember(member.name, rejection.message))
@@ -393,6 +456,7 @@ class UploadPipeline:
                 kind="archive",
                 name=name,
                 stored_name=sanitize_filename(name),
+                sha256=sha256,
                 details=summary,
                 item_id=archive_id,
             )

@@ -6,6 +6,7 @@ value or raises `UploadRejected`, whose code, HTTP status and sentence go straig
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
 import struct
@@ -221,6 +222,7 @@ class ExtractedMember:
     name: str
     path: Path
     size: int
+    sha256: str  # taken while extracting, so the member is not read again to hash it
 
 
 @dataclass(frozen=True)
@@ -358,18 +360,22 @@ def safe_unzip(
                 skipped.append(SkippedMember(info.filename, reason))
                 continue
             target = dest_dir / f"{index:04d}_{sanitize_filename(info.filename)}"
-            size = _extract_counted(archive, info, target, limits.max_total_bytes - written_total)
+            size, sha256 = _extract_counted(
+                archive, info, target, limits.max_total_bytes - written_total
+            )
             written_total += size
-            extracted.append(ExtractedMember(info.filename, target, size))
+            extracted.append(ExtractedMember(info.filename, target, size, sha256))
     return extracted, skipped
 
 
 def _extract_counted(
     archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budget: int
-) -> int:
-    """Copy one member, stopping as soon as it outgrows what its header or the limit allow."""
+) -> tuple[int, str]:
+    """Copy and hash one member, stopping as soon as it outgrows what its header or the limit
+    allow; returns its size and SHA-256."""
     allowed = min(info.file_size, budget)
     written = 0
+    digest = hashlib.sha256()
     try:
         with archive.open(info) as source, target.open("xb") as sink:
             while chunk := source.read(COPY_CHUNK):
@@ -380,9 +386,10 @@ def _extract_counted(
                         f"The ZIP member {info.filename!r} expands beyond what "
                         "its header declares or the size limit allows.",
                     )
+                digest.update(chunk)
                 sink.write(chunk)
     except (zipfile.BadZipFile, EOFError, zlib.error, OSError) as error:
         raise _zip_rejected(
             "corrupt_archive", f"The ZIP member {info.filename!r} is damaged: {error}."
         ) from None
-    return written
+    return written, digest.hexdigest()

@@ -123,7 +123,7 @@ class StreamingForm:
 
     def _on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self._part.filename is not None and self.file is not None:
-            self.file.write(data[start:end])
+            self.file.write(memoryview(data)[start:end])  # copied once, into its buffer
             return
         self._part.value.extend(data[start:end])
         if len(self._part.value) > MAX_FIELD_BYTES:
@@ -190,7 +190,11 @@ async def upload(request: Request) -> JSONResponse:
     try:
         async for chunk in chunks:
             form.parser.write(chunk)
+            if form.file is not None:
+                await form.file.spill()
         form.parser.finalize()
+        if form.file is not None:
+            await form.file.finish()
     except UploadRejected as rejection:
         size = form.file.size if form.file else 0
         form.discard()

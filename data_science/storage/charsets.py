@@ -1,7 +1,9 @@
 """Which text encoding a delimited file is in, decided from all of its bytes, never a prefix.
 
-A byte-order mark decides first. Otherwise a file that is valid UTF-8 from its first byte to
-its last is UTF-8: an ASCII start says nothing about what follows, so the whole file is checked.
+A byte-order mark decides first (a UTF-16 file holds NUL bytes). Otherwise a NUL byte anywhere
+makes the file binary, not text: the same pass over the bytes looks for it. Then a file that is
+valid UTF-8 from its first byte to its last is UTF-8: an ASCII start says nothing about what
+follows, so the whole file is checked.
 A file that is not, yet has lines that are clearly UTF-8, mixes encodings and is refused: no one
 choice keeps all of its characters.
 
@@ -63,7 +65,8 @@ LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 
 
 class UndecodableText(ValueError):
-    """No one text encoding reads the whole file; the message says what would work."""
+    """The file is not text in any one encoding (it holds NUL bytes, mixes encodings, or no
+    code page reads it); the message says what is wrong and what would work."""
 
 
 @dataclass
@@ -95,11 +98,13 @@ def detect_encoding(path: Path) -> str:
 
 
 def _first_non_utf8_byte(path: Path) -> int | None:
-    """The offset of the first byte that is not UTF-8, or None when the whole file is."""
+    """The offset of the first byte that is not UTF-8, or None when the whole file is; refuses
+    a NUL byte before it."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset = 0
     with path.open("rb") as handle:
         while chunk := handle.read(READ_CHUNK):
+            _refuse_nul(path, chunk, offset)
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError as error:
@@ -113,12 +118,25 @@ def _first_non_utf8_byte(path: Path) -> int | None:
     return None
 
 
+def _refuse_nul(path: Path, chunk: bytes, offset: int) -> None:
+    """Refuse the file when `chunk` (at `offset`) holds a NUL byte: it is binary, not text."""
+    if (at := chunk.find(b"\x00")) >= 0:
+        raise UndecodableText(
+            f"it contains a NUL byte (line {_line_of(path, offset + at)}), so it is binary, "
+            "not delimited text. Upload the table as CSV or TSV text"
+        )
+
+
 def _sample(path: Path) -> _Sample:
-    """Every non-ASCII byte value of the file, and lines holding them, from across the file."""
+    """Every non-ASCII byte value of the file, and lines holding them, from across the file;
+    refuses a NUL byte (the UTF-8 pass stopped at the first byte that is not UTF-8)."""
     sample = _Sample()
     per_chunk = max(EVIDENCE_BYTES * READ_CHUNK // max(path.stat().st_size, 1), MIN_PER_CHUNK)
+    offset = 0
     with path.open("rb") as handle:
         while chunk := handle.read(READ_CHUNK):
+            _refuse_nul(path, chunk, offset)
+            offset += len(chunk)
             high = chunk.translate(None, ASCII)
             if high:
                 sample.high_bytes.update(high)
