@@ -139,6 +139,7 @@ def sampling_note(result: dict[str, Any], reply: str) -> str:
         sentence.strip()
         for sentence in re.split(r"(?<=[.!?])\s+|\n+", reply)
         if re.search(r"\bsampl", sentence, re.IGNORECASE)
+        and not re.search(r"sample (standard deviation|variance)", sentence, re.IGNORECASE)
     ]
     quoted = " ".join(f'"{sentence}"' for sentence in sentences)
     sample = result.get("sample")
