@@ -103,14 +103,17 @@ def write_csv(path: Path, rows: int | None = None, target_bytes: int | None = No
     whole chunks until the file reaches `target_bytes`. Returns the rows written."""
     rng = np.random.default_rng(11)
     written = 0
-    options = pa_csv.WriteOptions(quoting_style="needed")
-    with pa_csv.CSVWriter(str(path), SCHEMA, write_options=options) as writer:
-        while (rows is None or written < rows) and (
-            target_bytes is None or path.stat().st_size < target_bytes
-        ):
-            count = CHUNK_ROWS if rows is None else min(CHUNK_ROWS, rows - written)
-            writer.write_table(_chunk(rng, count))
-            written += count
+    # Plain CSV as most files are: Arrow would quote the header and every text value.
+    options = pa_csv.WriteOptions(include_header=False, quoting_style="none")
+    with path.open("wb") as handle:
+        handle.write((",".join(SCHEMA.names) + "\n").encode())
+        with pa_csv.CSVWriter(handle, SCHEMA, write_options=options) as writer:
+            while (rows is None or written < rows) and (
+                target_bytes is None or handle.tell() < target_bytes
+            ):
+                count = CHUNK_ROWS if rows is None else min(CHUNK_ROWS, rows - written)
+                writer.write_table(_chunk(rng, count))
+                written += count
     return written
 
 
@@ -163,7 +166,8 @@ def ask(http: httpx.Client, session: str, memory: PeakMemory, name: str) -> tupl
     result = answer.results.get(tool)
     if result is None:
         called = ", ".join(answer.results) or "none"
-        step.result = f"no {tool} call (tools called: {called})"
+        said = answer.reply.strip().splitlines()[:1]
+        step.result = f"no {tool} call (tools called: {called}); the reply: {said}"
     elif result.get("status") != "ok":
         step.result = f"{result.get('status')}: {result.get('error')}: {result.get('message')}"
     step.sampling = sampling_note(result or {}, answer.reply)
