@@ -4,11 +4,12 @@ Issue #17: for 10k, 100k, 1M and 10M rows, and a CSV of about 1 GB, upload, prof
 histogram and default train, so a reader sees how cost grows with size and where it stops; for
 the 1 GB file the whole app's peak memory is compared with 3x the file's size. The app is
 `main.py` in its own process with MAX_UPLOAD_BYTES raised to UPLOAD_LIMIT; each step after the
-HTTP upload is one chat turn on the offline model. Memory is the resident memory of the server
-and every process under it (workers, job processes, sandboxes), summed and sampled every 50 ms
-(psutil), the peak during the step. The CSVs are written in chunks, so the bench never holds a
-table whole either. A failing step is reported (the step, the error) and the size goes on
-with its next step; a timeout, a dead server or a failed upload ends that size.
+HTTP upload is one chat turn on the offline model. Memory is that of the server and every
+process under it (workers, job processes, sandboxes), the peak during the step: the resident
+sum sampled every 50 ms (psutil) and the proportional sum (shared pages once) each second.
+The CSVs are written in chunks, so the bench never holds a table whole either. A failing step
+is reported (the step, the error) and the size goes on with its next step; a timeout, a dead
+server or a failed upload ends that size.
 Run: `uv run python bench/growth.py [--rows 10000 ...] [--gigabytes 1]` (writes
 bench/results/growth.md).
 """
