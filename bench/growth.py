@@ -169,7 +169,7 @@ def ask(http: httpx.Client, session: str, memory: PeakMemory, name: str) -> tupl
     result = answer.results.get(tool)
     if result is None:
         called = ", ".join(answer.results) or "none"
-        said = answer.reply.strip().splitlines()[:1]
+        said = next(iter(answer.reply.strip().splitlines()), "")
         step.ok, step.result = False, f"no {tool} call (tools called: {called}); reply: {said}"
     elif result.get("status") != "ok":
         step.ok = False
@@ -207,7 +207,7 @@ def run_steps(server: BenchServer, outcome: Outcome, csv: Path, timeout: float) 
                     return
                 except (httpx.HTTPError, RuntimeError) as error:
                     outcome.steps.append(Step(name, ok=False, result=f"failed: {error}"))
-                    if name == "upload" or server.process is None or server.process.poll():
+                    if name == "upload" or not server.running():
                         return
                     continue
                 outcome.steps.append(step)

@@ -34,6 +34,9 @@ class BenchServer(LiveServer):
             raise RuntimeError("the app is not running")
         return self.process.pid
 
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def stop(self) -> None:
         """SIGTERM, as the tests stop it; a server that has not ended within `STOP_SECONDS`
         (a step still running in a worker) is killed with its processes, so a bench that
