@@ -151,11 +151,26 @@ def sampling_note(result: dict[str, Any], reply: str) -> str:
         and not re.search(r"sample (standard deviation|variance)", sentence, re.IGNORECASE)
     ]
     quoted = " ".join(f'"{sentence}"' for sentence in sentences)
-    sample = result.get("sample")
-    if isinstance(sample, dict):
+    sample = _sample(result)
+    if sample is not None:
         stated = f"result: {_count(sample.get('rows'))} of {_count(sample.get('of'))} rows"
         return f"{stated}; reply: {quoted}" if quoted else f"{stated}; NOT stated in the reply"
     return f"reply: {quoted}" if quoted else ""
+
+
+def _sample(value: object) -> dict[str, Any] | None:
+    """The first `"sample": {"rows": n, "of": total}` anywhere in a tool result (the contract
+    puts it at the top; a tool may nest it in a part of its result)."""
+    if isinstance(value, dict):
+        found = value.get("sample")
+        if isinstance(found, dict) and {"rows", "of"} <= found.keys():
+            return found
+        value = list(value.values())
+    if isinstance(value, list):
+        for item in value:
+            if (found := _sample(item)) is not None:
+                return found
+    return None
 
 
 def _count(value: object) -> str:
