@@ -201,6 +201,19 @@ def upload_step(http: httpx.Client, session: str, memory: PeakMemory, csv: Path)
     return step
 
 
+def failed_step(name: str, started: float, memory: PeakMemory, result: str) -> Step:
+    """A step that raised: how long it ran and the peak until then (the sampler's, since the
+    step reset it), beside the error."""
+    return Step(
+        name,
+        time.perf_counter() - started,
+        max(memory.peak_bytes, memory.now()),
+        memory.peak_proportional,
+        ok=False,
+        result=result,
+    )
+
+
 def run_steps(server: BenchServer, outcome: Outcome, csv: Path, timeout: float) -> None:
     """Upload, then the four chat steps, into `outcome`; stops early only when the app can
     no longer take the next step (failed upload, timeout, dead server)."""
@@ -210,18 +223,19 @@ def run_steps(server: BenchServer, outcome: Outcome, csv: Path, timeout: float) 
             outcome.idle = memory.now()
             outcome.idle_proportional = memory.proportional()
             for name in ["upload", *STEPS]:
+                started = time.perf_counter()
                 try:
                     if name == "upload":
                         step = upload_step(http, session, memory, csv)
                     else:
                         step, outcome.replies[name] = ask(http, session, memory, name)
                 except httpx.TimeoutException:
-                    outcome.steps.append(
-                        Step(name, ok=False, result=f"timed out after {timeout:.0f} s")
-                    )
+                    failed = f"timed out after {timeout:.0f} s"
+                    outcome.steps.append(failed_step(name, started, memory, failed))
                     return
                 except (httpx.HTTPError, RuntimeError) as error:
-                    outcome.steps.append(Step(name, ok=False, result=f"failed: {error}"))
+                    failed = f"failed: {error}"
+                    outcome.steps.append(failed_step(name, started, memory, failed))
                     if name == "upload" or not server.running():
                         return
                     continue
