@@ -7,7 +7,8 @@ namespace) with that many CPUs; the driver runs in the namespace like the app wo
 side by side: wall time, models trained, whether the budget cut the plan short, test accuracy,
 and the ratio of each run's wall time to the local pool's.
 
-Run: `uv run python bench/ray_scaling.py [--budget 60] [--preset medium_quality]`
+Run: `uv run python bench/ray_scaling.py [--budget 60] [--preset medium_quality]` (prints the
+table and writes it to bench/results/ray_scaling.md).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.support import met, write_table
 from data_science.runtime.workers import usable_cores
 
 DEADLINE_MARGIN = 1.1
@@ -107,19 +109,27 @@ def main() -> None:
         finally:
             namespace.close()
     local = float(rows["local pool"]["seconds"])
+    deadline = args.budget * DEADLINE_MARGIN + START_SECONDS
     lines = [
-        f"AutoGluon {args.preset}, budget {args.budget:.0f} s, breast_cancer (569 rows); "
-        f"{cores} cores on this machine",
-        "| run | wall s | vs local | models | cut short | accuracy |",
-        "|---|---|---|---|---|---|",
+        [
+            name,
+            str(row["seconds"]),
+            f"{float(row['seconds']) / local:.2f}",
+            str(row["models"]),
+            "yes" if row["cut_short"] else "no",
+            str(row["accuracy"]),
+            met(float(row["seconds"]), deadline),
+        ]
+        for name, row in rows.items()
     ]
-    for name, row in rows.items():
-        ratio = float(row["seconds"]) / local
-        lines.append(
-            f"| {name} | {row['seconds']} | {ratio:.2f} | {row['models']} | "
-            f"{'yes' if row['cut_short'] else 'no'} | {row['accuracy']} |"
-        )
-    sys.stdout.write("\n".join(lines) + "\n")
+    text = write_table(
+        "ray_scaling",
+        f"AutoGluon {args.preset}, budget {args.budget:.0f} s, breast_cancer (569 rows); "
+        f"{cores} cores on this machine; the job's deadline is {deadline:.0f} s",
+        ["run", "wall s", "vs local", "models", "cut short", "accuracy", "within deadline"],
+        lines,
+    )
+    sys.stdout.write(text)
 
 
 if __name__ == "__main__":

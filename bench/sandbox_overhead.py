@@ -4,7 +4,8 @@ Both sides start a fresh interpreter and pay its imports; the sandboxed side add
 namespaces and mounts, (for a root server) the user namespace it makes, the child script that
 sets the limits, and reading the pipes. Each case runs `--repeat` times alternately; the table
 shows the medians and their ratio (goal: at most 1.5x).
-Run: `uv run python bench/sandbox_overhead.py [--repeat 7]`
+Run: `uv run python bench/sandbox_overhead.py [--repeat 7]` (prints the table and writes it to
+bench/results/sandbox_overhead.md).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.support import met, write_table
 from data_science.runtime.sandbox import Limits, run_sandboxed, sandbox_problem
 
 CASES = {
@@ -35,6 +37,7 @@ CASES = {
         "print(LogisticRegression().fit(X, y).score(X, y))"
     ),
 }
+GOAL = 1.5
 LIMITS = Limits(
     timeout_seconds=120, memory_bytes=2_000_000_000, output_bytes=50_000_000, stdout_bytes=20_000
 )
@@ -62,14 +65,31 @@ def main() -> None:
     repeat = parser.parse_args().repeat
     if problem := sandbox_problem():
         raise SystemExit(f"the sandbox does not work here: {problem}")
-    print(f"{'case':<18} {'python -c':>10} {'sandboxed':>10} {'ratio':>6} {'overhead':>9}")
+    lines = []
     for name, code in CASES.items():
         plain, boxed = [], []
         for _ in range(repeat):  # alternately, so both sides see the same machine load
             plain.append(direct(code))
             boxed.append(sandboxed(code))
         a, b = statistics.median(plain), statistics.median(boxed)
-        print(f"{name:<18} {a:>9.3f}s {b:>9.3f}s {b / a:>5.2f}x {1000 * (b - a):>7.0f}ms")
+        lines.append(
+            [
+                name,
+                f"{a:.3f} s",
+                f"{b:.3f} s",
+                f"{b / a:.2f}x",
+                f"{1000 * (b - a):.0f} ms",
+                f"{GOAL}x",
+                met(b / a, GOAL),
+            ]
+        )
+    text = write_table(
+        "sandbox_overhead",
+        f"The code sandbox against `python -c`, medians of {repeat} alternate runs",
+        ["case", "`python -c`", "sandboxed", "ratio", "overhead", "goal", "met"],
+        lines,
+    )
+    print(text)
 
 
 if __name__ == "__main__":

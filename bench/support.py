@@ -4,11 +4,13 @@ probes, the whole app's memory, and the tables they write to bench/results/ (nev
 from __future__ import annotations
 
 import contextlib
+import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from tests.conftest import LiveServer
 
 RESULTS = Path(__file__).parent / "results"
 USER = "bench"
+STOP_SECONDS = 60
 
 
 class BenchServer(LiveServer):
@@ -30,6 +33,27 @@ class BenchServer(LiveServer):
         if self.process is None:
             raise RuntimeError("the app is not running")
         return self.process.pid
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        """SIGTERM, as the tests stop it; a server that has not ended within `STOP_SECONDS`
+        (a step still running in a worker) is killed with its processes, so a bench that
+        reports a failing step never hangs or leaves the app behind."""
+        if self.process is None or self.process.poll() is not None:
+            super().stop()
+            return
+        family = psutil.Process(self.process.pid).children(recursive=True)
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            for process in [*family, psutil.Process(self.process.pid)]:
+                with contextlib.suppress(psutil.Error):
+                    process.kill()
+            self.process.wait()
+        self.log.close()
 
 
 @contextmanager
@@ -54,12 +78,22 @@ def upload(http: httpx.Client, session_id: str, path: Path) -> dict[str, Any]:
             data={"user_id": USER, "session_id": session_id},
             files={"file": (path.name, handle, "text/csv")},
         )
-    response.raise_for_status()
+    if response.is_error:
+        raise RuntimeError(f"HTTP {response.status_code}: {response.text[:300]}")
     return dict(response.json())
 
 
-def turn(http: httpx.Client, session_id: str, text: str) -> dict[str, dict[str, Any]]:
-    """One chat turn on the offline model; the tools' results by tool name."""
+@dataclass
+class Turn:
+    """What one chat turn gave back: the tools' results by tool name and the reply's text."""
+
+    results: dict[str, dict[str, Any]]
+    reply: str
+
+
+def chat(http: httpx.Client, session_id: str, text: str) -> Turn:
+    """One chat turn on the offline model. An HTTP error status raises with the app's message
+    (the error shape's "message"), so a bench can report it instead of a bare status code."""
     request = {
         "app_name": APP_NAME,
         "user_id": USER,
@@ -67,13 +101,22 @@ def turn(http: httpx.Client, session_id: str, text: str) -> dict[str, dict[str, 
         "new_message": {"role": "user", "parts": [{"text": text}]},
     }
     response = http.post("/run", json=request)
-    response.raise_for_status()
+    if response.is_error:
+        raise RuntimeError(f"HTTP {response.status_code}: {response.text[:300]}")
     results: dict[str, dict[str, Any]] = {}
+    texts: list[str] = []
     for event in response.json():
         for part in (event.get("content") or {}).get("parts") or []:
             if part.get("functionResponse"):
                 results[part["functionResponse"]["name"]] = part["functionResponse"]["response"]
-    return results
+            elif part.get("text") and not part.get("thought"):
+                texts.append(part["text"])
+    return Turn(results, "\n".join(texts))
+
+
+def turn(http: httpx.Client, session_id: str, text: str) -> dict[str, dict[str, Any]]:
+    """One chat turn on the offline model; the tools' results by tool name."""
+    return chat(http, session_id, text).results
 
 
 class HealthProbe:
@@ -108,17 +151,24 @@ class HealthProbe:
 
 
 class PeakMemory:
-    """The whole app's peak resident memory (server and every worker process), sampled."""
+    """The whole app's peak memory (the server and every process under it: workers, job
+    processes, sandboxes), sampled from a thread: the resident sum every `interval` seconds and
+    the proportional sum (a page several processes share counted once in all, so the fairer
+    figure; reading it costs milliseconds per process) every `proportional_interval`."""
 
-    def __init__(self, pid: int, interval: float = 0.05) -> None:
+    def __init__(
+        self, pid: int, interval: float = 0.05, proportional_interval: float = 1.0
+    ) -> None:
         self.root = psutil.Process(pid)
         self.interval = interval
+        self.proportional_interval = proportional_interval
         self.peak_bytes = 0
+        self.peak_proportional = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self) -> PeakMemory:
-        self.peak_bytes = self.now()
+        self.reset()
         self._thread.start()
         return self
 
@@ -126,20 +176,41 @@ class PeakMemory:
         self._stop.set()
         self._thread.join()
 
+    def reset(self) -> None:
+        """Start a new peak from the memory in use now."""
+        self.peak_bytes = self.now()
+        self.peak_proportional = self.proportional()
+
+    def _processes(self) -> list[psutil.Process]:
+        with contextlib.suppress(psutil.Error):
+            return [self.root, *self.root.children(recursive=True)]
+        return []
+
     def now(self) -> int:
         total = 0
-        for process in [self.root, *self.root.children(recursive=True)]:
+        for process in self._processes():
             with contextlib.suppress(psutil.Error):  # a worker that ended meanwhile
                 total += process.memory_info().rss
         return total
 
+    def proportional(self) -> int:
+        total = 0
+        for process in self._processes():
+            with contextlib.suppress(psutil.Error):
+                total += process.memory_full_info().pss
+        return total
+
     def _run(self) -> None:
+        last_proportional = time.monotonic()
         while not self._stop.wait(self.interval):
             self.peak_bytes = max(self.peak_bytes, self.now())
+            if time.monotonic() - last_proportional >= self.proportional_interval:
+                self.peak_proportional = max(self.peak_proportional, self.proportional())
+                last_proportional = time.monotonic()
 
 
-def write_table(name: str, title: str, header: list[str], rows: list[list[str]]) -> str:
-    """Write a Markdown table to bench/results/`name`.md and return it."""
+def markdown_table(title: str, header: list[str], rows: list[list[str]]) -> str:
+    """A title line and a Markdown table."""
     lines = [
         title,
         "",
@@ -147,9 +218,19 @@ def write_table(name: str, title: str, header: list[str], rows: list[list[str]])
         "|" + "---|" * len(header),
         *("| " + " | ".join(row) + " |" for row in rows),
     ]
-    text = "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n"
+
+
+def write_result(name: str, text: str) -> None:
+    """Write a bench's Markdown to bench/results/`name`.md."""
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{name}.md").write_text(text)
+
+
+def write_table(name: str, title: str, header: list[str], rows: list[list[str]]) -> str:
+    """Write a Markdown table to bench/results/`name`.md and return it."""
+    text = markdown_table(title, header, rows)
+    write_result(name, text)
     return text
 
 
