@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from data_science.ml.common import STD_MEANING, is_numeric, std_ddof
+from data_science.storage.large import LargeTable, empty_frame
 from data_science.storage.tables import TableFile, column_kind
 
 SAMPLE_ROWS = 5
@@ -19,7 +20,38 @@ def profile_table(
     table: TableFile, dataset_id: str, summary_only: bool, std: str = "sample"
 ) -> dict[str, Any]:
     """Profile the table (run in a worker process); `std`: "sample" or "population"."""
+    if isinstance(table, LargeTable):
+        return _profile_large(table, dataset_id, summary_only, std)
     return profile_frame(table.load(), dataset_id, summary_only, std)
+
+
+def _profile_large(
+    table: LargeTable, dataset_id: str, summary_only: bool, std: str
+) -> dict[str, Any]:
+    """`profile_frame`'s answer for a large table, from DuckDB queries over its file."""
+    # Imported here: the server imports this module, and DuckDB loads in workers only.
+    from data_science.ml import large
+
+    std_ddof(std)
+    names = [str(name) for name in empty_frame(table).columns]
+    columns = names[:MAX_COLUMNS_DESCRIBED]
+    duplicates, entries = large.column_statistics(table, columns, summary_only, std)
+    profile: dict[str, Any] = {
+        "dataset_id": dataset_id,
+        "rows": table.rows,
+        "columns": len(names),
+        "duplicate_rows": duplicates,
+        "std": STD_MEANING[std],
+        "column_profiles": entries,
+    }
+    if len(names) > MAX_COLUMNS_DESCRIBED:
+        profile["note"] = f"Only the first {MAX_COLUMNS_DESCRIBED} columns are profiled."
+    if not summary_only:
+        profile["sample_rows"] = [
+            {str(key): _clip(value) for key, value in row.items()}
+            for row in large.first_rows(table, columns, SAMPLE_ROWS)
+        ]
+    return profile
 
 
 def profile_frame(

@@ -17,6 +17,7 @@ from data_science.storage.workspace import ItemRecord
 from data_science.tools.base import (
     ToolError,
     column_names,
+    open_table,
     resolve_column,
     run_blocking,
     settings_for,
@@ -240,10 +241,8 @@ async def hypothesis_test(
 
 async def _dataset(tool_context: ToolContext, dataset_id: str) -> tuple[ItemRecord, TableFile]:
     """The dataset's record and the handle a worker process opens it with."""
-    workspace = workspace_for(tool_context)
-    record = await run_blocking(workspace.get, dataset_id, "table")
-    table = await run_blocking(workspace.table_file, dataset_id)
-    return record, table
+    record = await run_blocking(workspace_for(tool_context).get, dataset_id, "table")
+    return record, await open_table(tool_context, dataset_id)
 
 
 def _columns(record: ItemRecord, names: list[str], role: str) -> list[str]:

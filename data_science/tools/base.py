@@ -25,12 +25,14 @@ from data_science.config import Settings
 from data_science.errors import ToolError
 from data_science.jsonsafe import to_jsonable
 from data_science.llm.model_view import clean_text, for_model, summary_redactor
+from data_science.ml.common import SEED
 from data_science.observability.audit import audit_log
 from data_science.observability.logging import get_logger, timed_operation
 from data_science.observability.metrics import TOOL_CALLS, TOOL_DURATION
 from data_science.runtime.jobs import Job, job_table, jobs
 from data_science.runtime.threads import run_blocking
 from data_science.runtime.workers import DeadlineExceeded, JobCancelled, run_with_deadline
+from data_science.storage.large import for_aggregates, for_models
 from data_science.storage.tables import TableFile
 from data_science.storage.workspace import ITEM_ID, ItemRecord, UnknownItem, Workspace
 
@@ -40,6 +42,7 @@ __all__ = [
     "column_names",
     "derive_table",
     "error_result",
+    "open_table",
     "open_with_target",
     "resolve_column",
     "run_as_job",
@@ -308,13 +311,22 @@ async def open_with_target(
     """The caller's workspace, the dataset's record and table handle, and the real target name.
 
     The opening of every tool that learns a target column; a wrong name is answered with the
-    dataset's columns.
+    dataset's columns. A large table's handle reads its seeded sample (storage/large.py): the
+    tool states it in its result with `model_sample(table)`.
     """
     workspace = workspace_for(tool_context)
     record = await run_blocking(workspace.get, dataset_id, "table")
     target = resolve_column(column_names(record), target, "target column")
     table = await run_blocking(workspace.table_file, dataset_id)
+    table = await run_blocking(for_models, table, settings_for(tool_context), SEED)
     return workspace, record, table, target
+
+
+async def open_table(tool_context: ToolContext, dataset_id: str) -> TableFile:
+    """The dataset's table handle for a worker; a large table's is a `LargeTable`, which the
+    aggregating computations query out of memory (storage/large.py)."""
+    table = await run_blocking(workspace_for(tool_context).table_file, dataset_id)
+    return await run_blocking(for_aggregates, table, settings_for(tool_context), SEED)
 
 
 Produce = Callable[[Path], Awaitable[dict[str, Any]]]

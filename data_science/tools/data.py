@@ -10,7 +10,7 @@ from data_science.ml.common import std_ddof
 from data_science.ml.profile import profile_table
 from data_science.runtime.workers import run_cpu
 from data_science.storage.workspace import describe_catalogue
-from data_science.tools.base import run_blocking, settings_for, tool, workspace_for
+from data_science.tools.base import open_table, run_blocking, settings_for, tool, workspace_for
 
 
 @tool
@@ -46,7 +46,7 @@ async def analyze_dataset(
     `std="population"` (divides by n) is asked for; the result says which.
     """
     std_ddof(std)  # a wrong value is refused before the table is read
-    table = await run_blocking(workspace_for(tool_context).table_file, dataset_id)
+    table = await open_table(tool_context, dataset_id)
     return await run_cpu(
         profile_table,
         table,

@@ -11,6 +11,7 @@ from data_science.ml.common import SEED
 from data_science.ml.split import TEST_SIZE, SplitOptions
 from data_science.runtime.remote import in_workers
 from data_science.runtime.workers import run_cpu
+from data_science.storage.large import model_sample
 from data_science.tools.base import (
     derive_table,
     open_with_target,
@@ -81,7 +82,7 @@ async def train(
         ),
         name=lambda report: f"{report['model']} predicting {target}",
     )
-    return {"model_id": saved.id, "dataset_id": dataset_id, **report}
+    return {"model_id": saved.id, "dataset_id": dataset_id, **report, **model_sample(table)}
 
 
 @tool

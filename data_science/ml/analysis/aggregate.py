@@ -19,6 +19,8 @@ from data_science.ml.analysis.common import (
     unique,
 )
 from data_science.ml.common import STD_MEANING, std_ddof
+from data_science.ml.large import group_rows
+from data_science.storage.large import LargeTable, empty_frame
 from data_science.storage.tables import TableFile, column_kind
 
 AGGREGATIONS = ("count", "mean", "median", "sum", "min", "max", "std")
@@ -38,13 +40,23 @@ def group_by(
     aggregations = unique(aggregations) or ["count", "mean"]
     _check_group_arguments(group_columns, value_columns, aggregations)
     ddof = std_ddof(std)
-    frame = table.load()
+    # A large table is checked on its column types alone and grouped by DuckDB over its file.
+    frame = empty_frame(table) if isinstance(table, LargeTable) else table.load()
     for name in value_columns:
         require_numeric(
             frame,
             name,
             "Aggregating",
             " Put text columns in `group_columns`, or count their values with value_counts.",
+        )
+    if isinstance(table, LargeTable):
+        records, total, used, sorted_by = group_rows(
+            table, group_columns, value_columns, aggregations, std, MAX_GROUPS
+        )
+        return _grouping(
+            (group_columns, value_columns, aggregations, std),
+            (used, table.rows - used, total, sorted_by),
+            records,
         )
     data = (
         frame[group_columns]
@@ -56,18 +68,31 @@ def group_by(
     grouped = data.groupby(group_columns, observed=True, sort=False, dropna=True)
     result, sorted_by = _aggregate(grouped, value_columns, aggregations, ddof)
     shown = result.head(MAX_GROUPS).reset_index()
-    groups = [
-        {str(key): cell(value) for key, value in record.items()}
-        for record in shown.to_dict(orient="records")
-    ]
+    return _grouping(
+        (group_columns, value_columns, aggregations, std),
+        (len(data), int(missing_keys.sum()), len(result), sorted_by),
+        shown.to_dict(orient="records"),
+    )
+
+
+def _grouping(
+    asked: tuple[list[str], list[str], list[str], str],
+    counts: tuple[int, int, int, str],
+    records: list[dict[Any, Any]],
+) -> dict[str, Any]:
+    """group_by's answer: what was `asked` (groups, values, aggregations, std), the `counts`
+    (rows used, rows missing a group, groups, the sort column) and the groups shown."""
+    group_columns, value_columns, aggregations, std = asked
+    used, missing, total, sorted_by = counts
+    groups = [{str(key): cell(value) for key, value in record.items()} for record in records]
     return {
         "group_columns": group_columns,
         "value_columns": value_columns,
         "aggregations": aggregations if value_columns else [],
         **({"std": STD_MEANING[std]} if value_columns and "std" in aggregations else {}),
-        "rows_used": len(data),
-        "rows_missing_group": int(missing_keys.sum()),
-        "total_groups": len(result),
+        "rows_used": used,
+        "rows_missing_group": missing,
+        "total_groups": total,
         "groups_shown": len(groups),
         "sorted_by": f"{sorted_by} (descending)",
         "groups": groups,

@@ -1,0 +1,258 @@
+"""Large tables (Parquet past LARGE_TABLE_ROWS rows, set low here): worked on out of memory.
+
+Each answer computed by DuckDB over the file is compared with the answer the pandas path gives
+on the same file read whole; each answer computed on a sample says so, and the sample is the
+seeded one, checked row for row against pandas.
+"""
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow
+import pyarrow.parquet as parquet
+import pytest
+from google.adk.tools.tool_context import ToolContext
+
+from data_science.config import Settings
+from data_science.ml import large as large_queries
+from data_science.ml.analysis.aggregate import group_by as group_rows
+from data_science.ml.common import SEED
+from data_science.ml.profile import profile_table
+from data_science.storage import tables
+from data_science.storage.large import (
+    LargeTable,
+    SampledTable,
+    for_aggregates,
+    for_models,
+    is_large,
+    read_sample,
+    sample_positions,
+)
+from data_science.storage.tables import TableFile
+
+from data_science.tools.analysis import group_by
+from data_science.tools.base import TABLE_FILE, workspace_for
+from data_science.tools.data import analyze_dataset
+from data_science.tools.train import train
+from tests.conftest import call
+
+ROWS = 5_000
+LARGE_ROWS = 2_000
+SAMPLE = 1_000
+ROW_GROUP = 700  # several row groups, the last one short, as a big upload has
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    current = Settings(DATA_DIR=tmp_path / "data", LARGE_TABLE_ROWS=LARGE_ROWS, SAMPLE_ROWS=SAMPLE)
+    current.create_data_dirs()
+    return current
+
+
+@pytest.fixture(scope="module")
+def sales() -> pd.DataFrame:
+    """Cities of clearly different sizes, amounts with gaps and an infinity, whole numbers,
+    booleans and dates written as text."""
+    rng = np.random.default_rng(7)
+    cities = rng.choice(
+        ["Paris", "Lyon", "Nice", "Lille", "Nantes", "Brest"],
+        ROWS,
+        p=[0.35, 0.25, 0.17, 0.12, 0.07, 0.04],
+    )
+    amount = rng.gamma(2.0, 50.0, ROWS).round(2)
+    amount[rng.choice(ROWS, 150, replace=False)] = np.nan
+    amount[11] = np.inf
+    city = pd.Series(cities, dtype=object)
+    city[rng.choice(ROWS, 40, replace=False)] = None
+    return pd.DataFrame(
+        {
+            "city": city,
+            "amount": amount,
+            "quantity": rng.integers(1, 9, ROWS),
+            "member": rng.random(ROWS) < 0.3,
+            "day": pd.date_range("2024-01-01", periods=ROWS, freq="h").strftime("%Y-%m-%d"),
+        }
+    )
+
+
+def write(frame: pd.DataFrame, path: Path) -> Path:
+    """The Parquet file an upload of `frame` becomes: several row groups."""
+    parquet.write_table(
+        pyarrow.Table.from_pandas(frame, preserve_index=False), path, row_group_size=ROW_GROUP
+    )
+    return path
+
+
+def add_large(tool_context: ToolContext, frame: pd.DataFrame, name: str) -> str:
+    workspace = workspace_for(tool_context)
+    path = write(frame, workspace.staging_path(TABLE_FILE))
+    try:
+        summary = tables.table_summary(frame)
+        record = workspace.adopt_file(
+            path, kind="table", name=name, stored_name=TABLE_FILE, summary=summary
+        )
+    finally:
+        workspace.discard_staging(path)
+    return record.id
+
+
+def large_handle(path: Path) -> LargeTable:
+    return LargeTable(path, "parquet", ROWS, SAMPLE, SEED, 200_000_000)
+
+
+def same(actual: Any, expected: Any) -> None:
+    """Equal, floats to 1e-9 relative (DuckDB and pandas sum in different orders)."""
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict) and set(actual) == set(expected), (actual, expected)
+        for key in expected:
+            same(actual[key], expected[key])
+    elif isinstance(expected, list):
+        assert isinstance(actual, list) and len(actual) == len(expected), (actual, expected)
+        for one, other in zip(actual, expected, strict=True):
+            same(one, other)
+    elif isinstance(expected, float) and math.isnan(expected):
+        assert actual is None or (isinstance(actual, float) and math.isnan(actual)), actual
+    elif isinstance(expected, float):
+        assert actual == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    else:
+        assert actual == expected
+
+
+@pytest.fixture
+def no_whole_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading any table whole fails the test: large paths must never do it."""
+
+    def refuse(*_: Any) -> pd.DataFrame:
+        raise AssertionError("the whole table was read")
+
+    monkeypatch.setattr(tables, "read_table", refuse)
+
+
+# The predicate --------------------------------------------------------------------------------
+def test_a_table_is_large_when_it_is_parquet_with_more_rows_than_the_setting(
+    tmp_path: Path, settings: Settings, sales: pd.DataFrame
+) -> None:
+    big = TableFile(write(sales, tmp_path / "big.parquet"), "parquet")
+    small = TableFile(write(sales.head(LARGE_ROWS), tmp_path / "small.parquet"), "parquet")
+    text = tmp_path / "big.csv"
+    sales.to_csv(text, index=False)
+    assert is_large(big, settings)
+    assert not is_large(small, settings)  # exactly the threshold is not over it
+    assert not is_large(TableFile(text, "csv"), settings)
+    aggregates = for_aggregates(big, settings, SEED)
+    assert isinstance(aggregates, LargeTable) and aggregates.rows == ROWS
+    assert for_aggregates(small, settings, SEED) == small
+    models = for_models(big, settings, SEED)
+    assert isinstance(models, SampledTable) and (models.rows, models.of) == (SAMPLE, ROWS)
+
+
+def test_the_sample_is_the_seeded_rows_read_without_the_rest(
+    tmp_path: Path, sales: pd.DataFrame, no_whole_reads: None
+) -> None:
+    path = write(sales, tmp_path / "sales.parquet")
+    sample = read_sample(TableFile(path, "parquet"), SAMPLE, ROWS, SEED)
+    positions = sample_positions(SAMPLE, ROWS, SEED)
+    assert len(set(positions)) == SAMPLE and positions.max() < ROWS
+    expected = pd.read_parquet(path).iloc[positions].reset_index(drop=True)
+    pd.testing.assert_frame_equal(sample, expected)
+    again = SampledTable(path, "parquet", SAMPLE, ROWS, SEED).load()
+    pd.testing.assert_frame_equal(again, expected)  # every process draws the same rows
+    other = read_sample(TableFile(path, "parquet"), SAMPLE, ROWS, SEED + 1)
+    assert not other.equals(sample)
+
+
+# Profile --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("std", ["sample", "population"])
+def test_a_large_profile_equals_the_pandas_profile(
+    tmp_path: Path, sales: pd.DataFrame, std: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(pd.concat([sales, sales.head(30)], ignore_index=True), tmp_path / "s.parquet")
+    expected = profile_table(TableFile(path, "parquet"), "ds", False, std)
+    monkeypatch.setattr(tables, "read_table", lambda *_: pytest.fail("read whole"))
+    monkeypatch.setattr(tables, "_frame_cache", tables._FrameCache(1))  # none of it cached
+    table = LargeTable(path, "parquet", ROWS + 30, SAMPLE, SEED, 200_000_000)
+    actual = profile_table(table, "ds", False, std)
+    assert actual["duplicate_rows"] == expected["duplicate_rows"] >= 30
+    same(actual, expected)
+    summary = profile_table(table, "ds", True, std)
+    assert "sample_rows" not in summary
+    assert "top_values" not in summary["column_profiles"][3]  # booleans are not listed
+
+
+async def test_analyze_dataset_profiles_a_large_table_out_of_memory(
+    tool_context: ToolContext, sales: pd.DataFrame
+) -> None:
+    dataset_id = add_large(tool_context, sales, "sales.csv")
+    result = await call(analyze_dataset, tool_context, dataset_id=dataset_id)
+    assert result["rows"] == ROWS
+    amount = next(entry for entry in result["column_profiles"] if entry["name"] == "amount")
+    values = sales["amount"].dropna()
+    assert amount["missing"] == 150
+    assert amount["median"] == pytest.approx(float(np.percentile(values, 50)))
+    city = next(entry for entry in result["column_profiles"] if entry["name"] == "city")
+    assert city["top_values"] == sales["city"].value_counts().head(5).to_dict()
+
+
+# Group by -------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("groups", "values", "aggregations", "std"),
+    [
+        (["city"], ["amount"], ["mean", "median", "std", "count", "sum", "min", "max"], "sample"),
+        (["city", "member"], ["amount", "quantity"], ["sum", "std"], "population"),
+        (["quantity"], [], ["count"], "sample"),
+        (["day"], ["amount"], ["max"], "sample"),  # more groups than are shown
+    ],
+)
+def test_a_large_group_by_equals_the_pandas_group_by(
+    tmp_path: Path,
+    sales: pd.DataFrame,
+    monkeypatch: pytest.MonkeyPatch,
+    groups: list[str],
+    values: list[str],
+    aggregations: list[str],
+    std: str,
+) -> None:
+    path = write(sales, tmp_path / "sales.parquet")
+    expected = group_rows(TableFile(path, "parquet"), groups, values, aggregations, std)
+    monkeypatch.setattr(tables, "read_table", lambda *_: pytest.fail("read whole"))
+    actual = group_rows(large_handle(path), groups, values, aggregations, std)
+    same(actual, expected)
+
+
+async def test_group_by_tool_on_a_large_table_answers_as_pandas(
+    tool_context: ToolContext, sales: pd.DataFrame
+) -> None:
+    dataset_id = add_large(tool_context, sales, "sales.csv")
+    result = await call(
+        group_by,
+        tool_context,
+        dataset_id=dataset_id,
+        group_columns=["city"],
+        value_columns=["amount"],
+        aggregations=["mean"],
+    )
+    finite = sales.assign(amount=sales["amount"].replace(np.inf, np.nan))
+    expected = finite.groupby("city")["amount"].mean().sort_values(ascending=False)
+    assert [group["city"] for group in result["groups"]] == list(expected.index)
+    for group in result["groups"]:
+        assert group["amount_mean"] == pytest.approx(expected[group["city"]], rel=1e-9)
+    assert result["rows_missing_group"] == 40 and result["rows_used"] == ROWS - 40
+
+
+# Models ---------------------------------------------------------------------------------------
+async def test_train_on_a_large_table_learns_from_the_stated_sample(
+    tool_context: ToolContext, sales: pd.DataFrame
+) -> None:
+    dataset_id = add_large(tool_context, sales, "sales.csv")
+    result = await call(
+        train, tool_context, dataset_id=dataset_id, target="quantity", model="linear"
+    )
+    assert result["sample"] == {"rows": SAMPLE, "of": ROWS, "seed": SEED}
+    assert result["n_train"] + result["n_test"] == SAMPLE
