@@ -19,6 +19,9 @@ from google.adk.tools.tool_context import ToolContext
 from data_science.config import Settings
 from data_science.ml import large as large_queries
 from data_science.ml.analysis.aggregate import group_by as group_rows
+from data_science.ml.charts import distributions
+from data_science.ml.charts.canvas import ChartSpec
+from data_science.ml.charts.drawing import render_chart
 from data_science.ml.common import SEED
 from data_science.ml.profile import profile_table
 from data_science.storage import tables
@@ -32,11 +35,11 @@ from data_science.storage.large import (
     sample_positions,
 )
 from data_science.storage.tables import TableFile
-
 from data_science.tools.analysis import group_by
 from data_science.tools.base import TABLE_FILE, workspace_for
 from data_science.tools.data import analyze_dataset
 from data_science.tools.train import train
+from data_science.tools.viz import auto_charts, plot
 from tests.conftest import call
 
 ROWS = 5_000
@@ -256,3 +259,42 @@ async def test_train_on_a_large_table_learns_from_the_stated_sample(
     )
     assert result["sample"] == {"rows": SAMPLE, "of": ROWS, "seed": SEED}
     assert result["n_train"] + result["n_test"] == SAMPLE
+
+
+# Charts ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("column", ["amount", "quantity"])
+def test_a_large_histogram_has_the_bins_and_counts_of_the_pandas_one(
+    tmp_path: Path, sales: pd.DataFrame, no_whole_reads: None, column: str
+) -> None:
+    frame = sales.replace(np.inf, np.nan)
+    path = write(frame, tmp_path / "sales.parquet")
+    values = frame[column].dropna().to_numpy(float)
+    integers = pd.api.types.is_integer_dtype(frame[column])
+    expected_edges = distributions._bin_edges(values, integers)
+    table = large_handle(path)
+    count, low, high, q25, q75 = large_queries.numeric_summary(table, column)
+    edges = distributions.bin_edges(count, (low, high, q25, q75), integers)
+    np.testing.assert_allclose(edges, expected_edges, rtol=1e-12)
+    counts = large_queries.histogram_counts(table, column, edges)
+    assert counts.tolist() == np.histogram(values, bins=expected_edges)[0].tolist()
+    chart = render_chart(table, ChartSpec(kind="histogram", x=column))
+    assert chart.rows_used == len(values) and "sample" not in chart.facts
+    assert chart.png.startswith(b"\x89PNG")
+
+
+async def test_plot_on_a_large_table_counts_a_histogram_and_samples_a_scatter(
+    tool_context: ToolContext, sales: pd.DataFrame
+) -> None:
+    dataset_id = add_large(tool_context, sales.replace(np.inf, np.nan), "sales.csv")
+    histogram = await call(plot, tool_context, dataset_id=dataset_id, x="quantity")
+    assert histogram["rows_plotted"] == ROWS and "sample" not in histogram
+    scatter = await call(
+        plot, tool_context, dataset_id=dataset_id, kind="scatter", x="amount", y="quantity"
+    )
+    assert scatter["sample"] == {"rows": SAMPLE, "of": ROWS, "seed": SEED}
+    assert scatter["notes"][0].startswith(f"drawn on a random sample of {SAMPLE:,} of {ROWS:,}")
+    positions = sample_positions(SAMPLE, ROWS, SEED)
+    drawn = sales.iloc[positions][["amount", "quantity"]].dropna()
+    assert scatter["rows_plotted"] == len(drawn)
+    overview = await call(auto_charts, tool_context, dataset_id=dataset_id)
+    assert all(chart["sample"]["of"] == ROWS for chart in overview["charts"])

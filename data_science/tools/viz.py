@@ -23,12 +23,15 @@ from data_science.ml.common import SEED
 from data_science.ml.split import TEST_SIZE, SplitOptions
 from data_science.runtime.remote import in_workers
 from data_science.runtime.workers import run_cpu
+from data_science.storage.large import for_models
 from data_science.storage.workspace import UnknownItem
 from data_science.tools.base import (
     ToolError,
     column_names,
+    open_table,
     resolve_column,
     run_blocking,
+    settings_for,
     tool,
     workspace_for,
 )
@@ -69,8 +72,10 @@ async def plot(
     - "pie": share of rows per value of `x` (top 8, the rest as "other"), or with `y` each
       value's share of the total of `y`.
     Big tables: scatter and violin draw a 20,000-row sample; the other kinds summarise every
-    row. Returns the chart's name, title, rows used, notes (sampling, top-N cuts) and, for a
-    heatmap the strongest pairs, for a pie the shares.
+    row. On a very large table only a numeric histogram counts every row; the other kinds are
+    drawn on a random sample of its rows, given in `sample`. Returns the chart's name, title,
+    rows used, notes (sampling, top-N cuts) and, for a heatmap the strongest pairs, for a pie
+    the shares.
     """
     if kind not in CHART_KINDS:
         raise ToolError(
@@ -100,7 +105,7 @@ async def plot(
         )
     if kind == "scatter" and not spec.y:
         raise ToolError("A scatter plot needs both `x` and `y` columns.", code="missing_argument")
-    table = await run_blocking(workspace.table_file, dataset_id)
+    table = await open_table(tool_context, dataset_id)
     chart = await run_cpu(drawing.render_chart, table, spec, lane="quick")
     saved = await _save(tool_context, chart)
     return {**saved, "kind": kind, "rows_plotted": chart.rows_used, **_extras(chart)}
@@ -119,7 +124,7 @@ async def auto_charts(dataset_id: str, tool_context: ToolContext) -> dict[str, A
     """
     workspace = workspace_for(tool_context)
     record = await run_blocking(workspace.get, dataset_id, "table")
-    table = await run_blocking(workspace.table_file, dataset_id)
+    table = await open_table(tool_context, dataset_id)
     overview = await run_cpu(overview_charts.render_overview, table, lane="quick")
     if not overview:
         raise ToolError(
@@ -184,6 +189,8 @@ async def plot_model(
     check_kind(str(details.get("task")), kind, target)
     try:
         table = await run_blocking(workspace.table_file, record.parent_id)
+        # A model of a large table was trained on its sample: its test rows are in that sample.
+        table = await run_blocking(for_models, table, settings_for(tool_context), SEED)
     except UnknownItem:
         raise ToolError(
             f"The dataset model '{model_id}' was trained on ({record.parent_id}) is no longer in "

@@ -80,25 +80,49 @@ def draw_histogram(figure: Figure, frame: pd.DataFrame, spec: ChartSpec) -> Draw
         drawn.title = title = f"{title} by {display_name(spec.color_by)}"
     else:
         axes.hist(values, bins=edges.tolist(), color=COLOR, edgecolor="white")
-    if pd.api.types.is_integer_dtype(series):
+    _label_histogram(axes, x, title, pd.api.types.is_integer_dtype(series), dates is not None)
+    return drawn
+
+
+def draw_counted_histogram(
+    figure: Figure, x: str, edges: np.ndarray, counts: np.ndarray, integers: bool
+) -> Drawn:
+    """A numeric histogram from its bin `edges` and `counts` (counted out of memory): the
+    chart `draw_histogram` draws from the values themselves."""
+    axes = figure.subplots()
+    title = f"Distribution of {display_name(x)}"
+    centres = (edges[:-1] + edges[1:]) / 2
+    axes.hist(centres, bins=edges.tolist(), weights=counts, color=COLOR, edgecolor="white")
+    _label_histogram(axes, x, title, integers, dates=False)
+    return Drawn(title, int(counts.sum()))
+
+
+def _label_histogram(axes: Any, x: str, title: str, integers: bool, dates: bool) -> None:
+    if integers:
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    if dates is not None:
+    if dates:
         axes.xaxis_date()
         axes.tick_params(axis="x", labelrotation=30)
     axes.set_xlabel(display_name(x))
     axes.set_ylabel("rows")
     axes.set_title(title)
-    return drawn
 
 
 def _bin_edges(values: np.ndarray, integers: bool) -> np.ndarray:
-    """Freedman-Diaconis bins (at least Sturges'), at most MAX_BINS; one per integer when few."""
-    low, high = float(values.min()), float(values.max())
+    q25, q75 = np.percentile(values, [25, 75])
+    spread = (float(values.min()), float(values.max()), float(q25), float(q75))
+    return bin_edges(len(values), spread, integers)
+
+
+def bin_edges(count: int, spread: tuple[float, float, float, float], integers: bool) -> np.ndarray:
+    """Freedman-Diaconis bins (at least Sturges'), at most MAX_BINS; one per integer when few.
+
+    `spread`: the values' minimum, maximum and first and third quartiles; `count`: how many."""
+    low, high, q25, q75 = spread
     if low == high:
         return np.array([low - 0.5, high + 0.5])
-    sturges = math.ceil(math.log2(len(values))) + 1
-    q75, q25 = np.percentile(values, [75, 25])
-    width = 2 * (q75 - q25) / len(values) ** (1 / 3)
+    sturges = math.ceil(math.log2(count)) + 1
+    width = 2 * (q75 - q25) / count ** (1 / 3)
     bins = max(sturges, math.ceil((high - low) / width)) if width > 0 else sturges
     bins = min(bins, MAX_BINS)
     if integers and high - low + 1 <= bins:

@@ -22,13 +22,18 @@ from data_science.ml.charts.canvas import (
     figure_png,
 )
 from data_science.ml.charts.distributions import (
+    bin_edges,
     draw_bar,
     draw_box,
+    draw_counted_histogram,
     draw_histogram,
     draw_pie,
     draw_violin,
 )
 from data_science.ml.charts.relations import draw_area, draw_heatmap, draw_line, draw_scatter
+from data_science.ml.common import is_numeric
+from data_science.ml.large import histogram_counts, numeric_summary
+from data_science.storage.large import LargeTable, empty_frame, sample_facts
 from data_science.storage.tables import TableFile
 
 FIGURE_SIZE = (9.0, 5.5)
@@ -58,8 +63,43 @@ DRAWERS: dict[str, Callable[[Figure, pd.DataFrame, ChartSpec], Drawn]] = {
 
 
 def render_chart(table: TableFile, spec: ChartSpec) -> Chart:
-    """Load the table and draw `spec` on it."""
-    return draw_chart(table.load(), spec)
+    """Load the table and draw `spec` on it.
+
+    A large table is never loaded whole: a histogram of a number is binned and counted over
+    its file, every other chart is drawn on its seeded sample, which the chart states."""
+    if not isinstance(table, LargeTable):
+        return draw_chart(table.load(), spec)
+    types = empty_frame(table)
+    if spec.kind == "histogram" and spec.x and not spec.color_by and is_numeric(types[spec.x]):
+        return _large_histogram(table, spec, pd.api.types.is_integer_dtype(types[spec.x]))
+    used = [spec.x, spec.color_by, *spec.y] if spec.kind != "heatmap" or spec.y else []
+    columns = [name for name in dict.fromkeys(used) if name is not None] or None
+    return sampled_chart(draw_chart(table.sample(columns), spec), table)
+
+
+def sampled_chart(chart: Chart, table: LargeTable) -> Chart:
+    """`chart`, drawn on the table's sample, saying so in its notes and facts."""
+    rows = min(table.sample_rows, table.rows)
+    chart.notes.insert(
+        0, f"drawn on a random sample of {rows:,} of {table.rows:,} rows (seed {table.seed})"
+    )
+    chart.facts.update(sample_facts(rows, table.rows, table.seed))
+    return chart
+
+
+def _large_histogram(table: LargeTable, spec: ChartSpec, integers: bool) -> Chart:
+    """The histogram `draw_histogram` draws of numeric `spec.x`, with bins from DuckDB's count,
+    extremes and quartiles, and counts taken a batch of the file at a time."""
+    x = str(spec.x)
+    count, low, high, q25, q75 = numeric_summary(table, x)
+    if not count:
+        raise ToolError(f"'{x}' has no values to draw.", code="empty_column")
+    edges = bin_edges(count, (low, high, q25, q75), integers)
+    counts = histogram_counts(table, x, edges)
+    figure = Figure(figsize=FIGURE_SIZE, dpi=100, layout="constrained")
+    drawn = draw_counted_histogram(figure, x, edges, counts, integers)
+    drawn.notes[:0] = _ignored_arguments(spec)
+    return Chart(figure_png(figure), drawn.title, drawn.rows_used, drawn.notes, drawn.facts)
 
 
 def draw_chart(frame: pd.DataFrame, spec: ChartSpec) -> Chart:

@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 
 from data_science.ml.charts.canvas import MAX_GROUPS, Chart, ChartSpec, as_datetime
-from data_science.ml.charts.drawing import draw_chart
+from data_science.ml.charts.drawing import draw_chart, sampled_chart
 from data_science.ml.charts.relations import MAX_HEATMAP_COLUMNS, strongest_pairs
 from data_science.ml.common import is_numeric, is_row_id
+from data_science.storage.large import LargeTable
 from data_science.storage.tables import TableFile
 
 MAX_OVERVIEW_CHARTS = 5
@@ -55,7 +56,14 @@ class _Columns:
 
 
 def render_overview(table: TableFile) -> list[OverviewChart]:
-    """Pick a few charts that introduce the table (see `plan_overview`) and draw them."""
+    """Pick a few charts that introduce the table (see `plan_overview`) and draw them; a large
+    table's are picked and drawn on its seeded sample, which each chart states."""
+    if isinstance(table, LargeTable):
+        frame = table.sample()
+        return [
+            OverviewChart(sampled_chart(draw_chart(frame, spec), table), spec, why)
+            for spec, why in plan_overview(frame)
+        ]
     frame = table.load()
     return [OverviewChart(draw_chart(frame, spec), spec, why) for spec, why in plan_overview(frame)]
 
