@@ -24,6 +24,7 @@ from data_science.ml.charts.canvas import ChartSpec
 from data_science.ml.charts.drawing import render_chart
 from data_science.ml.common import SEED
 from data_science.ml.profile import profile_table
+from data_science.offline.replies import render_result
 from data_science.storage import tables
 from data_science.storage.large import (
     LargeTable,
@@ -39,7 +40,7 @@ from data_science.tools.analysis import group_by
 from data_science.tools.base import TABLE_FILE, workspace_for
 from data_science.tools.data import analyze_dataset
 from data_science.tools.train import train
-from data_science.tools.viz import auto_charts, plot
+from data_science.tools.viz import auto_charts, plot, plot_model
 from tests.conftest import call
 
 ROWS = 5_000
@@ -259,6 +260,11 @@ async def test_train_on_a_large_table_learns_from_the_stated_sample(
     )
     assert result["sample"] == {"rows": SAMPLE, "of": ROWS, "seed": SEED}
     assert result["n_train"] + result["n_test"] == SAMPLE
+    reply = render_result("train", result)
+    assert f"random sample of {SAMPLE:,} of its {ROWS:,} rows (seed {SEED})" in reply
+    # Its held-out charts rebuild the split from the same sample.
+    chart = await call(plot_model, tool_context, model_id=result["model_id"], kind="residuals")
+    assert chart["status"] == "ok"
 
 
 # Charts ---------------------------------------------------------------------------------------
@@ -298,3 +304,5 @@ async def test_plot_on_a_large_table_counts_a_histogram_and_samples_a_scatter(
     assert scatter["rows_plotted"] == len(drawn)
     overview = await call(auto_charts, tool_context, dataset_id=dataset_id)
     assert all(chart["sample"]["of"] == ROWS for chart in overview["charts"])
+    assert f"sample of {SAMPLE:,} of its {ROWS:,} rows" in render_result("auto_charts", overview)
+    assert "sample" not in render_result("plot", histogram)

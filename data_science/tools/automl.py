@@ -17,6 +17,7 @@ from data_science.observability.logging import TimedOperation, timed_operation
 from data_science.observability.metrics import AUTOML_DURATION
 from data_science.runtime.remote import in_workers
 from data_science.runtime.workers import DeadlineExceeded, JobCancelled
+from data_science.storage.large import model_sample
 from data_science.tools.base import (
     ToolError,
     open_with_target,
@@ -131,6 +132,7 @@ async def automl(
         "budget_seconds": budget,
         "elapsed_seconds": round(time.monotonic() - started, 1),
         **report,
+        **model_sample(table),
     }
 
 
@@ -206,4 +208,4 @@ async def search_models(
         produce=produce,
         name=lambda report: f"{report['model']} for {target}",
     )
-    return {"model_id": saved.id, "dataset_id": dataset_id, **report}
+    return {"model_id": saved.id, "dataset_id": dataset_id, **report, **model_sample(table)}

@@ -306,19 +306,20 @@ async def staged_file(workspace: Workspace, stored_name: str) -> AsyncIterator[P
 
 
 async def open_with_target(
-    tool_context: ToolContext, dataset_id: str, target: str
+    tool_context: ToolContext, dataset_id: str, target: str, *, sample: bool = True
 ) -> tuple[Workspace, ItemRecord, TableFile, str]:
     """The caller's workspace, the dataset's record and table handle, and the real target name.
 
     The opening of every tool that learns a target column; a wrong name is answered with the
-    dataset's columns. A large table's handle reads its seeded sample (storage/large.py): the
-    tool states it in its result with `model_sample(table)`.
+    dataset's columns. A large table's handle reads its seeded sample (storage/large.py) unless
+    `sample` is False: the tool states it in its result with `model_sample(table)`.
     """
     workspace = workspace_for(tool_context)
     record = await run_blocking(workspace.get, dataset_id, "table")
     target = resolve_column(column_names(record), target, "target column")
     table = await run_blocking(workspace.table_file, dataset_id)
-    table = await run_blocking(for_models, table, settings_for(tool_context), SEED)
+    if sample:
+        table = await run_blocking(for_models, table, settings_for(tool_context), SEED)
     return workspace, record, table, target
 
 

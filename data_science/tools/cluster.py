@@ -10,8 +10,10 @@ from google.genai import types
 
 from data_science.llm.model_view import rows_for_model
 from data_science.ml.arguments import LINKAGES, METHODS, Linkage, Method
+from data_science.ml.common import SEED
 from data_science.runtime.remote import in_workers
 from data_science.runtime.workers import run_cpu
+from data_science.storage.large import for_models, model_sample
 from data_science.storage.workspace import ItemRecord
 from data_science.tools.base import (
     ToolError,
@@ -19,6 +21,7 @@ from data_science.tools.base import (
     derive_table,
     resolve_column,
     run_blocking,
+    settings_for,
     tool,
     workspace_for,
 )
@@ -133,9 +136,10 @@ async def choose_k(
     record = await run_blocking(workspace.get, dataset_id, "table")
     chosen = _resolve(record, columns)
     table = await run_blocking(workspace.table_file, dataset_id)
+    table = await run_blocking(for_models, table, settings_for(tool_context), SEED)
     report = await run_cpu(clustering.choose_k_report, table, chosen, max_k, lane="heavy")
     chart = await _save_png(tool_context, f"choose k {record.name}", report.pop("png"))
-    return {"dataset_id": dataset_id, **report, **chart}
+    return {"dataset_id": dataset_id, **report, **chart, **model_sample(table)}
 
 
 @tool

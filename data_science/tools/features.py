@@ -8,6 +8,7 @@ from google.adk.tools.tool_context import ToolContext
 
 from data_science.runtime.remote import in_workers
 from data_science.runtime.workers import run_cpu
+from data_science.storage.large import model_sample
 from data_science.tools.base import (
     derive_table,
     open_with_target,
@@ -48,7 +49,10 @@ async def select_features(
     Returns `ranking` (top 50: feature, source column, score or rank, selected),
     `selected_features`, `selected_columns`, and `dataset_id` when a dataset was saved.
     """
-    workspace, record, table, target = await open_with_target(tool_context, dataset_id, target)
+    # The kept columns are saved for every row, so that table is not sampled.
+    workspace, record, table, target = await open_with_target(
+        tool_context, dataset_id, target, sample=not keep_only_selected
+    )
     if not keep_only_selected:
         report = await run_cpu(
             feature_selection.select_features_to_file,
@@ -60,7 +64,7 @@ async def select_features(
             None,
             lane="heavy",
         )
-        return {"source_dataset_id": dataset_id, **report}
+        return {"source_dataset_id": dataset_id, **report, **model_sample(table)}
     saved, report = await derive_table(
         workspace,
         parent_id=dataset_id,

@@ -8,6 +8,7 @@ from google.adk.tools.tool_context import ToolContext
 
 from data_science.runtime.remote import in_workers
 from data_science.runtime.workers import run_cpu
+from data_science.storage.large import model_sample
 from data_science.tools.base import (
     open_with_target,
     run_blocking,
@@ -101,4 +102,5 @@ async def analyze_and_model(
             for key in ("model", "task", "n_train", "n_test", "split", "test_metrics")
         },
         "next_steps": steps["suggestions"],
+        **model_sample(table),
     }

@@ -10,6 +10,7 @@ from data_science.ml.common import SEED
 from data_science.ml.split import TEST_SIZE, SplitOptions
 from data_science.runtime.remote import in_workers
 from data_science.runtime.workers import run_cpu
+from data_science.storage.large import model_sample
 from data_science.tools.base import column_names, open_with_target, resolve_column, tool
 
 if TYPE_CHECKING:
@@ -59,4 +60,4 @@ async def regression_report(
     report = await run_cpu(
         regression.regression_report, table, target, chosen, kind, held_out, split, lane="quick"
     )
-    return {"dataset_id": dataset_id, **report}
+    return {"dataset_id": dataset_id, **report, **model_sample(table)}

@@ -11,6 +11,7 @@ from data_science.ml.common import SEED
 from data_science.ml.split import TEST_SIZE, SplitOptions
 from data_science.runtime.remote import in_workers
 from data_science.runtime.workers import run_cpu
+from data_science.storage.large import model_sample
 from data_science.tools.base import (
     open_with_target,
     run_as_job,
@@ -53,7 +54,7 @@ async def cross_validate(
     report = await run_cpu(
         tuning.cross_validate_model, table, target, model, folds, split, lane="heavy"
     )
-    return {"dataset_id": dataset_id, **report}
+    return {"dataset_id": dataset_id, **report, **model_sample(table)}
 
 
 @tool
@@ -113,7 +114,7 @@ async def tune_model(
         ),
         name=lambda report: f"tuned {report['model']} predicting {target}",
     )
-    return {"model_id": saved.id, "dataset_id": dataset_id, **report}
+    return {"model_id": saved.id, "dataset_id": dataset_id, **report, **model_sample(table)}
 
 
 @tool
@@ -154,4 +155,4 @@ async def train_ensemble(
             f"{method} ensemble ({', '.join(report['members'])}) predicting {target}"
         ),
     )
-    return {"model_id": saved.id, "dataset_id": dataset_id, **report}
+    return {"model_id": saved.id, "dataset_id": dataset_id, **report, **model_sample(table)}

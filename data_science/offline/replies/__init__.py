@@ -8,6 +8,7 @@ from typing import Any
 from data_science.offline.intents import render_catalogue
 from data_science.offline.intents.history import PREPARING
 from data_science.offline.replies import data, models, other, rows
+from data_science.offline.replies.format import sample_sentence
 
 TRAINED = ("train", "tune_model", "train_ensemble", "search_models", "automl")
 Renderer = Callable[[dict[str, Any]], str]
@@ -59,7 +60,9 @@ def render_result(tool_name: str, result: dict[str, Any]) -> str:
     if renderer is None:
         return f"`{tool_name}` finished."
     try:
-        return renderer(result)
+        reply = renderer(result)
     except (KeyError, TypeError, ValueError, AttributeError):
         # A result shaped differently than expected must not crash the turn.
         return f"`{tool_name}` finished; its result has an unexpected shape, so no summary."
+    sampled = sample_sentence(result)
+    return f"{reply}\n\n{sampled}" if sampled else reply

@@ -52,3 +52,18 @@ def metrics_table(metrics: dict[str, Any], title: str = "test metric") -> list[s
 def names(values: list[Any], limit: int = 8) -> str:
     shown = ", ".join(str(value) for value in values[:limit])
     return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
+
+
+def sample_sentence(result: dict[str, Any]) -> str | None:
+    """The sentence saying a result was computed on a sample of a large table's rows."""
+    charts = result.get("charts")
+    found = [result.get("sample")]
+    found += [chart.get("sample") for chart in charts or [] if isinstance(chart, dict)]
+    sample = next((entry for entry in found if isinstance(entry, dict)), None)
+    if sample is None:
+        return None
+    return (
+        f"The table is too large to use every row here, so this was computed on a random "
+        f"sample of {number(sample.get('rows'))} of its {number(sample.get('of'))} rows "
+        f"(seed {sample.get('seed')})."
+    )
