@@ -18,7 +18,9 @@ from google.adk.tools.tool_context import ToolContext
 
 from data_science.config import Settings
 from data_science.ml import large as large_queries
+from data_science.ml import query
 from data_science.ml.analysis.aggregate import group_by as group_rows
+from data_science.ml.arguments import SessionTable, SqlLimits
 from data_science.ml.charts import distributions
 from data_science.ml.charts.canvas import ChartSpec
 from data_science.ml.charts.drawing import render_chart
@@ -39,6 +41,7 @@ from data_science.storage.tables import TableFile
 from data_science.tools.analysis import group_by
 from data_science.tools.base import TABLE_FILE, workspace_for
 from data_science.tools.data import analyze_dataset
+from data_science.tools.query import run_sql
 from data_science.tools.train import train
 from data_science.tools.viz import auto_charts, plot, plot_model
 from tests.conftest import call
@@ -306,3 +309,31 @@ async def test_plot_on_a_large_table_counts_a_histogram_and_samples_a_scatter(
     assert all(chart["sample"]["of"] == ROWS for chart in overview["charts"])
     assert f"sample of {SAMPLE:,} of its {ROWS:,} rows" in render_result("auto_charts", overview)
     assert "sample" not in render_result("plot", histogram)
+
+
+# SQL ------------------------------------------------------------------------------------------
+def test_sql_reads_a_large_table_from_its_file(
+    tmp_path: Path, sales: pd.DataFrame, no_whole_reads: None
+) -> None:
+    path = write(sales, tmp_path / "sales.parquet")
+    tables_ = [SessionTable("ds_0123456789abcdef", "sales.csv", large_handle(path))]
+    limits = SqlLimits(30.0, 100_000_000, 2, 1_000, 100, 5, False)
+    sql = (
+        "SELECT city, count(*) AS n, sum(quantity) AS q FROM sales "
+        "WHERE amount < 100 AND city IS NOT NULL GROUP BY city ORDER BY city"
+    )
+    report = query.run_query_to_file(sql, tables_, limits, tmp_path / "out.parquet")
+    result = pd.read_parquet(tmp_path / "out.parquet")
+    chosen = sales[(sales["amount"] < 100) & sales["city"].notna()]
+    expected = chosen.groupby("city").agg(n=("city", "size"), q=("quantity", "sum"))
+    assert report["rows"] == len(expected)
+    assert result["city"].tolist() == expected.index.tolist()
+    assert result["n"].tolist() == expected["n"].tolist()
+    assert result["q"].tolist() == expected["q"].tolist()
+
+
+async def test_run_sql_on_a_large_table(tool_context: ToolContext, sales: pd.DataFrame) -> None:
+    add_large(tool_context, sales, "sales.csv")
+    result = await call(run_sql, tool_context, sql="SELECT avg(quantity) AS mean_q FROM sales")
+    assert result["rows"] == 1
+    assert result["preview"][0]["mean_q"] == pytest.approx(sales["quantity"].mean())

@@ -24,12 +24,17 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+from pyarrow import dataset as arrow_dataset_module
 
 from data_science.errors import ToolError
 from data_science.ml.arguments import SessionTable, SqlLimits
 from data_science.ml.rows import preview_records
-from data_science.storage.tables import write_parquet
+from data_science.storage.large import LargeTable
+from data_science.storage.tables import TableFile, write_parquet
 from data_science.storage.workspace import ITEM_ID
+
+# pyarrow.dataset has no type hints, which strict mypy refuses to call.
+arrow_dataset: Any = arrow_dataset_module
 
 MAX_SQL_CHARACTERS = 100_000
 MAX_LISTED_TABLES = 20
@@ -158,10 +163,10 @@ def run_query_to_file(
     timer = threading.Timer(limits.timeout_seconds, connection.interrupt)
     try:
         used = _tables_used(connection, sql, names)
-        frames = {entry: entry.table.load() for entry in used}
+        sources = {entry: _source(entry.table) for entry in used}
         for name, entry in names.items():
-            if entry in frames:
-                connection.register(name, frames[entry])
+            if entry in sources:
+                connection.register(name, sources[entry])
         timer.start()
         frame = _fetch(connection, sql, limits)
     except duckdb.Error as error:
@@ -181,6 +186,15 @@ def run_query_to_file(
     if not limits.summary_only:
         report["preview"] = preview_records(frame, limits.preview_rows)
     return report
+
+
+def _source(table: TableFile) -> Any:  # a DataFrame or a pyarrow Dataset
+    """What a query reads a table from: a large table's Parquet file as an Arrow dataset, which
+    DuckDB scans a batch at a time (only the columns and rows the query needs; the file is
+    opened here, so the connection itself still reaches no file), any other the whole frame."""
+    if isinstance(table, LargeTable):
+        return arrow_dataset.dataset(table.local_path(), format="parquet")
+    return table.load()
 
 
 def _connect(limits: SqlLimits) -> duckdb.DuckDBPyConnection:

@@ -12,9 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from google.adk.tools.tool_context import ToolContext
 
+from data_science.config import Settings
 from data_science.ml.arguments import SessionTable, SqlLimits
+from data_science.ml.common import SEED
 from data_science.runtime.remote import in_workers
 from data_science.runtime.workers import run_cpu
+from data_science.storage.large import for_aggregates
 from data_science.storage.workspace import Workspace
 from data_science.tools.base import derive_table, run_blocking, settings_for, tool, workspace_for
 
@@ -43,7 +46,7 @@ async def run_sql(sql: str, tool_context: ToolContext) -> dict[str, Any]:
     """
     settings = settings_for(tool_context)
     workspace = workspace_for(tool_context)
-    tables = await run_blocking(_session_tables, workspace)
+    tables = await run_blocking(_session_tables, workspace, settings)
     limits = SqlLimits(
         timeout_seconds=settings.SQL_TIMEOUT_SECONDS,
         memory_bytes=settings.SQL_MEMORY_BYTES,
@@ -68,9 +71,12 @@ async def run_sql(sql: str, tool_context: ToolContext) -> dict[str, Any]:
     return {"dataset_id": saved.id, **report}
 
 
-def _session_tables(workspace: Workspace) -> list[SessionTable]:
-    """Every table of the calling user's current session, oldest first."""
+def _session_tables(workspace: Workspace, settings: Settings) -> list[SessionTable]:
+    """Every table of the calling user's current session, oldest first; a large one is read
+    by the query from its file (storage/large.py), never loaded whole."""
     return [
-        SessionTable(record.id, record.name, workspace.table_file(record.id))
+        SessionTable(
+            record.id, record.name, for_aggregates(workspace.table_file(record.id), settings, SEED)
+        )
         for record in workspace.items("table")
     ]
