@@ -11,7 +11,10 @@ value from a request is ever part of their text (hence the `noqa: S608`).
 
 from __future__ import annotations
 
+import os
+import tempfile
 from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -43,10 +46,13 @@ STD_SQL = {1: "stddev_samp({v})", 0: "stddev_pop({v})"}
 def connect(table: LargeTable) -> duckdb.DuckDBPyConnection:
     """A fresh DuckDB connection whose view `t` is the table's Parquet file (with each row's
     position in `file_row_number`), held to the table's memory limit and the call's threads."""
-    connection = duckdb.connect(
-        ":memory:",
-        config={"memory_limit": f"{table.memory_bytes}B", "threads": str(job_threads())},
-    )
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "memory_limit": f"{table.memory_bytes}B",
+        "threads": str(job_threads()),
+        # What does not fit spills here (an in-memory database would use the working directory).
+        "temp_directory": str(Path(tempfile.gettempdir()) / f"duckdb-spill-{os.getpid()}"),
+    }
+    connection = duckdb.connect(":memory:", config=config)
     connection.execute("SET enable_progress_bar = false")  # its output is the server's log
     connection.read_parquet(str(table.local_path()), file_row_number=True).create_view("t")
     return connection

@@ -40,8 +40,13 @@ def table_rows(table: TableFile) -> int | None:
 
 def is_large(table: TableFile, settings: Settings) -> bool:
     """Whether `table` is worked on out of memory: Parquet with over LARGE_TABLE_ROWS rows."""
+    return large_rows(table, settings) is not None
+
+
+def large_rows(table: TableFile, settings: Settings) -> int | None:
+    """The row count of a large table (`is_large`); None for any other table."""
     rows = table_rows(table)
-    return rows is not None and rows > settings.LARGE_TABLE_ROWS
+    return rows if rows is not None and rows > settings.LARGE_TABLE_ROWS else None
 
 
 @dataclass(frozen=True)
@@ -76,8 +81,8 @@ def for_aggregates(table: TableFile, settings: Settings, seed: int) -> TableFile
     """`table` as a `LargeTable` when it is large, else unchanged (blocking: reads a footer).
 
     `seed` (ml/common.SEED) seeds the sample its point charts draw."""
-    rows = table_rows(table)
-    if rows is None or rows <= settings.LARGE_TABLE_ROWS:
+    rows = large_rows(table, settings)
+    if rows is None:
         return table
     return LargeTable(
         table.path, table.extension, rows, settings.SAMPLE_ROWS, seed, settings.SQL_MEMORY_BYTES
@@ -86,8 +91,8 @@ def for_aggregates(table: TableFile, settings: Settings, seed: int) -> TableFile
 
 def for_models(table: TableFile, settings: Settings, seed: int) -> TableFile:
     """`table` as the `SampledTable` a model learns from when it is large, else unchanged."""
-    rows = table_rows(table)
-    if rows is None or rows <= settings.LARGE_TABLE_ROWS or rows <= settings.SAMPLE_ROWS:
+    rows = large_rows(table, settings)
+    if rows is None or rows <= settings.SAMPLE_ROWS:
         return table
     return SampledTable(table.path, table.extension, settings.SAMPLE_ROWS, rows, seed)
 
