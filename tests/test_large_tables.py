@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pandas as pd
 import pyarrow
@@ -41,10 +42,12 @@ from data_science.storage.tables import TableFile
 from data_science.tools.analysis import group_by
 from data_science.tools.base import TABLE_FILE, workspace_for
 from data_science.tools.data import analyze_dataset
+from data_science.tools.guidance import suggest_next_steps
 from data_science.tools.query import run_sql
 from data_science.tools.train import train
 from data_science.tools.viz import auto_charts, plot, plot_model
 from tests.conftest import call
+from tests.test_suggestions import upload_table
 
 ROWS = 5_000
 LARGE_ROWS = 2_000
@@ -337,3 +340,25 @@ async def test_run_sql_on_a_large_table(tool_context: ToolContext, sales: pd.Dat
     result = await call(run_sql, tool_context, sql="SELECT avg(quantity) AS mean_q FROM sales")
     assert result["rows"] == 1
     assert result["preview"][0]["mean_q"] == pytest.approx(sales["quantity"].mean())
+
+
+# Suggestions ----------------------------------------------------------------------------------
+async def test_suggestions_for_a_large_upload_come_from_its_sample(
+    client: httpx.AsyncClient, sales: pd.DataFrame, tmp_path: Path
+) -> None:
+    path = write(sales, tmp_path / "sales.parquet")
+    session, file_id = await upload_table(client, "sales.parquet", path.read_bytes())
+    url = f"/api/users/alice/sessions/{session}/files/{file_id}/suggestions"
+    response = await client.get(url)
+    assert response.status_code == 200, response.text
+    labels = [entry["label"] for entry in response.json()["suggestions"]]
+    assert labels[0] == "Profile the data" and len(labels) >= 2
+
+
+async def test_next_steps_on_a_large_table_say_they_read_a_sample(
+    tool_context: ToolContext, sales: pd.DataFrame
+) -> None:
+    dataset_id = add_large(tool_context, sales, "sales.csv")
+    result = await call(suggest_next_steps, tool_context, dataset_id=dataset_id)
+    assert result["sample"] == {"rows": SAMPLE, "of": ROWS, "seed": SEED}
+    assert any(step["tool"] == "analyze_dataset" for step in result["suggestions"])

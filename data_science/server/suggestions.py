@@ -17,11 +17,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from data_science.config import APP_NAME
+from data_science.ml.common import SEED
 from data_science.offline.intents import decide
 from data_science.runtime.remote import in_workers
 from data_science.runtime.threads import run_blocking
 from data_science.runtime.workers import run_cpu
 from data_science.server.responses import error_response
+from data_science.storage.large import for_models
 from data_science.storage.workspace import ItemRecord, UnknownItem, Workspace, describe_catalogue
 
 router = APIRouter()
@@ -55,6 +57,9 @@ async def suggestions(
             "tables (CSV, TSV, JSON, Excel, Parquet).",
         )
     table = await run_blocking(workspace.table_file, item_id)
+    # A large table's suggestions come from its sample: reading it whole would cost more than
+    # the upload did.
+    table = await run_blocking(for_models, table, request.app.state.settings, SEED)
     actions = await run_cpu(guidance.quick_actions, table, lane="quick")
     return JSONResponse({"file_id": item_id, "suggestions": build_suggestions(record, actions)})
 

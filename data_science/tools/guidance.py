@@ -6,12 +6,14 @@ from typing import TYPE_CHECKING, Any
 
 from google.adk.tools.tool_context import ToolContext
 
+from data_science.ml.common import SEED
 from data_science.runtime.remote import in_workers
 from data_science.runtime.workers import run_cpu
-from data_science.storage.large import model_sample
+from data_science.storage.large import for_models, model_sample
 from data_science.tools.base import (
     open_with_target,
     run_blocking,
+    settings_for,
     staged_file,
     tool,
     workspace_for,
@@ -65,7 +67,9 @@ async def suggest_next_steps(dataset_id: str, tool_context: ToolContext) -> dict
     types, dates, free text and a likely target column.
     """
     table = await run_blocking(workspace_for(tool_context).table_file, dataset_id)
-    return {"dataset_id": dataset_id, **await run_cpu(guidance.next_steps, table, lane="quick")}
+    table = await run_blocking(for_models, table, settings_for(tool_context), SEED)
+    steps = await run_cpu(guidance.next_steps, table, lane="quick")
+    return {"dataset_id": dataset_id, **steps, **model_sample(table)}
 
 
 @tool
