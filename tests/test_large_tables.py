@@ -21,6 +21,8 @@ from data_science.config import Settings
 from data_science.ml import large as large_queries
 from data_science.ml import query
 from data_science.ml.analysis.aggregate import group_by as group_rows
+from data_science.ml.analysis.aggregate import value_counts as count_rows
+from data_science.ml.analysis.describe import preview_rows as preview
 from data_science.ml.arguments import SessionTable, SqlLimits
 from data_science.ml.charts import distributions
 from data_science.ml.charts.canvas import ChartSpec
@@ -362,3 +364,55 @@ async def test_next_steps_on_a_large_table_say_they_read_a_sample(
     result = await call(suggest_next_steps, tool_context, dataset_id=dataset_id)
     assert result["sample"] == {"rows": SAMPLE, "of": ROWS, "seed": SEED}
     assert any(step["tool"] == "analyze_dataset" for step in result["suggestions"])
+
+
+# Value counts and rows ------------------------------------------------------------------------
+@pytest.mark.parametrize(("column", "top_k"), [("city", 20), ("city", 3), ("quantity", 5)])
+def test_large_value_counts_equal_the_pandas_ones(
+    tmp_path: Path, sales: pd.DataFrame, monkeypatch: pytest.MonkeyPatch, column: str, top_k: int
+) -> None:
+    path = write(sales, tmp_path / "sales.parquet")
+    expected = count_rows(TableFile(path, "parquet"), column, top_k)
+    monkeypatch.setattr(tables, "read_table", lambda *_: pytest.fail("read whole"))
+    monkeypatch.setattr(tables, "_frame_cache", tables._FrameCache(1))
+    same(count_rows(large_handle(path), column, top_k), expected)
+
+
+@pytest.mark.parametrize("position", ["head", "tail", "random"])
+def test_a_large_preview_shows_the_rows_pandas_shows(
+    tmp_path: Path, sales: pd.DataFrame, monkeypatch: pytest.MonkeyPatch, position: str
+) -> None:
+    path = write(sales, tmp_path / "sales.parquet")
+    columns = ["day", "amount", "city"]
+    expected = preview(TableFile(path, "parquet"), 8, position, columns)
+    monkeypatch.setattr(tables, "read_table", lambda *_: pytest.fail("read whole"))
+    monkeypatch.setattr(tables, "_frame_cache", tables._FrameCache(1))
+    same(preview(large_handle(path), 8, position, columns), expected)
+    same(preview(large_handle(path), 3, position, None), preview_of_all(path, position))
+
+
+def preview_of_all(path: Path, position: str) -> dict[str, Any]:
+    """The pandas preview of every column, computed with the whole file read (no patch)."""
+    frame = pd.read_parquet(path)
+    positions = {
+        "head": [0, 1, 2],
+        "tail": [ROWS - 3, ROWS - 2, ROWS - 1],
+        "random": sorted(np.random.default_rng(SEED).choice(ROWS, 3, replace=False).tolist()),
+    }[position]
+    return {
+        "position": position,
+        "total_rows": ROWS,
+        "rows_shown": 3,
+        "columns": list(frame.columns),
+        "rows": [
+            {
+                "row": row,
+                "values": {
+                    name: (None if pd.isna(value) else value)
+                    for name, value in frame.iloc[row].items()
+                },
+            }
+            for row in positions
+        ],
+        "note": None,
+    }

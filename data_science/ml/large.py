@@ -188,6 +188,24 @@ def group_rows(
     return records, total, used, sorted_by
 
 
+# Value counts ------------------------------------------------------------------------------------
+def count_values(
+    table: LargeTable, column: str, top_k: int
+) -> tuple[list[tuple[Any, int]], int, int]:
+    """The `top_k` most frequent values of `column` (missing as None) with their counts (ties
+    in first-appearance order), its number of distinct values and of missing values."""
+    name = quoted(column)
+    with closing(connect(table)) as connection:
+        top = connection.execute(
+            f"SELECT {name}, count(*) AS n FROM t GROUP BY {name} "  # noqa: S608
+            f"ORDER BY n DESC, min(file_row_number) LIMIT {int(top_k)}"
+        ).fetchall()
+        [(distinct, present)] = connection.execute(
+            f"SELECT count(DISTINCT {name}), count({name}) FROM t"  # noqa: S608
+        ).fetchall()
+    return [(value, int(count)) for value, count in top], int(distinct), table.rows - int(present)
+
+
 # Histogram ---------------------------------------------------------------------------------------
 def numeric_summary(table: LargeTable, column: str) -> tuple[int, float, float, float, float]:
     """How many values `column` has, its minimum, maximum and its first and third quartiles

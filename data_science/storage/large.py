@@ -117,9 +117,15 @@ def sample_positions(rows: int, of: int, seed: int) -> np.ndarray:
 def read_sample(
     table: TableFile, rows: int, of: int, seed: int, columns: list[str] | None = None
 ) -> pd.DataFrame:
-    """The rows at `sample_positions(rows, of, seed)`, read one row group at a time: only a
-    row group and the chosen rows are ever in memory, never the whole table."""
-    positions = sample_positions(rows, of, seed)
+    """The rows at `sample_positions(rows, of, seed)` (`read_rows`)."""
+    return read_rows(table, sample_positions(rows, of, seed), columns)
+
+
+def read_rows(
+    table: TableFile, positions: np.ndarray, columns: list[str] | None = None
+) -> pd.DataFrame:
+    """The rows at `positions` (ascending), read one row group at a time: only a row group and
+    the chosen rows are ever in memory, never the whole table."""
     file = parquet.ParquetFile(table.local_path())
     pieces = []
     start = 0

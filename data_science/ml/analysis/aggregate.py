@@ -19,7 +19,7 @@ from data_science.ml.analysis.common import (
     unique,
 )
 from data_science.ml.common import STD_MEANING, std_ddof
-from data_science.ml.large import group_rows
+from data_science.ml.large import count_values, group_rows
 from data_science.storage.large import LargeTable, empty_frame
 from data_science.storage.tables import TableFile, column_kind
 
@@ -143,6 +143,8 @@ def value_counts(table: TableFile, column: str, top_k: int) -> dict[str, Any]:
     """Counts and percentages of a column's most frequent values, missing included."""
     if not 1 <= top_k <= MAX_TOP_K:
         raise ToolError(f"`top_k` must be between 1 and {MAX_TOP_K}.", "bad_argument")
+    if isinstance(table, LargeTable):
+        return _value_counts_large(table, column, top_k)
     series = hashable(table.load()[column])
     rows = len(series)
     counts = series.value_counts(dropna=False)
@@ -151,18 +153,39 @@ def value_counts(table: TableFile, column: str, top_k: int) -> dict[str, Any]:
         {"value": cell(key), "count": int(count), "pct": pct(int(count), rows)}
         for key, count in top.items()
     ]
-    rest = rows - int(top.sum())
     missing = int(series.isna().sum())
+    distinct = int(series.nunique(dropna=True))
+    return _counted(column, column_kind(series), (rows, distinct, missing, len(counts)), values)
+
+
+def _value_counts_large(table: LargeTable, column: str, top_k: int) -> dict[str, Any]:
+    """`value_counts` of a large table, counted by DuckDB over its file."""
+    top, distinct, missing = count_values(table, column, top_k)
+    values = [
+        {"value": cell(key), "count": count, "pct": pct(count, table.rows)} for key, count in top
+    ]
+    kind = column_kind(empty_frame(table)[column])
+    groups = distinct + (1 if missing else 0)
+    return _counted(column, kind, (table.rows, distinct, missing, groups), values)
+
+
+def _counted(
+    column: str, kind: str, counts: tuple[int, int, int, int], values: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """value_counts' answer: `counts` are the rows, distinct values, missing values and
+    distinct values with missing as one; `values` the most frequent ones."""
+    rows, distinct, missing, groups = counts
+    rest = rows - sum(int(entry["count"]) for entry in values)
     return {
         "column": column,
-        "type": column_kind(series),
+        "type": kind,
         "rows": rows,
-        "distinct": int(series.nunique(dropna=True)),
+        "distinct": distinct,
         "missing": missing,
         "missing_pct": pct(missing, rows),
         "values": values,
         "other_values": {
-            "distinct": len(counts) - len(top),
+            "distinct": groups - len(values),
             "count": rest,
             "pct": pct(rest, rows),
         },

@@ -21,6 +21,7 @@ from data_science.ml.analysis.common import (
     unique,
 )
 from data_science.ml.common import SEED, STD_MEANING, numeric_columns, std_ddof
+from data_science.storage.large import LargeTable, empty_frame, read_rows
 from data_science.storage.tables import TableFile
 
 MAX_PREVIEW_ROWS = 50
@@ -46,13 +47,15 @@ def preview_rows(
     to 80 characters."""
     if n < 1:
         raise ToolError(f"`n` must be at least 1 (at most {limit} rows are shown).", "bad_argument")
-    frame = table.load()
-    total = len(frame)
+    frame = None if isinstance(table, LargeTable) else table.load()
+    # Of a large table only the rows shown are read, from its file.
+    names = list((empty_frame(table) if frame is None else frame).columns)
+    total = len(frame) if frame is not None else cast(LargeTable, table).rows
     notes = []
     if n > limit:
         notes.append(f"At most {limit} rows are shown; asked for {n}.")
         n = limit
-    chosen = unique(columns) if columns else [str(name) for name in frame.columns]
+    chosen = unique(columns) if columns else [str(name) for name in names]
     if len(chosen) > MAX_PREVIEW_COLUMNS:
         notes.append(
             f"Only the first {MAX_PREVIEW_COLUMNS} of {len(chosen)} columns are shown; "
@@ -70,7 +73,9 @@ def preview_rows(
         raise ToolError(
             f"Unknown position '{position}'. Use 'head', 'tail' or 'random'.", "bad_argument"
         )
-    picked = frame.iloc[positions][chosen]
+    picked = (
+        frame.iloc[positions][chosen] if frame is not None else read_rows(table, positions, chosen)
+    )
     rows = [
         {"row": int(row), "values": {str(key): cell(value) for key, value in record.items()}}
         for row, record in zip(positions, picked.to_dict(orient="records"), strict=True)
