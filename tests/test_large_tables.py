@@ -22,7 +22,10 @@ from data_science.ml import large as large_queries
 from data_science.ml import query
 from data_science.ml.analysis.aggregate import group_by as group_rows
 from data_science.ml.analysis.aggregate import value_counts as count_rows
+from data_science.ml.analysis.correlation import correlations as correlate
+from data_science.ml.analysis.describe import describe_distribution as describe_frame
 from data_science.ml.analysis.describe import preview_rows as preview
+from data_science.ml.analysis.hypothesis import hypothesis_test as hypothesis
 from data_science.ml.arguments import SessionTable, SqlLimits
 from data_science.ml.charts import distributions
 from data_science.ml.charts.canvas import ChartSpec
@@ -416,3 +419,26 @@ def preview_of_all(path: Path, position: str) -> dict[str, Any]:
         ],
         "note": None,
     }
+
+
+# Statistics read only the columns they use ----------------------------------------------------
+STATISTICS = [
+    pytest.param(lambda table: describe_frame(table, None, 3.0), id="describe_all"),
+    pytest.param(lambda table: describe_frame(table, "amount", 2.0, "population"), id="describe"),
+    pytest.param(lambda table: correlate(table, None, "both", 10), id="correlations"),
+    pytest.param(lambda table: correlate(table, ["amount", "quantity"], "both", 10), id="pair"),
+    pytest.param(lambda table: hypothesis(table, "anova", "amount", "city", None), id="anova"),
+    pytest.param(lambda table: hypothesis(table, "t_test", "quantity", "member", None), id="t"),
+    pytest.param(lambda table: hypothesis(table, "chi_square", "city", "member", None), id="chi"),
+]
+
+
+@pytest.mark.parametrize("compute", STATISTICS)
+def test_large_statistics_equal_the_pandas_ones(
+    tmp_path: Path, sales: pd.DataFrame, monkeypatch: pytest.MonkeyPatch, compute: Any
+) -> None:
+    path = write(sales.replace(np.inf, np.nan), tmp_path / "sales.parquet")
+    expected = compute(TableFile(path, "parquet"))
+    monkeypatch.setattr(tables, "read_table", lambda *_: pytest.fail("read whole"))
+    monkeypatch.setattr(tables, "_frame_cache", tables._FrameCache(1))
+    same(compute(large_handle(path)), expected)

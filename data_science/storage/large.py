@@ -141,6 +141,15 @@ def read_rows(
     return frame.reset_index(drop=True)
 
 
+def read_columns(table: LargeTable, columns: list[str]) -> pd.DataFrame:
+    """Every row of only `columns` (those that exist, in the file's order), read from the
+    file: what `load()` gives, without the columns a computation does not use."""
+    wanted = set(columns)
+    names = [name for name in parquet.read_schema(table.local_path()).names if name in wanted]
+    frame: pd.DataFrame = parquet.read_table(table.local_path(), columns=names).to_pandas()
+    return frame
+
+
 def empty_frame(table: TableFile) -> pd.DataFrame:
     """No rows, every column with the dtype pandas reads it as: for type checks and messages."""
     schema = parquet.read_schema(table.local_path())

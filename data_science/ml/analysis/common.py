@@ -11,12 +11,21 @@ import pandas as pd
 
 from data_science.errors import ToolError
 from data_science.ml.common import is_numeric, numeric_columns
-from data_science.storage.tables import column_kind
+from data_science.storage.large import LargeTable, empty_frame, read_columns
+from data_science.storage.tables import TableFile, column_kind
 
 ALPHA = 0.05
 MAX_CELL_CHARACTERS = 80
 MAX_TOP_K = 50
 MAX_GROUPS = 50
+
+
+def load_numeric(table: TableFile, also: list[str]) -> pd.DataFrame:
+    """The table for a computation that reads its numeric columns and the columns `also`: a
+    large table (storage/large.py) reads only those, any other is loaded whole."""
+    if not isinstance(table, LargeTable):
+        return table.load()
+    return read_columns(table, [*numeric_columns(empty_frame(table)), *also])
 
 
 def require_numeric(frame: pd.DataFrame, column: str, purpose: str, hint: str = "") -> None:

@@ -15,6 +15,7 @@ from data_science.errors import ToolError
 from data_science.ml.analysis.common import (
     MAX_TOP_K,
     first_columns,
+    load_numeric,
     numeric_listing,
     numeric_values,
     require_numeric,
@@ -37,7 +38,7 @@ def correlations(
         )
     if not 1 <= top_k <= MAX_TOP_K:
         raise ToolError(f"`top_k` must be between 1 and {MAX_TOP_K}.", "bad_argument")
-    frame = table.load()
+    frame = load_numeric(table, columns or [])
     chosen, note = first_columns(
         _compared_columns(frame, columns),
         MAX_CORRELATION_COLUMNS,

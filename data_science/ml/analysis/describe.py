@@ -14,6 +14,7 @@ from data_science.ml.analysis.common import (
     ALPHA,
     cell,
     first_columns,
+    load_numeric,
     numeric_values,
     p_text,
     pct,
@@ -114,7 +115,7 @@ def describe_distribution(
             f"scipy.stats with bias=True); got '{skew_kurtosis}'.",
             "bad_argument",
         )
-    frame = table.load().reset_index(drop=True)
+    frame = load_numeric(table, [column] if column else []).reset_index(drop=True)
     if column is not None:
         require_numeric(
             frame,

@@ -18,6 +18,7 @@ from data_science.ml.analysis.common import (
     MAX_GROUPS,
     cell,
     hashable,
+    load_numeric,
     numeric_values,
     p_text,
     require_numeric,
@@ -47,7 +48,7 @@ def hypothesis_test(
         raise ToolError(
             "`column` and `group_column` must be two different columns.", "bad_argument"
         )
-    frame = table.load()
+    frame = load_numeric(table, [column, group_column])
     if test == "chi_square":
         return _chi_square(frame, column, group_column)
     require_numeric(
