@@ -52,6 +52,7 @@ from data_science.tools.query import run_sql
 from data_science.tools.train import train
 from data_science.tools.viz import auto_charts, plot, plot_model
 from tests.conftest import call
+from tests.test_offline_model import Chat
 from tests.test_suggestions import upload_table
 
 ROWS = 5_000
@@ -442,3 +443,25 @@ def test_large_statistics_equal_the_pandas_ones(
     monkeypatch.setattr(tables, "read_table", lambda *_: pytest.fail("read whole"))
     monkeypatch.setattr(tables, "_frame_cache", tables._FrameCache(1))
     same(compute(large_handle(path)), expected)
+
+
+# The four questions of the 1 GB target, asked of the offline model --------------------------
+async def test_the_offline_model_answers_the_large_table_questions(
+    settings: Settings, sales: pd.DataFrame
+) -> None:
+    frame = sales.replace(np.inf, np.nan)
+    chat = await Chat(settings).start(settings, frame, "sales.csv")
+    sampled = f"random sample of {SAMPLE:,} of its {ROWS:,} rows (seed {SEED})"
+    calls, reply = await chat.say("what is in this file")
+    assert calls[-1][0] == "analyze_dataset" and chat.results["analyze_dataset"]["rows"] == ROWS
+    assert sampled not in reply
+    calls, reply = await chat.say("average amount by city")
+    assert calls[-1][0] == "group_by" and chat.results["group_by"]["rows_used"] == ROWS - 40
+    assert sampled not in reply
+    calls, reply = await chat.say("histogram of amount")
+    assert calls[-1][0] == "plot" and chat.results["plot"]["rows_plotted"] == ROWS - 151
+    calls, reply = await chat.say("train a model to predict amount")
+    trained = chat.results["train"]
+    learnt = frame["amount"].iloc[sample_positions(SAMPLE, ROWS, SEED)].notna().sum()
+    assert calls[-1][0] == "train" and trained["n_train"] + trained["n_test"] == learnt
+    assert sampled in reply
