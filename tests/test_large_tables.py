@@ -33,13 +33,14 @@ from data_science.ml.charts.drawing import render_chart
 from data_science.ml.common import SEED
 from data_science.ml.profile import profile_table
 from data_science.offline.replies import render_result
-from data_science.storage import tables
+from data_science.storage import columnar, tables
 from data_science.storage.large import (
     LargeTable,
     SampledTable,
     for_aggregates,
     for_models,
     is_large,
+    read_columns,
     read_sample,
     sample_positions,
 )
@@ -465,3 +466,31 @@ async def test_the_offline_model_answers_the_large_table_questions(
     learnt = frame["amount"].iloc[sample_positions(SAMPLE, ROWS, SEED)].notna().sum()
     assert calls[-1][0] == "train" and trained["n_train"] + trained["n_test"] == learnt
     assert sampled in reply
+
+
+# A CSV stored as Parquet at upload ------------------------------------------------------------
+def test_a_converted_upload_reads_as_load_reads_it(
+    tmp_path: Path, sales: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large CSV stored as Parquet (storage/columnar.py) loads as pandas' read_csv (missing
+    text as NaN, not None): its sample and its columns read the same way."""
+    text = tmp_path / "sales.csv"
+    sales.replace(np.inf, np.nan).to_csv(text, index=False)
+    path = tmp_path / "sales.parquet"
+    scan = columnar.scan_csv(text, ",")
+    assert scan is not None and columnar.csv_to_parquet(text, ",", scan, path, ROW_GROUP)
+    whole = TableFile(path, "parquet").load()
+    assert whole["city"].isna().sum() == 40 and whole["city"].map(type).eq(float).sum() == 40
+    expected_group = group_rows(TableFile(path, "parquet"), ["city"], ["amount"], ["sum"])
+    monkeypatch.setattr(tables, "read_table", lambda *_: pytest.fail("read whole"))
+    monkeypatch.setattr(tables, "_frame_cache", tables._FrameCache(1))
+    sample = read_sample(TableFile(path, "parquet"), SAMPLE, ROWS, SEED)
+    expected = whole.iloc[sample_positions(SAMPLE, ROWS, SEED)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(sample, expected)
+    handle = large_handle(path)
+    columns = read_columns(handle, ["city", "day"])
+    pd.testing.assert_frame_equal(columns, whole[["city", "day"]])
+    for frame in (sample, columns):  # (assert_frame_equal takes None for NaN: not the tools)
+        missing = frame["city"][frame["city"].isna()]
+        assert len(missing) and all(isinstance(value, float) for value in missing)
+    same(group_rows(handle, ["city"], ["amount"], ["sum"]), expected_group)

@@ -20,12 +20,13 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow
 from pyarrow import parquet as parquet_module
 
 from data_science.ml.common import std_ddof
 from data_science.runtime.workers import job_threads
 from data_science.storage.large import LargeTable, empty_frame
-from data_science.storage.tables import column_kind
+from data_science.storage.tables import as_loaded, column_kind
 
 # pyarrow.parquet has no type hints, which strict mypy refuses to call.
 parquet: Any = parquet_module
@@ -142,8 +143,8 @@ def first_rows(table: LargeTable, columns: list[str], count: int) -> list[dict[s
     batch = next(file.iter_batches(batch_size=count, columns=columns), None)
     if batch is None:
         return []
-    head = batch.to_pandas().head(count).astype(object)
-    return [dict(row) for row in head.to_dict(orient="records")]
+    head = as_loaded(pyarrow.Table.from_batches([batch])).head(count).astype(object)
+    return [{str(key): value for key, value in row.items()} for row in head.to_dict("records")]
 
 
 # Group by ----------------------------------------------------------------------------------------

@@ -20,13 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow
-from pyarrow import parquet as parquet_module
 
 from data_science.config import Settings
-from data_science.storage.tables import TableFile
-
-# pyarrow.parquet has no type hints, which strict mypy refuses to call.
-parquet: Any = parquet_module
+from data_science.storage.tables import TableFile, as_loaded
 
 SAMPLE_CACHE_SIZE = 2  # samples kept per worker process: a model and its charts reuse one
 
@@ -35,7 +31,7 @@ def table_rows(table: TableFile) -> int | None:
     """The row count of a Parquet table from its footer (None for any other format)."""
     if table.extension != "parquet":
         return None
-    return int(parquet.read_metadata(table.local_path()).num_rows)
+    return int(_parquet().read_metadata(table.local_path()).num_rows)
 
 
 def is_large(table: TableFile, settings: Settings) -> bool:
@@ -126,7 +122,7 @@ def read_rows(
 ) -> pd.DataFrame:
     """The rows at `positions` (ascending), read one row group at a time: only a row group and
     the chosen rows are ever in memory, never the whole table."""
-    file = parquet.ParquetFile(table.local_path())
+    file = _parquet().ParquetFile(table.local_path())
     pieces = []
     start = 0
     for index in range(file.num_row_groups):
@@ -137,24 +133,20 @@ def read_rows(
             pieces.append(group.take(pyarrow.array(positions[low:high] - start)))
         start += count
     sampled = pyarrow.concat_tables(pieces) if pieces else file.schema_arrow.empty_table()
-    frame: pd.DataFrame = sampled.to_pandas()
-    return frame.reset_index(drop=True)
+    return as_loaded(sampled).reset_index(drop=True)
 
 
 def read_columns(table: LargeTable, columns: list[str]) -> pd.DataFrame:
     """Every row of only `columns` (those that exist, in the file's order), read from the
     file: what `load()` gives, without the columns a computation does not use."""
     wanted = set(columns)
-    names = [name for name in parquet.read_schema(table.local_path()).names if name in wanted]
-    frame: pd.DataFrame = parquet.read_table(table.local_path(), columns=names).to_pandas()
-    return frame
+    names = [name for name in _parquet().read_schema(table.local_path()).names if name in wanted]
+    return as_loaded(_parquet().read_table(table.local_path(), columns=names))
 
 
 def empty_frame(table: TableFile) -> pd.DataFrame:
     """No rows, every column with the dtype pandas reads it as: for type checks and messages."""
-    schema = parquet.read_schema(table.local_path())
-    frame: pd.DataFrame = schema.empty_table().to_pandas()
-    return frame
+    return as_loaded(_parquet().read_schema(table.local_path()).empty_table())
 
 
 class _SampleCache:
@@ -180,3 +172,11 @@ class _SampleCache:
 
 
 _samples = _SampleCache(SAMPLE_CACHE_SIZE)
+
+
+def _parquet() -> Any:
+    """pyarrow.parquet (untyped), imported when first used: the server imports this module for
+    the predicate, and the import would cost its start about 30 ms."""
+    import pyarrow.parquet
+
+    return pyarrow.parquet

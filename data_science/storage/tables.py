@@ -27,6 +27,7 @@ from pyarrow import csv as arrow_csv_module
 from data_science.runtime.workers import job_threads
 from data_science.storage.charsets import UndecodableText, detect_encoding
 from data_science.storage.columnar import (
+    CONVERTED_FROM_CSV,
     ROW_GROUP_ROWS,
     beyond_int64,
     csv_to_parquet,
@@ -201,6 +202,15 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     # missing text; any other Parquet file as pandas reads it.
     table = read_converted(path)
     return pd.read_parquet(path) if table is None else _as_read_csv(table)
+
+
+def as_loaded(table: pyarrow.Table) -> pd.DataFrame:
+    """Rows of a stored Parquet file (some of them, or some columns) as `TableFile.load()`
+    gives them (in place: the Arrow table must not be used again)."""
+    if CONVERTED_FROM_CSV in (table.schema.metadata or {}):
+        return _as_read_csv(table)
+    frame: pd.DataFrame = table.to_pandas()
+    return frame
 
 
 def _read_json(path: Path) -> pd.DataFrame:

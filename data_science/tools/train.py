@@ -70,6 +70,7 @@ async def train(
 
     Returns a `model_id` for `predict`, the test metrics (classification: accuracy, balanced
     accuracy, macro F1, ROC AUC when binary; regression: RMSE, MAE, R²), n_train and n_test.
+    On a very large table the model learns from a random sample of its rows, given in `sample`.
     """
     split = SplitOptions(test_size, seed, stratify)
     options = ModelOptions(max_depth, class_weight)
