@@ -482,6 +482,7 @@ def test_a_converted_upload_reads_as_load_reads_it(
     whole = TableFile(path, "parquet").load()
     assert whole["city"].isna().sum() == 40 and whole["city"].map(type).eq(float).sum() == 40
     expected_group = group_rows(TableFile(path, "parquet"), ["city"], ["amount"], ["sum"])
+    expected_profile = profile_table(TableFile(path, "parquet"), "ds", False)
     monkeypatch.setattr(tables, "read_table", lambda *_: pytest.fail("read whole"))
     monkeypatch.setattr(tables, "_frame_cache", tables._FrameCache(1))
     sample = read_sample(TableFile(path, "parquet"), SAMPLE, ROWS, SEED)
@@ -494,3 +495,4 @@ def test_a_converted_upload_reads_as_load_reads_it(
         missing = frame["city"][frame["city"].isna()]
         assert len(missing) and all(isinstance(value, float) for value in missing)
     same(group_rows(handle, ["city"], ["amount"], ["sum"]), expected_group)
+    same(profile_table(handle, "ds", False), expected_profile)
