@@ -353,8 +353,9 @@ async def test_run_sql_on_a_large_table(tool_context: ToolContext, sales: pd.Dat
 async def test_suggestions_for_a_large_upload_come_from_its_sample(
     client: httpx.AsyncClient, sales: pd.DataFrame, tmp_path: Path
 ) -> None:
-    path = write(sales, tmp_path / "sales.parquet")
-    session, file_id = await upload_table(client, "sales.parquet", path.read_bytes())
+    text = tmp_path / "sales.csv"
+    sales.replace(np.inf, np.nan).to_csv(text, index=False)
+    session, file_id = await upload_table(client, "sales.csv", text.read_bytes())
     url = f"/api/users/alice/sessions/{session}/files/{file_id}/suggestions"
     response = await client.get(url)
     assert response.status_code == 200, response.text
