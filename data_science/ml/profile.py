@@ -32,7 +32,6 @@ def _profile_large(
     # Imported here: the server imports this module, and DuckDB loads in workers only.
     from data_science.ml import large
 
-    std_ddof(std)
     names = [str(name) for name in empty_frame(table).columns]
     columns = names[:MAX_COLUMNS_DESCRIBED]
     duplicates, entries = large.column_statistics(table, columns, summary_only, std)

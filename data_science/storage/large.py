@@ -48,7 +48,8 @@ def large_rows(table: TableFile, settings: Settings) -> int | None:
 @dataclass(frozen=True)
 class LargeTable(TableFile):
     """A large table: `load()` still reads it whole (correct, memory-hungry); the aggregating
-    tools query it with `connect` instead, and `sample()` gives the stated sample."""
+    computations query its file with DuckDB instead (ml/large.py), and `sample()` gives the
+    stated sample."""
 
     rows: int = 0
     sample_rows: int = 0
