@@ -373,7 +373,10 @@ async def test_next_steps_on_a_large_table_say_they_read_a_sample(
 
 
 # Value counts and rows ------------------------------------------------------------------------
-@pytest.mark.parametrize(("column", "top_k"), [("city", 20), ("city", 3), ("quantity", 5)])
+@pytest.mark.parametrize(
+    ("column", "top_k"),
+    [("city", 20), ("city", 3), ("quantity", 5), ("member", 5), ("day", 10)],  # day: all ties
+)
 def test_large_value_counts_equal_the_pandas_ones(
     tmp_path: Path, sales: pd.DataFrame, monkeypatch: pytest.MonkeyPatch, column: str, top_k: int
 ) -> None:
