@@ -500,3 +500,15 @@ def test_a_converted_upload_reads_as_load_reads_it(
         assert len(missing) and all(isinstance(value, float) for value in missing)
     same(group_rows(handle, ["city"], ["amount"], ["sum"]), expected_group)
     same(profile_table(handle, "ds", False), expected_profile)
+
+
+def test_a_large_group_by_with_columns_named_like_its_own_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = pd.DataFrame(
+        {"used": [f"g{i % 7}" for i in range(ROWS)], "v0": np.arange(ROWS) % 11 * 1.5}
+    )
+    path = write(frame, tmp_path / "odd.parquet")
+    expected = group_rows(TableFile(path, "parquet"), ["used"], ["v0"], ["sum", "count"])
+    monkeypatch.setattr(tables, "read_table", lambda *_: pytest.fail("read whole"))
+    same(group_rows(large_handle(path), ["used"], ["v0"], ["sum", "count"]), expected)

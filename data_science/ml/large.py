@@ -162,9 +162,10 @@ def group_rows(
     ddof = std_ddof(std)
     keys = ", ".join(quoted(name) for name in group_columns)
     complete = " AND ".join(f"{quoted(name)} IS NOT NULL" for name in group_columns)
-    selected = [f"{finite(name)} AS v{index}" for index, name in enumerate(value_columns)]
+    # Inner names no column of the table can clash with: the values by position.
+    selected = [f"{finite(name)} AS __value_{index}" for index, name in enumerate(value_columns)]
     measures = [
-        SQL_AGGREGATES.get(how, STD_SQL[ddof]).format(v=f"v{index}")
+        SQL_AGGREGATES.get(how, STD_SQL[ddof]).format(v=f"__value_{index}")
         + f" AS {quoted(name + '_' + how)}"
         for index, name in enumerate(value_columns)
         for how in aggregations
@@ -172,20 +173,18 @@ def group_rows(
     sorted_by = f"{value_columns[0]}_{aggregations[0]}" if value_columns else "rows"
     query = (
         f"SELECT {keys}, {''.join(m + ', ' for m in measures)}count(*) AS rows, "  # noqa: S608
-        f"count(*) OVER () AS total_groups, sum(count(*)) OVER () AS used FROM "
+        f"count(*) OVER (), sum(count(*)) OVER () FROM "
         f"(SELECT {keys}, {''.join(s + ', ' for s in selected)}file_row_number FROM t "
         f"WHERE {complete}) GROUP BY {keys} "
         f"ORDER BY {quoted(sorted_by)} DESC NULLS LAST, min(file_row_number) LIMIT {limit}"
     )
     with closing(connect(table)) as connection:
         result = connection.execute(query)
-        names = [column[0] for column in result.description or []]
-        records = [dict(zip(names, row, strict=True)) for row in result.fetchall()]
-    total = int(records[0].pop("total_groups")) if records else 0
-    used = int(records[0].pop("used")) if records else 0
-    for record in records:
-        record.pop("total_groups", None)
-        record.pop("used", None)
+        names = [column[0] for column in result.description or []][:-2]
+        rows = result.fetchall()
+    # The last two columns, the same on every row: the number of groups and the rows used.
+    total, used = (int(rows[0][-2]), int(rows[0][-1])) if rows else (0, 0)
+    records = [dict(zip(names, row[:-2], strict=True)) for row in rows]
     return records, total, used, sorted_by
 
 
