@@ -512,3 +512,14 @@ def test_a_large_group_by_with_columns_named_like_its_own_answer(
     expected = group_rows(TableFile(path, "parquet"), ["used"], ["v0"], ["sum", "count"])
     monkeypatch.setattr(tables, "read_table", lambda *_: pytest.fail("read whole"))
     same(group_rows(large_handle(path), ["used"], ["v0"], ["sum", "count"]), expected)
+
+
+def test_large_counts_of_a_column_named_n(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    frame = pd.DataFrame({"n": [i % 5 if i % 3 else 0 for i in range(ROWS)]})  # 0 most often
+    path = write(frame, tmp_path / "n.parquet")
+    expected = count_rows(TableFile(path, "parquet"), "n", 5)
+    expected_profile = profile_table(TableFile(path, "parquet"), "ds", False)
+    monkeypatch.setattr(tables, "read_table", lambda *_: pytest.fail("read whole"))
+    monkeypatch.setattr(tables, "_frame_cache", tables._FrameCache(1))
+    same(count_rows(large_handle(path), "n", 5), expected)
+    same(profile_table(large_handle(path), "ds", False), expected_profile)

@@ -130,8 +130,8 @@ def _column_profile(
             )
     elif not summary_only or kind == "text":
         top = connection.execute(
-            f"SELECT {column}, count(*) AS n FROM t WHERE {column} IS NOT NULL "  # noqa: S608
-            f"GROUP BY {column} ORDER BY n DESC, min(file_row_number) LIMIT {TOP_VALUES}"
+            f"SELECT {column}, count(*) FROM t WHERE {column} IS NOT NULL "  # noqa: S608
+            f"GROUP BY {column} ORDER BY count(*) DESC, min(file_row_number) LIMIT {TOP_VALUES}"
         ).fetchall()
         entry["top_values"] = {str(value): int(count) for value, count in top}
     return entry
@@ -197,8 +197,8 @@ def count_values(
     name = quoted(column)
     with closing(connect(table)) as connection:
         top = connection.execute(
-            f"SELECT {name}, count(*) AS n FROM t GROUP BY {name} "  # noqa: S608
-            f"ORDER BY n DESC, min(file_row_number) LIMIT {int(top_k)}"
+            f"SELECT {name}, count(*) FROM t GROUP BY {name} "  # noqa: S608
+            f"ORDER BY count(*) DESC, min(file_row_number) LIMIT {int(top_k)}"
         ).fetchall()
         [(distinct, present)] = connection.execute(
             f"SELECT count(DISTINCT {name}), count({name}) FROM t"  # noqa: S608
