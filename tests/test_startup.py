@@ -67,6 +67,17 @@ async def test_shutdown_stops_a_worker_in_the_middle_of_a_call(tmp_path: Path) -
     assert await workers.run_cpu(sum, [1, 2], lane="quick") == 3  # the lane starts afresh
 
 
+async def test_a_call_sent_during_the_warm_up_waits_for_it_and_is_answered() -> None:
+    workers.shutdown()  # a lane that another test warmed is started afresh
+    workers.start_warm_up()
+    warming = list(workers._warming)
+    assert len(warming) == workers.lane_size("quick")  # every quick process is busy importing
+    assert await workers.run_cpu(sum, [1, 2], lane="quick") == 3
+    # It started once a warm-up call had ended and freed a process.
+    assert any(call.done() and call.exception() is None for call in warming)
+    await asyncio.to_thread(workers.warm_up)  # already done: returns at once
+
+
 async def start_session(http: httpx.AsyncClient, user: str) -> str:
     created = await http.post(f"/apps/{APP_NAME}/users/{user}/sessions", json={})
     assert created.status_code == 200, created.text
