@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures.process import BrokenProcessPool
@@ -29,6 +31,21 @@ from tests.conftest import LiveServer
 # Guards against hanging, never measurements.
 ENTER_SECONDS = 60
 STOP_SECONDS = 30
+
+
+# Imported by the server's modules but used only in worker processes: the server, whose import
+# is most of the wait for the first turn, does not load them (they load where they are used).
+WORKER_ONLY = ("openpyxl",)
+
+
+def test_the_server_does_not_import_what_only_workers_use() -> None:
+    probe = (
+        "import sys, data_science.server.app; print(sorted(set(sys.argv[1:]) & set(sys.modules)))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe, *WORKER_ONLY], capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.strip() == "[]"
 
 
 def test_the_load_average_is_read_at_most_once_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
