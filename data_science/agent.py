@@ -10,7 +10,6 @@ creates no directory and changes no ADK flag.
 from __future__ import annotations
 
 import functools
-import threading
 from typing import Any
 
 from google.adk.agents import LlmAgent
@@ -139,6 +138,6 @@ def __getattr__(name: str) -> Any:
     app = build_app(load_settings())
     globals().update(app=app, root_agent=app.root_agent)
     # `adk web` and `adk api_server` run none of main.py's start-up: start the worker processes
-    # now, in the background, so that the first request does not wait for them.
-    threading.Thread(target=workers.warm_up, name="worker-warm-up", daemon=True).start()
+    # now (in the background), so that the first request does not wait for them.
+    workers.start_warm_up()
     return globals()[name]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -115,6 +116,11 @@ def test_a_chat_started_during_warm_up_is_served_by_the_real_app(tmp_path: Path)
     try:
         created = httpx.post(f"{server.url}/apps/{APP_NAME}/users/alice/sessions", timeout=300)
         assert created.status_code == 200 and created.json()["userId"] == "alice"
+        # The app serves while its workers still warm up; readiness follows when they are warm.
+        give_up = time.monotonic() + 300
+        while httpx.get(f"{server.url}/readyz", timeout=30).json()["status"] == "warming up":
+            assert time.monotonic() < give_up, "the warm-up never ended"
+            time.sleep(0.2)
         assert httpx.get(f"{server.url}/readyz", timeout=30).json()["status"] == "ready"
     finally:
         server.stop()

@@ -52,10 +52,20 @@ NICENESS: dict[Lane, int] = {"quick": 5, "heavy": 10}
 CANCEL_POLL_SECONDS = 0.25
 # How often a worker looks whether the process that started it is still there.
 PARENT_POLL_SECONDS = 1.0
+# How long a reading of the load average is used: every hand-off to a worker asks for it.
+LOAD_CACHE_SECONDS = 1.0
+# How long shutdown waits for a stopped worker to end before killing it.
+STOP_SECONDS = 5.0
 
 _lock = threading.Lock()
 # Every live `run_with_deadline` process, so that shutdown can stop them all.
 _job_processes: set[multiprocessing.process.BaseProcess] = set()
+# The last reading of the load average: (time.monotonic() when read, value).
+_load_read: tuple[float, float] | None = None
+# The warm-up calls of the quick lane (`start_warm_up`); a lock of their own, as submitting
+# takes `_lock` (to count the running calls).
+_warming: list[Future[None]] = []
+_warming_lock = threading.Lock()
 
 
 def usable_cores() -> int:
@@ -177,13 +187,21 @@ class FairPool:
             return self._running.total()
 
     def close(self) -> None:
-        """Drop the waiting calls (their callers see them cancelled) and stop the processes."""
+        """Drop the waiting calls (their callers see them cancelled) and stop the processes now,
+        also in the middle of a call (a fit, a warm-up import): shutdown must not wait for them.
+        """
         with self._lock:
             waiting = [call for line in self._waiting.values() for call in line]
             self._waiting.clear()
             executor, self._executor = self._executor, None
         for call in waiting:
             call.future.cancel()
+        if isinstance(executor, ProcessPoolExecutor):
+            # The executor offers no way to stop a running call: end its processes first, then
+            # it notices they are gone and settles their calls (Python 3.14 has terminate_workers).
+            processes = list((executor._processes or {}).values())
+            for process in processes:
+                _stop(process)
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
 
@@ -203,7 +221,12 @@ def running_calls() -> int:
 def busy_elsewhere() -> float:
     """Cores kept busy by other programs: the 1-minute load average (it counts this app's own
     running calls too, which `thread_budget` takes out)."""
-    return os.getloadavg()[0]
+    global _load_read
+    now = time.monotonic()
+    read = _load_read
+    if read is None or now - read[0] >= LOAD_CACHE_SECONDS:
+        read = _load_read = (now, os.getloadavg()[0])
+    return read[1]
 
 
 def thread_budget(running: int) -> int:
@@ -226,7 +249,10 @@ def job_threads() -> int:
 
 
 def _run_call(threads: int, function: Callable[..., R], args: tuple[Any, ...]) -> R:
-    """In a worker: `function(*args)` with its OpenMP and BLAS pools held to `threads`.
+    """In a worker: `function(*args)` with its OpenMP and BLAS pools held to `threads`, and
+    its stored inputs fetched and staged outputs uploaded (storage/objects.with_locations).
+
+    Every call handed to a process runs this (the lanes, job processes, Ray's tasks).
 
     One job alone uses every core (a 300k-row fit is many times faster than on one thread);
     several share them instead of each starting a pool per core, which on a busy machine slows
@@ -239,9 +265,10 @@ def _run_call(threads: int, function: Callable[..., R], args: tuple[Any, ...]) -
     # threadpoolctl limits the pools of libraries already loaded; one the call loads for the
     # first time sizes its pool from these variables.
     _set_pool_variables(threads)
+    function, args = with_locations(function, args)
     try:
         with threadpool_limits(limits=threads):
-            return function(*args)
+            return cast(R, function(*args))
     finally:
         _job_threads = None
 
@@ -298,14 +325,11 @@ def _exit_with_parent(parent: int) -> None:
 
 def run_in_process(function: Callable[..., R], *args: Any, lane: Lane) -> R:
     """Run `function(*args)` in a worker process of `lane`; wait (from a thread, not the loop)."""
-    function, args = with_locations(function, args)
     return cast(R, _lanes[lane].submit(function, args).result())
 
 
 async def run_cpu(function: Callable[..., R], *args: Any, lane: Lane) -> R:
     """Await `function(*args)` running in a worker process of `lane` (see the module docstring)."""
-    # Stored inputs and staged outputs are fetched and uploaded by the worker (storage/objects).
-    function, args = with_locations(function, args)
     lanes = _lanes if _remote is None else _remote.lanes
     return cast(R, await asyncio.wrap_future(lanes[lane].submit(function, args)))
 
@@ -329,13 +353,14 @@ async def run_with_deadline(
     For work whose own time limit is known to overrun (AutoML): the budget holds whatever the
     library does, and nothing it leaves running survives.
     """
-    function, args = with_locations(function, args)
+    threads = thread_budget(running_calls() + 1)  # +1: this job, not yet counted
     if _remote is not None:
-        job = _remote.run_with_deadline(function, args, deadline, cancel or threading.Event())
+        job = _remote.run_with_deadline(
+            _run_call, (threads, function, args), deadline, cancel or threading.Event()
+        )
         return cast(R, await job)
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
-    threads = thread_budget(running_calls() + 1)  # +1: this job, not yet counted
     process = context.Process(
         target=_run_and_send, args=(sender, threads, function, args), daemon=True
     )
@@ -381,19 +406,32 @@ def _stop(process: multiprocessing.process.BaseProcess) -> None:
     """End the job's process now: its answer is in (or its time is up), so nothing is lost."""
     if process.is_alive():
         process.terminate()
-        process.join(timeout=5)
+        process.join(timeout=STOP_SECONDS)
     if process.is_alive():
         process.kill()
     process.join()
 
 
-def warm_up() -> None:
-    """Start the quick lane's processes and import the heavy libraries in them before the first
-    request: a profile must not wait for a process to start. Fitting processes start with the
-    first fits (a second or two against the fit's own seconds or minutes), so start-up costs
-    no more than it did with one pool."""
+def start_warm_up() -> None:
+    """Start the quick lane's processes importing the heavy libraries, and return at once.
+
+    A profile must not wait for a process to start. Calls sent meanwhile queue behind the
+    warm-up (they wait, never fail). Fitting processes start with the first fits (a second or
+    two against the fit's own seconds or minutes), so start-up costs no more than with one pool.
+    """
     quick = _lanes["quick"]
-    for call in [quick.submit(_import_libraries, ()) for _ in range(quick.size)]:
+    with _warming_lock:
+        if not _warming:
+            _warming.extend(quick.submit(_import_libraries, ()) for _ in range(quick.size))
+
+
+def warm_up() -> None:
+    """`start_warm_up` (unless started) and wait until it is done; raises if it failed (or was
+    stopped by `shutdown`)."""
+    start_warm_up()
+    with _warming_lock:
+        calls = list(_warming)
+    for call in calls:
         call.result()
 
 
@@ -404,9 +442,12 @@ def _import_libraries() -> None:
 
 
 def shutdown() -> None:
-    """Stop every running job process and both lanes (at server shutdown)."""
+    """Stop every running job process and both lanes now (at server shutdown), whatever they
+    are running: a warm-up, a fit."""
     with _lock:
         jobs = list(_job_processes)
+    with _warming_lock:
+        _warming.clear()  # a later start (tests start the app again) warms up again
     for process in jobs:
         _stop(process)
     for lane in _lanes.values():

@@ -6,6 +6,7 @@ services built here, so the upload route and the agent share one session store.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,7 +33,7 @@ from data_science.agent import build_app
 from data_science.config import APP_NAME, Settings
 from data_science.intake.pipeline import UploadPipeline
 from data_science.observability.audit import audit_log
-from data_science.observability.logging import configure_logging
+from data_science.observability.logging import configure_logging, get_logger
 from data_science.observability.tracing import configure_tracing
 from data_science.offline.model import OfflineModel
 from data_science.runtime import workers
@@ -61,6 +62,7 @@ from data_science.server.turn_lock import TurnLeases, TurnLock
 from data_science.storage.artifacts import artifact_service_for
 from data_science.storage.session_store import open_session_store
 
+log = get_logger(__name__)
 WARM_UP_USER = "start-up-warm-up"
 STATIC_DIR = Path(__file__).parent / "static"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -79,6 +81,24 @@ class SingleAppLoader(BaseAgentLoader):
 
     def list_agents(self) -> list[str]:
         return [APP_NAME]
+
+
+async def warm_up(agent_app: App) -> None:
+    """Wait for the worker processes (boot.py started them, with the build) and walk one
+    offline turn: ADK and the workers import much lazily, which would otherwise stall the first
+    requests that need them. Turns are served meanwhile; /readyz says "warming up" until done.
+    """
+    try:
+        await run_blocking(workers.warm_up)
+        await warm_up_agent(agent_app)
+    except Exception:
+        log.critical("startup.warm_up_failed", exc_info=True)
+        raise
+    log.info("startup.warm")
+    # Exempt the start-up heap (ADK, LiteLLM, pandas: millions of objects) from the cyclic
+    # garbage collector: a full collection over it pauses the event loop for ~250 ms.
+    gc.collect()
+    gc.freeze()
 
 
 async def warm_up_agent(agent_app: App) -> None:
@@ -107,23 +127,20 @@ def create_app(settings: Settings) -> FastAPI:
     artifact_service = artifact_service_for(settings)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # Wait for the worker processes (boot.py started them, with the build) and walk one
-        # offline turn before serving: ADK and the workers import much lazily, which would
-        # otherwise stall the first real requests.
-        await run_blocking(workers.warm_up)
-        await warm_up_agent(agent_app)
-        # Exempt the start-up heap (ADK, LiteLLM, pandas: millions of objects) from the cyclic
-        # garbage collector: a full collection over it pauses the event loop for ~250 ms.
-        gc.collect()
-        gc.freeze()
-        async with (
-            computing_on_ray(settings),
-            retention_sweeps(DataStores(settings, session_service, artifact_service)),
-        ):
-            yield
-        await session_service.close()
-        await run_blocking(workers.shutdown)
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Serve at once: a turn that needs a worker waits for it in the lane's queue.
+        app.state.warming = asyncio.create_task(warm_up(agent_app))
+        try:
+            async with (
+                computing_on_ray(settings),
+                retention_sweeps(DataStores(settings, session_service, artifact_service)),
+            ):
+                yield
+        finally:
+            app.state.warming.cancel()
+            await session_service.close()
+            # Stops the workers whatever they run, the warm-up included (its wait then ends).
+            await run_blocking(workers.shutdown)
 
     server = ApiServer(
         agent_loader=SingleAppLoader(agent_app),

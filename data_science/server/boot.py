@@ -12,7 +12,10 @@ serves this small ASGI app first:
   shape, and the process stops with a non-zero status.
 
 The app itself is built in a thread (its imports are most of the wait) and its own lifespan
-(worker warm-up, the throwaway turn, retention sweeps) runs inside this one's.
+(retention sweeps, and the warm-up of the workers and one throwaway turn, in the background)
+runs inside this one's. Once built, the app serves everything: a turn sent while the workers
+still warm up is answered (one that needs a worker waits for it), and the app's /readyz says
+"warming up" until they are warm. SIGTERM at any moment stops the workers, warming or not.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import threading
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from typing import Any
@@ -40,10 +42,10 @@ def build_server_app(settings: Settings) -> Any:
     """The real FastAPI app (imported here, in the builder's thread: the imports are the wait).
 
     The worker processes start first and import the computing libraries (which this process
-    never imports) meanwhile, on the other cores and at a lower priority; the app's start-up
-    waits for them, so the two waits overlap instead of adding up.
+    never imports) meanwhile, on the other cores and at a lower priority; the app serves before
+    they are done (its /readyz says "warming up" until then), so the two waits overlap.
     """
-    threading.Thread(target=workers.warm_up, name="worker-warm-up", daemon=True).start()
+    workers.start_warm_up()
     from data_science.server.app import create_app
 
     return create_app(settings)
@@ -95,6 +97,9 @@ class BootingApp:
             elif message["type"] == "lifespan.shutdown":
                 if self._boot is not None and not self._boot.done():
                     self._boot.cancel()
+                    # The app's lifespan, which stops the workers, has not started: stop the
+                    # ones warming up here (the build's thread cannot be stopped; it is left).
+                    await run_blocking(workers.shutdown)
                 await self._lifespans.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

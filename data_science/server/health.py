@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
@@ -34,6 +36,9 @@ async def readyz(request: Request) -> JSONResponse:
             {"status": "shutting down", "checks": {"shutdown": "the server is stopping"}},
             status_code=503,
         )
+    if warm_up := _warm_up_state(request):
+        status, detail = warm_up
+        return JSONResponse({"status": status, "checks": {"start": detail}}, status_code=503)
     settings: Settings = request.app.state.settings
     checks = [await session_store_check(request.app.state.session_service, describe_store_error)]
     checks += await run_blocking(_local_checks, settings)
@@ -47,6 +52,19 @@ async def readyz(request: Request) -> JSONResponse:
         },
         status_code=200 if ready else 503,
     )
+
+
+def _warm_up_state(request: Request) -> tuple[str, str] | None:
+    """(status, detail) while the warm-up the app's lifespan started (server/app.py) runs or
+    after it failed; None once it is done."""
+    warming: asyncio.Task[None] | None = getattr(request.app.state, "warming", None)
+    if warming is None:
+        return None
+    if not warming.done():
+        return "warming up", "the worker processes and the agent are warming up"
+    if not warming.cancelled() and (error := warming.exception()) is not None:
+        return "not ready", f"the warm-up failed ({type(error).__name__}: {error}); see the log"
+    return None
 
 
 def _local_checks(settings: Settings) -> list[Check]:

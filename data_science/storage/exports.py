@@ -7,14 +7,13 @@ numbers; in workbooks every string is stored as a string, never as a formula.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import Cell
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+if TYPE_CHECKING:  # workbooks are written in worker processes: the server need not import it
+    from openpyxl.cell.cell import Cell
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
 
@@ -52,19 +51,22 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 
 def write_xlsx(frame: pd.DataFrame, path: Path, sheet: str = "data") -> None:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
     workbook = Workbook(write_only=True)
     worksheet = workbook.create_sheet(sheet)
     safe = safe_frame(frame)
-    worksheet.append([_cell(worksheet, column) for column in safe.columns])
+
+    def cell(value: Any) -> Cell:
+        if isinstance(value, np.generic):
+            value = value.item()
+        made = WriteOnlyCell(worksheet, value=value)
+        if isinstance(value, str):
+            made.data_type = "s"  # a string, even if it looks like a formula
+        return made
+
+    worksheet.append([cell(column) for column in safe.columns])
     for row in safe.itertuples(index=False):
-        worksheet.append([_cell(worksheet, None if pd.isna(value) else value) for value in row])
+        worksheet.append([cell(None if pd.isna(value) else value) for value in row])
     workbook.save(path)
-
-
-def _cell(worksheet: WriteOnlyWorksheet, value: Any) -> Cell:
-    if isinstance(value, np.generic):
-        value = value.item()
-    cell = WriteOnlyCell(worksheet, value=value)
-    if isinstance(value, str):
-        cell.data_type = "s"  # a string, even if it looks like a formula
-    return cell
