@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import psutil
 
+from data_science.intake.pipeline import SPILL_BYTES
 from data_science.observability.audit import verify_chain
 from tests.conftest import LiveServer
 from tests.fake_llm import Call, FakeLLM, Text, ToolCalls
@@ -23,6 +24,7 @@ from tests.fake_llm import Call, FakeLLM, Text, ToolCalls
 APP = "data_science"
 START_SECONDS = 240  # a busy machine takes minutes to import and warm up the app
 BOUNDARY = "crash-test-boundary"
+FIRST_ROWS = 150_000  # about 1.7 MB of rows
 
 
 def kill_everything(server: LiveServer) -> None:
@@ -50,7 +52,8 @@ def audit(data_dir: Path) -> list[dict[str, Any]]:
 
 
 async def slow_upload(session_id: str) -> AsyncIterator[bytes]:
-    """A multipart body whose file part keeps arriving, a row every tenth of a second."""
+    """A multipart body whose file part keeps arriving, a row every tenth of a second, after a
+    first burst of more than one block (quarantine writes whole blocks as they fill)."""
     head = "".join(
         f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
         for name, value in (("user_id", "alice"), ("session_id", session_id))
@@ -59,8 +62,10 @@ async def slow_upload(session_id: str) -> AsyncIterator[bytes]:
         f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n'
         "Content-Type: text/csv\r\n\r\nid,amount\r\n"
     )
-    yield head.encode() + b"".join(f"{i},{i * 2}\n".encode() for i in range(5000))
-    row = 5000
+    rows = b"".join(f"{i},{i * 2}\n".encode() for i in range(FIRST_ROWS))
+    assert len(rows) > SPILL_BYTES
+    yield head.encode() + rows
+    row = FIRST_ROWS
     while True:
         await asyncio.sleep(0.1)
         row += 1
