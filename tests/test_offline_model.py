@@ -172,6 +172,22 @@ def test_replies_explain_errors_and_survive_unexpected_results() -> None:
     assert "unexpected shape" in render_result("train", {"status": "ok"})
 
 
+def test_a_trained_models_row_counts_are_written_with_thousands_separators() -> None:
+    result = {
+        "status": "ok",
+        "model": "Ridge",
+        "target": "amount",
+        "task": "regression",
+        "n_train": 400_000,
+        "n_test": 100_000,
+        "split": "80/20, seed 42",
+        "test_metrics": {"r2": 0.5},
+        "model_id": "mdl_1",
+    }
+    reply = render_result("train", result)
+    assert "fitted on 400,000 rows and scored on 100,000 held-out rows" in reply
+
+
 def test_the_rules_load_well_under_a_second_and_answer_in_milliseconds() -> None:
     code = (
         "import time; start = time.perf_counter(); import data_science.offline.intents; "

@@ -18,8 +18,8 @@ def trained(result: dict[str, Any]) -> str:
     """`train`, `tune_model`, `train_ensemble`, `search_models` and `automl` share this shape."""
     lines = [
         f"I trained a **{result['model']}** to predict **{result['target']}** "
-        f"({result['task']}). It was fitted on {result['n_train']} rows and scored on "
-        f"{result['n_test']} held-out rows it never saw (split {result['split']}).",
+        f"({result['task']}). It was fitted on {result['n_train']:,} rows and scored on "
+        f"{result['n_test']:,} held-out rows it never saw (split {result['split']}).",
         "",
         *metrics_table(result.get("test_metrics", {})),
     ]
