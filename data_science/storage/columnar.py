@@ -40,6 +40,10 @@ PANDAS_NULLS = sorted(
 # block size held), so it streams small blocks and the types come from one plain read of the head.
 INFER_BYTES = 16 * 1024 * 1024
 BLOCK_BYTES = 1024 * 1024
+# A file up to this size is summarised from one multi-threaded read of all of it instead: as fast
+# as Arrow reads (measured on 50 MB: about 0.3 s against 0.55 s streamed), and its Arrow table,
+# about twice the file, is no concern at this size. Only a larger file streams.
+WHOLE_READ_BYTES = 64 * 1024 * 1024
 # A Parquet row group holds at most this many rows, or this many bytes of Arrow data (a wide
 # table's groups are shorter): what the conversion holds in memory at once.
 ROW_GROUP_ROWS = 1_000_000
@@ -154,6 +158,25 @@ def scan_csv(path: Path, delimiter: str) -> CsvScan | None:
             return _scan(reader, types)
     except (ArrowException, UnicodeError):
         return None  # a type that changes late, ragged rows, ...: read as it always was
+
+
+def read_whole_csv(path: Path, delimiter: str) -> CsvScan | None:
+    """What `scan_csv` finds, from one multi-threaded read of the whole file (Arrow decides each
+    column's type from all of it, as the whole-file read of `tables.read_table` does); None where
+    only that read, or pandas', gives pandas' answer."""
+    pyarrow.set_cpu_count(job_threads())  # this call's share of the cores
+    parse, convert = read_options(delimiter)
+    try:
+        table = arrow_csv.read_csv(path, parse_options=parse, convert_options=convert)
+    except (ArrowException, UnicodeError):
+        return None  # ragged rows, ...: read as it always was
+    names = table.schema.names
+    if not names or "" in names or len(set(names)) < len(names):
+        return None  # pandas names these columns itself ("Unnamed: 0", "a.1")
+    types = _text_types(table.schema)
+    if types is None:
+        return None
+    return _scan(table.to_batches(), types)
 
 
 def _head(path: Path) -> tuple[bytes, bool]:
