@@ -139,25 +139,47 @@ def scan_csv(path: Path, delimiter: str) -> CsvScan | None:
     """Stream a UTF-8 text table once; None where only the whole-file read gives pandas' answer."""
     pyarrow.set_cpu_count(job_threads())  # this call's share of the cores
     try:
-        head, whole = _head(path)
-        parse, convert = read_options(delimiter)
-        first = arrow_csv.read_csv(
-            pyarrow.py_buffer(head), parse_options=parse, convert_options=convert
-        )
-        del head
-        names = first.schema.names
-        if not names or "" in names or len(set(names)) < len(names):
-            return None  # pandas names these columns itself ("Unnamed: 0", "a.1")
-        types = _text_types(first.schema)
-        if types is None:
+        first = _read_head(path, delimiter)
+        if first is None:
             return None
+        table, types, whole = first
         if whole:  # a small file: its first read is all of it (gaps and values are the same)
-            return _scan(first.to_batches(), types)
-        del first
+            return _scan(table.to_batches(), types)
+        del table, first
         with _open(path, delimiter, types, BLOCK_BYTES) as reader:
             return _scan(reader, types)
     except (ArrowException, UnicodeError):
         return None  # a type that changes late, ragged rows, ...: read as it always was
+
+
+def as_streamed(scan: CsvScan, path: Path, delimiter: str) -> CsvScan | None:
+    """`scan` (of a file read whole) with the column types a stream of the file is read with,
+    Arrow's guesses from its head, for `csv_to_parquet`: where a later value does not fit them
+    the conversion fails, as the streamed scan would have. None if the head does not read."""
+    pyarrow.set_cpu_count(job_threads())
+    try:
+        first = _read_head(path, delimiter)
+    except (ArrowException, UnicodeError):
+        return None
+    return None if first is None else CsvScan(scan.rows, pyarrow.schema(first[1]), scan.with_gaps)
+
+
+def _read_head(
+    path: Path, delimiter: str
+) -> tuple[pyarrow.Table, dict[str, pyarrow.DataType], bool] | None:
+    """Arrow's read of the file's head, the column types to stream the file with, and whether
+    the head is all of it; None where pandas' answer needs the whole-file read."""
+    head, whole = _head(path)
+    parse, convert = read_options(delimiter)
+    first = arrow_csv.read_csv(
+        pyarrow.py_buffer(head), parse_options=parse, convert_options=convert
+    )
+    del head
+    names = first.schema.names
+    if not names or "" in names or len(set(names)) < len(names):
+        return None  # pandas names these columns itself ("Unnamed: 0", "a.1")
+    types = _text_types(first.schema)
+    return None if types is None else (first, types, whole)
 
 
 def read_whole_csv(path: Path, delimiter: str) -> CsvScan | None:

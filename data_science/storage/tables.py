@@ -30,6 +30,7 @@ from data_science.storage.charsets import UndecodableText, detect_encoding
 from data_science.storage.columnar import (
     ROW_GROUP_ROWS,
     CsvScan,
+    as_streamed,
     beyond_int64,
     csv_to_parquet,
     read_converted,
@@ -267,9 +268,9 @@ def summarize_file(
     summary["encoding"] = layout.encoding
     if scan is None or large_rows is None or parquet_target is None or scan.rows <= large_rows:
         return summary
-    # The conversion streams with the types the file's head decides (its second pass), so a
-    # table read whole is scanned as a stream first: it is stored as Parquet where it streams.
-    scan = scan_csv(path, layout.delimiter) if whole else scan
+    # The conversion streams with the types the file's head decides (its second pass): a table
+    # read whole is stored as Parquet where it streams with those, as a streamed one is.
+    scan = as_streamed(scan, path, layout.delimiter) if whole else scan
     if scan is not None and csv_to_parquet(
         path, layout.delimiter, scan, parquet_target, row_group_rows
     ):
