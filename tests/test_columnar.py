@@ -154,9 +154,14 @@ def test_a_table_up_to_the_whole_read_size_is_read_once(
         monkeypatch.setattr(tables, name, counted(name))
     assert summarize_file(path, "csv", 100) == today_summary(path)
     assert calls == ["read_whole_csv"]
+    # Over the row limit it is converted with its head's types, not streamed once more first.
+    target = tmp_path / "out.parquet"
+    assert summarize_file(path, "csv", 100, 1_000, target)["stored_as"] == "parquet"
+    assert calls == ["read_whole_csv", "read_whole_csv"]
+    pd.testing.assert_frame_equal(read_table(target, "parquet"), read_table(path, "csv"))
     monkeypatch.setattr(columnar, "WHOLE_READ_BYTES", path.stat().st_size - 1)
     assert summarize_file(path, "csv", 100) == today_summary(path)
-    assert calls == ["read_whole_csv", "scan_csv"]
+    assert calls == ["read_whole_csv", "read_whole_csv", "scan_csv"]
 
 
 def test_a_latin1_table_is_summarised_as_today(tmp_path: Path) -> None:

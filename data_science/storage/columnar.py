@@ -4,7 +4,9 @@ bounded memory whatever their size.
 `scan_csv` reads a UTF-8 table batch by batch and keeps only what the summary needs: the row
 count, each column's Arrow type and whether it has a missing cell. From those it tells the column
 kinds pandas' `read_csv` would give (`CsvScan.kinds`) and the Parquet schema whose pandas read is
-that frame (`CsvScan.parquet_schema`). `csv_to_parquet` then streams the file again into Parquet.
+that frame (`CsvScan.parquet_schema`). `read_whole_csv` finds the same from one multi-threaded
+read of a file up to WHOLE_READ_BYTES (much faster than the stream). `csv_to_parquet` then streams
+the file again into Parquet.
 
 Arrow's streaming reader decides each column's type from the file's first block. Where a later
 block does not fit it (a word far down a column of numbers), or the table is one Arrow reads
