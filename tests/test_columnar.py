@@ -15,6 +15,7 @@ import json
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -24,7 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from data_science.config import Settings
-from data_science.storage import columnar
+from data_science.storage import columnar, tables
 from data_science.storage.tables import read_table, summarize_file, table_summary, text_layout
 from data_science.storage.workspace import Workspace
 from tests.s3_server import S3Server
@@ -81,9 +82,18 @@ def write(tmp_path: Path, text: str, name: str = "table.csv", encoding: str = "u
 
 
 # The summary ---------------------------------------------------------------------------------
+@pytest.fixture(params=["whole", "streamed"])
+def read_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each summary test runs on both paths: a file read whole, and one streamed (as a file
+    larger than the whole-read size is)."""
+    if request.param == "streamed":
+        monkeypatch.setattr(columnar, "WHOLE_READ_BYTES", 0)
+    return str(request.param)
+
+
 @pytest.mark.parametrize(("name", "text", "_by_arrow"), CASES, ids=[case[0] for case in CASES])
 def test_the_streamed_summary_is_todays(
-    tmp_path: Path, name: str, text: str, _by_arrow: bool | None
+    tmp_path: Path, name: str, text: str, _by_arrow: bool | None, read_path: str
 ) -> None:
     path = write(tmp_path, text)
     assert summarize_file(path, "csv", 100) == today_summary(path)
@@ -112,7 +122,7 @@ def test_the_streamed_summary_is_todays(
     ],
 )
 def test_late_type_changes_give_todays_summary(
-    tmp_path: Path, text: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, text: str, monkeypatch: pytest.MonkeyPatch, read_path: str
 ) -> None:
     monkeypatch.setattr(columnar, "INFER_BYTES", 64 * 1024)  # the first block decides the types
     path = write(tmp_path, text)
@@ -126,6 +136,32 @@ def test_a_late_type_change_stops_the_stream(
     assert columnar.scan_csv(path, ",") is not None  # one first block: Arrow sees the word
     monkeypatch.setattr(columnar, "INFER_BYTES", 64 * 1024)
     assert columnar.scan_csv(path, ",") is None
+
+
+def test_a_table_up_to_the_whole_read_size_is_read_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file up to WHOLE_READ_BYTES is summarised from one multi-threaded read, not streamed
+    (several times slower); a larger one streams. Both summaries are today's."""
+    path = write(tmp_path, mixed_csv(3_000))
+    calls: list[str] = []
+
+    def counted(name: str) -> Callable[..., object]:
+        read = getattr(tables, name)
+        return lambda *args: calls.append(name) or read(*args)
+
+    for name in ("read_whole_csv", "scan_csv"):
+        monkeypatch.setattr(tables, name, counted(name))
+    assert summarize_file(path, "csv", 100) == today_summary(path)
+    assert calls == ["read_whole_csv"]
+    # Over the row limit it is converted with its head's types, not streamed once more first.
+    target = tmp_path / "out.parquet"
+    assert summarize_file(path, "csv", 100, 1_000, target)["stored_as"] == "parquet"
+    assert calls == ["read_whole_csv", "read_whole_csv"]
+    pd.testing.assert_frame_equal(read_table(target, "parquet"), read_table(path, "csv"))
+    monkeypatch.setattr(columnar, "WHOLE_READ_BYTES", path.stat().st_size - 1)
+    assert summarize_file(path, "csv", 100) == today_summary(path)
+    assert calls == ["read_whole_csv", "read_whole_csv", "scan_csv"]
 
 
 def test_a_latin1_table_is_summarised_as_today(tmp_path: Path) -> None:
@@ -265,7 +301,8 @@ def test_row_groups_hold_at_most_the_group_size(tmp_path: Path) -> None:
 MEASURE = """
 import json, resource, sys
 from pathlib import Path
-from data_science.storage import tables
+from data_science.storage import columnar, tables
+columnar.WHOLE_READ_BYTES = 1_000_000  # the file stands for one beyond the whole-read size
 path, target = Path(sys.argv[1]), Path(sys.argv[2])
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 if sys.argv[3] == "convert":

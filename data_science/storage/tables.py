@@ -25,14 +25,18 @@ from pyarrow import ArrowException
 from pyarrow import csv as arrow_csv_module
 
 from data_science.runtime.workers import job_threads
+from data_science.storage import columnar
 from data_science.storage.charsets import UndecodableText, detect_encoding
 from data_science.storage.columnar import (
     CONVERTED_FROM_CSV,
     ROW_GROUP_ROWS,
+    CsvScan,
+    as_streamed,
     beyond_int64,
     csv_to_parquet,
     read_converted,
     read_options,
+    read_whole_csv,
     scan_csv,
 )
 from data_science.storage.objects import StoredObject, StoredPath
@@ -249,8 +253,9 @@ def summarize_file(
 ) -> dict[str, Any]:
     """Parse a file and summarise it (meant to run in a worker process: no frame travels back).
 
-    A text table's summary names the encoding it was read in. A UTF-8 one is read as a stream
-    (memory bounded whatever its size); if it has more than `large_rows` rows it is also written
+    A text table's summary names the encoding it was read in. A UTF-8 one is read by Arrow: in
+    one multi-threaded read up to `columnar.WHOLE_READ_BYTES`, as a stream beyond (memory bounded
+    whatever its size); if it has more than `large_rows` rows it is also written
     to `parquet_target` as Parquet (columnar.py) and its summary says `"stored_as": "parquet"`.
     """
     if extension not in TEXT_TABLE_EXTENSIONS:
@@ -262,23 +267,32 @@ def summarize_file(
     # A very wide table is refused from its header line, before anything parses it all.
     if layout.header_columns > max_columns:
         raise TableReadError(_too_wide(layout.header_columns, max_columns))
-    scan = scan_csv(path, layout.delimiter) if layout.encoding in ARROW_ENCODINGS else None
-    if scan is None:  # what Arrow cannot stream is read whole, as it always was
+    whole = path.stat().st_size <= columnar.WHOLE_READ_BYTES
+    scan = _scan_text(path, layout, whole)
+    if scan is None:  # what Arrow cannot read as pandas does is read as it always was
         summary = _checked_summary(read_table(path, extension, layout), max_columns)
     else:
         if len(scan.schema) > max_columns:
             raise TableReadError(_too_wide(len(scan.schema), max_columns))
         summary = {"rows": scan.rows, "columns": scan.kinds()}
     summary["encoding"] = layout.encoding
-    if (
-        scan is not None
-        and large_rows is not None
-        and parquet_target is not None
-        and scan.rows > large_rows
-        and csv_to_parquet(path, layout.delimiter, scan, parquet_target, row_group_rows)
+    if scan is None or large_rows is None or parquet_target is None or scan.rows <= large_rows:
+        return summary
+    # The conversion streams with the types the file's head decides (its second pass): a table
+    # read whole is stored as Parquet where it streams with those, as a streamed one is.
+    scan = as_streamed(scan, path, layout.delimiter) if whole else scan
+    if scan is not None and csv_to_parquet(
+        path, layout.delimiter, scan, parquet_target, row_group_rows
     ):
         summary["stored_as"] = "parquet"
     return summary
+
+
+def _scan_text(path: Path, layout: TextLayout, whole: bool) -> CsvScan | None:
+    """A UTF-8 table's scan: from one read of all of it if `whole`, else streamed."""
+    if layout.encoding not in ARROW_ENCODINGS:
+        return None
+    return read_whole_csv(path, layout.delimiter) if whole else scan_csv(path, layout.delimiter)
 
 
 def _checked_summary(frame: pd.DataFrame, max_columns: int) -> dict[str, Any]:
