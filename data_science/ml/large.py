@@ -6,7 +6,7 @@ whole frame (pandas' rules are followed where SQL's differ: missing group keys l
 infinities counted as missing, ties in first-appearance order).
 
 The queries are built from column names (each through `quoted`) and this module's own SQL; no
-value from a request is ever part of their text (hence the `noqa: S608`).
+value from a request is ever part of their text (hence `noqa: S608` and `nosec B608`).
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def _column_profile(
     column = quoted(name)
     kind = column_kind(pd.Series([], dtype=dtype))
     [(present, unique)] = connection.execute(
-        f"SELECT count({column}), count(DISTINCT {column}) FROM t"  # noqa: S608
+        f"SELECT count({column}), count(DISTINCT {column}) FROM t"  # noqa: S608  # nosec B608
     ).fetchall()
     missing = rows - int(present)
     entry: dict[str, Any] = {
@@ -116,7 +116,7 @@ def _column_profile(
             value = f"CAST({column} AS DOUBLE)"
             spread = STD_SQL[ddof].format(v=value)
             [(mean, deviation, low, quartiles, high)] = connection.execute(
-                f"SELECT avg({value}), {spread}, min({value}), "  # noqa: S608
+                f"SELECT avg({value}), {spread}, min({value}), "  # noqa: S608  # nosec B608
                 f"quantile_cont({value}, [0.25, 0.5, 0.75]), max({value}) FROM t"
             ).fetchall()
             entry.update(
@@ -130,7 +130,7 @@ def _column_profile(
             )
     elif not summary_only or kind == "text":
         top = connection.execute(
-            f"SELECT {column}, count(*) FROM t WHERE {column} IS NOT NULL "  # noqa: S608
+            f"SELECT {column}, count(*) FROM t WHERE {column} IS NOT NULL "  # noqa: S608  # nosec B608
             f"GROUP BY {column} ORDER BY count(*) DESC, min(file_row_number) LIMIT {TOP_VALUES}"
         ).fetchall()
         entry["top_values"] = {str(value): int(count) for value, count in top}
@@ -172,7 +172,7 @@ def group_rows(
     ]
     sorted_by = f"{value_columns[0]}_{aggregations[0]}" if value_columns else "rows"
     query = (
-        f"SELECT {keys}, {''.join(m + ', ' for m in measures)}count(*) AS rows, "  # noqa: S608
+        f"SELECT {keys}, {''.join(m + ', ' for m in measures)}count(*) AS rows, "  # noqa: S608  # nosec B608
         f"count(*) OVER (), sum(count(*)) OVER () FROM "
         f"(SELECT {keys}, {''.join(s + ', ' for s in selected)}file_row_number FROM t "
         f"WHERE {complete}) GROUP BY {keys} "
@@ -197,11 +197,11 @@ def count_values(
     name = quoted(column)
     with closing(connect(table)) as connection:
         top = connection.execute(
-            f"SELECT {name}, count(*) FROM t GROUP BY {name} "  # noqa: S608
+            f"SELECT {name}, count(*) FROM t GROUP BY {name} "  # noqa: S608  # nosec B608
             f"ORDER BY count(*) DESC, min(file_row_number) LIMIT {int(top_k)}"
         ).fetchall()
         [(distinct, present)] = connection.execute(
-            f"SELECT count(DISTINCT {name}), count({name}) FROM t"  # noqa: S608
+            f"SELECT count(DISTINCT {name}), count({name}) FROM t"  # noqa: S608  # nosec B608
         ).fetchall()
     return [(value, int(count)) for value, count in top], int(distinct), table.rows - int(present)
 
@@ -213,7 +213,7 @@ def numeric_summary(table: LargeTable, column: str) -> tuple[int, float, float, 
     value = f"CAST({quoted(column)} AS DOUBLE)"
     with closing(connect(table)) as connection:
         [(count, low, high, quartiles)] = connection.execute(
-            f"SELECT count({value}), min({value}), max({value}), "  # noqa: S608
+            f"SELECT count({value}), min({value}), max({value}), "  # noqa: S608  # nosec B608
             f"quantile_cont({value}, [0.25, 0.75]) FROM t"
         ).fetchall()
     if not count:
