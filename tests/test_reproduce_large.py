@@ -8,6 +8,7 @@ seeded positions with plain numpy, so the printed numbers are the tool's.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from data_science.tools.analysis import group_by
 from data_science.tools.base import workspace_for
 from data_science.tools.data import analyze_dataset
 from data_science.tools.train import train
-from data_science.tools.viz import plot
+from data_science.tools.viz import auto_charts, plot, plot_model
 from tests.conftest import load_table
 from tests.reproduce_checks import Replay, assert_printed, expected_metrics
 from tests.test_reproduce_analysis import group_numbers, profile_numbers
@@ -97,6 +98,20 @@ def upload_csv(replay: Replay, frame: pd.DataFrame, tmp_path: Path) -> str:
     return record.id
 
 
+def assert_rows_plotted(printed: str, expected: list[int]) -> None:
+    """Each chart's code printed exactly the rows its tool plotted (not any number that
+    happens to match)."""
+    found = [int(count) for count in re.findall(r"^rows plotted: (\d+)", printed, re.MULTILINE)]
+    assert found == expected, printed
+
+
+def assert_drew_the_sample(replay: Replay, dataset_id: str) -> None:
+    """The code's sample is the rows the tool read (`storage.large.read_sample`), row for row."""
+    table = workspace_for(replay.tool_context).table_file(dataset_id)
+    drawn = replay.namespace["df_sample"]
+    pd.testing.assert_frame_equal(drawn, read_sample(table, SAMPLE, ROWS, SEED))
+
+
 def assert_no_app_import(code: str) -> None:
     assert "import data_science" not in code and "from data_science" not in code, code
 
@@ -141,11 +156,8 @@ async def test_train_on_a_large_table_draws_the_tools_sample(
     assert result["sample"] == {"rows": SAMPLE, "of": ROWS, "seed": SEED}
     assert_no_app_import(code)
     assert f"sample of {SAMPLE:,} of its {ROWS:,} rows" in code
-    namespace, output = replay.run()
-    drawn = read_sample(
-        workspace_for(replay.tool_context).table_file(dataset_id), SAMPLE, ROWS, SEED
-    )
-    pd.testing.assert_frame_equal(namespace["df_sample"], drawn)
+    _, output = replay.run()
+    assert_drew_the_sample(replay, dataset_id)
     expected = {"n_train": str(result["n_train"]), "n_test": str(result["n_test"])}
     expected |= expected_metrics("test", result["test_metrics"])
     validation = result["cross_validation"]
@@ -169,5 +181,27 @@ async def test_a_scatter_of_a_large_table_draws_the_tools_sample(
     whole = shops[["amount", "price"]].dropna()
     assert result["rows_plotted"] < len(whole)  # the sample's rows, not the table's
     replay.run()
+    assert_rows_plotted(replay.printed, [result["rows_plotted"]])
 
     replay.assert_shows(*chart_numbers(result))
+
+
+async def test_a_model_chart_after_training_on_a_sample_reruns_on_its_test_rows(
+    replay: Replay, shops: pd.DataFrame, tmp_path: Path
+) -> None:
+    dataset_id = upload_csv(replay, shops, tmp_path)
+    trained, _ = await replay.step(train, dataset_id=dataset_id, target="amount", model="ridge")
+    result = await replay.run_step(plot_model, model_id=trained["model_id"], kind="residuals")
+    replay.assert_shows(result["rmse"], result["mae"], result["r2"], result["mean_residual"])
+
+
+async def test_the_overview_charts_of_a_large_table_draw_the_tools_sample(
+    replay: Replay, shops: pd.DataFrame, tmp_path: Path
+) -> None:
+    dataset_id = upload_csv(replay, shops, tmp_path)
+    result = await replay.run_step(auto_charts, dataset_id=dataset_id)
+    assert all(chart["sample"]["of"] == ROWS for chart in result["charts"])
+    assert f"sample of {SAMPLE:,} of its {ROWS:,} rows" in replay.code
+    assert_drew_the_sample(replay, dataset_id)
+    for chart in result["charts"]:
+        replay.assert_shows(*chart_numbers(chart))

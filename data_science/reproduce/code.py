@@ -13,6 +13,10 @@ column named `"); import os` becomes the string `'"); import os'`.
 Variables: datasets and models live in variables named by `Names`, so later steps carry earlier
 results forward (`df`, then `df_2`, ...; `model`, `model_2`, ...). An uploaded dataset is read from
 the folder beside the notebook the first time a step uses it (`Names.frame` records the load).
+
+Samples: a step on a large table that was computed on a seeded sample (its result's `sample`)
+is written over that sample: `Names.frame` then gives a variable holding the same rows, drawn in
+the cell with numpy from the same seed (`Sample.draw`), so the printed numbers are the step's.
 """
 
 from __future__ import annotations
@@ -73,7 +77,11 @@ class Sample:
 
     @classmethod
     def of_result(cls, result: Mapping[str, Any]) -> Sample | None:
-        facts = result.get("sample")
+        """The step's sample: its result's `sample`, or the one its charts share (`auto_charts`
+        states it on each chart); None when the step used every row."""
+        charts = result.get("charts") or []
+        stated = [chart.get("sample") for chart in charts if isinstance(chart, Mapping)]
+        facts = result.get("sample") or next((facts for facts in stated if facts), None)
         if not isinstance(facts, Mapping):
             return None
         return cls(int(facts["rows"]), int(facts["of"]), int(facts["seed"]))
