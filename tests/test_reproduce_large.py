@@ -25,11 +25,13 @@ from data_science.storage.large import read_sample
 from data_science.tools.analysis import group_by
 from data_science.tools.base import workspace_for
 from data_science.tools.data import analyze_dataset
+from data_science.tools.regression import regression_report
 from data_science.tools.train import train
 from data_science.tools.viz import auto_charts, plot, plot_model
 from tests.conftest import load_table
 from tests.reproduce_checks import Replay, assert_printed, expected_metrics
 from tests.test_reproduce_analysis import group_numbers, profile_numbers
+from tests.test_reproduce_regression import report_numbers
 from tests.test_reproduce_viz import chart_numbers
 
 ROWS = 3_000
@@ -205,3 +207,17 @@ async def test_the_overview_charts_of_a_large_table_draw_the_tools_sample(
     assert_drew_the_sample(replay, dataset_id)
     for chart in result["charts"]:
         replay.assert_shows(*chart_numbers(chart))
+
+
+async def test_a_regression_report_on_a_large_table_refits_on_the_tools_sample(
+    replay: Replay, shops: pd.DataFrame, tmp_path: Path
+) -> None:
+    dataset_id = upload_csv(replay, shops, tmp_path)
+    result, code = await replay.step(
+        regression_report, dataset_id=dataset_id, target="amount", features=["quantity", "city"]
+    )
+    assert result["sample"] == {"rows": SAMPLE, "of": ROWS, "seed": SEED}
+    assert_no_app_import(code)
+    replay.run()
+    assert_drew_the_sample(replay, dataset_id)
+    replay.assert_shows(*report_numbers(result))
