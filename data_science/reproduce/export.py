@@ -13,12 +13,12 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from data_science.reproduce.code import DATA_FOLDER
+from data_science.reproduce.code import DATA_FOLDER, Source
 from data_science.reproduce.notebook import NOTEBOOK_FILE, NotebookDocument
+from data_science.storage.columnar import is_converted
 from data_science.storage.tables import TEXT_TABLE_EXTENSIONS, text_layout
 from data_science.storage.workspace import ItemRecord, Workspace
 
@@ -75,21 +75,22 @@ def _unique(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def reader_of(path: Path, extension: str) -> tuple[str, dict[str, Any]]:
-    """The pandas reader and options `storage.tables.read_table` used for this file: a text
-    table with the encoding and delimiter detected at upload. (Reads the file: a worker's job.)"""
+def reader_of(path: Path, extension: str, file_name: str) -> Source:
+    """How the notebook reads `path` back as `storage.tables.read_table` read it: a text table
+    with the encoding and delimiter detected at upload; a CSV the upload stored as Parquet with
+    its missing text as NaN. (Reads the file: a worker's job.)"""
     if extension in TEXT_TABLE_EXTENSIONS:
         layout = text_layout(path, extension)
-        return "read_csv", {"sep": layout.delimiter, "encoding": layout.encoding}
+        return Source(file_name, "read_csv", {"sep": layout.delimiter, "encoding": layout.encoding})
     if extension == "json":
         try:
             pd.read_json(path)
         except ValueError:
-            return "read_json", {"lines": True}  # JSON Lines, as read_table falls back to
-        return "read_json", {}
+            return Source(file_name, "read_json", {"lines": True})  # JSON Lines, as read_table
+        return Source(file_name, "read_json")
     if extension == "xlsx":
-        return "read_excel", {}  # the first sheet; other sheets are `load_sheet` steps
-    return "read_parquet", {}
+        return Source(file_name, "read_excel")  # the first sheet; other sheets: `load_sheet`
+    return Source(file_name, "read_parquet", from_csv=is_converted(path))
 
 
 def write_export(

@@ -279,9 +279,14 @@ def _write_group(writer: Any, table: pyarrow.Table) -> None:
     writer.write_table(table, row_group_size=max(1, table.num_rows))
 
 
+def is_converted(path: Path) -> bool:
+    """Whether the Parquet file at `path` is one `csv_to_parquet` wrote (reads its footer)."""
+    return CONVERTED_FROM_CSV in (_parquet().read_schema(path).metadata or {})
+
+
 def read_converted(path: Path) -> pyarrow.Table | None:
     """The Arrow table of a Parquet file `csv_to_parquet` wrote; None for any other file."""
-    if CONVERTED_FROM_CSV not in (_parquet().read_schema(path).metadata or {}):
+    if not is_converted(path):
         return None
     table: pyarrow.Table = _parquet().read_table(path)
     return table

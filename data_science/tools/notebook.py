@@ -42,14 +42,13 @@ MAX_ARTIFACT_BYTES = 100_000_000
 async def _sources(workspace: Workspace) -> tuple[list[Upload], dict[str, Source]]:
     """The session's uploads, and how the notebook reads each back (found by workers)."""
     found = await run_blocking(uploads, workspace)
-    readers = await asyncio.gather(
-        *(run_cpu(reader_of, item.stored, item.record.extension, lane="quick") for item in found)
+    read_back = await asyncio.gather(
+        *(
+            run_cpu(reader_of, item.stored, item.record.extension, item.file_name, lane="quick")
+            for item in found
+        )
     )
-    sources = {
-        item.record.id: Source(item.file_name, reader, options)
-        for item, (reader, options) in zip(found, readers, strict=True)
-    }
-    return found, sources
+    return found, {item.record.id: source for item, source in zip(found, read_back, strict=True)}
 
 
 async def chat_code(workspace: Workspace, events: Iterable[Event]) -> list[StepCode]:
