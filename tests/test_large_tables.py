@@ -62,15 +62,24 @@ SAMPLE = 1_000
 ROW_GROUP = 700  # several row groups, the last one short, as a big upload has
 
 
-@pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def large_table_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, large_rows: int, sample_rows: int
+) -> Settings:
+    """Settings of their own (nothing from the environment) with low large-table limits."""
     for name in Settings.model_fields:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     monkeypatch.chdir(tmp_path)
-    current = Settings(DATA_DIR=tmp_path / "data", LARGE_TABLE_ROWS=LARGE_ROWS, SAMPLE_ROWS=SAMPLE)
+    current = Settings(
+        DATA_DIR=tmp_path / "data", LARGE_TABLE_ROWS=large_rows, SAMPLE_ROWS=sample_rows
+    )
     current.create_data_dirs()
     return current
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    return large_table_settings(tmp_path, monkeypatch, LARGE_ROWS, SAMPLE)
 
 
 @pytest.fixture(scope="module")

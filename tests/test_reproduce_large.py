@@ -30,6 +30,7 @@ from data_science.tools.train import train
 from data_science.tools.viz import auto_charts, plot, plot_model
 from tests.conftest import load_table
 from tests.reproduce_checks import Replay, assert_printed, expected_metrics
+from tests.test_large_tables import large_table_settings
 from tests.test_reproduce_analysis import group_numbers, profile_numbers
 from tests.test_reproduce_regression import report_numbers
 from tests.test_reproduce_viz import chart_numbers
@@ -42,13 +43,7 @@ ROW_GROUP = 700  # several row groups, the last one short, as a big upload has
 
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.chdir(tmp_path)
-    current = Settings(DATA_DIR=tmp_path / "data", LARGE_TABLE_ROWS=LARGE_ROWS, SAMPLE_ROWS=SAMPLE)
-    current.create_data_dirs()
-    return current
+    return large_table_settings(tmp_path, monkeypatch, LARGE_ROWS, SAMPLE)
 
 
 @pytest.fixture(scope="module")
