@@ -14,9 +14,11 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import cross_val_score, train_test_split
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
+from data_science.ml import supervised
 from data_science.ml.estimators import family_names
 from data_science.ml.split import SplitOptions, held_out_split
 from data_science.ml.supervised import build_pipeline
+from data_science.offline.replies import render_result
 from data_science.tools import predict, train
 from data_science.tools.base import workspace_for
 from tests.conftest import Refusal, add_dataset, call, load_table
@@ -353,3 +355,22 @@ async def test_split_and_model_options_are_checked(
     dataset_id = add_dataset(tool_context, frame, f"{data}.csv")
     await case.check(tool_context, dataset_id=dataset_id, target=target)
     assert workspace_for(tool_context).items("model") == []
+
+
+@pytest.mark.parametrize("cap, folds", [(400, 5), (100, 0)])
+def test_cross_validation_is_left_out_past_its_training_rows_and_the_result_says_why(
+    penguins: pd.DataFrame, monkeypatch: pytest.MonkeyPatch, cap: int, folds: int
+) -> None:
+    monkeypatch.setattr(supervised, "CV_MAX_TRAIN_ROWS", cap)
+    _, report = supervised.fit_and_evaluate(penguins, "body_mass_g", "ridge")
+    validation = report["cross_validation"]
+    assert validation["folds"] == folds
+    reply = render_result("train", {"status": "ok", "model_id": "mdl_1", **report})
+    if folds:
+        assert validation["mean"] is not None and "left_out" not in validation
+        assert "5-fold cross-validation on the training part" in reply
+    else:
+        n_train, n_test = report["n_train"], report["n_test"]
+        assert validation["mean"] is None and n_train > cap
+        assert f"on {n_train:,} training rows the {n_test:,} held-out test rows" in reply
+        assert "cross_validate" in reply

@@ -56,6 +56,10 @@ AUTO_CANDIDATES = {
     "regression": ("hist_gradient_boosting", "random_forest", "ridge"),
 }
 AUTO_SELECT_MAX_ROWS = 5_000
+# Past this many training rows `train` does not cross-validate: the held-out test rows (a
+# quarter as many at least, with the default split) already measure the model closely, and the
+# folds would cost five fits more than the one asked for (`cross_validate` still runs them).
+CV_MAX_TRAIN_ROWS = 100_000
 
 
 def build_pipeline(
@@ -113,7 +117,7 @@ def fit_and_evaluate(
     model_options: ModelOptions | None = None,
 ) -> tuple[Pipeline, dict[str, Any]]:
     """Split (80/20 unless `split_options` say otherwise), fit on the training part, score on
-    the test part, cross-validate on the training part.
+    the test part, cross-validate on the training part (up to CV_MAX_TRAIN_ROWS rows).
 
     `auto` on up to AUTO_SELECT_MAX_ROWS training rows cross-validates a boosted-tree, a forest
     and a linear model on the training part and keeps the best (only those that take the
@@ -126,6 +130,8 @@ def fit_and_evaluate(
     folds = CV_FOLDS
     if split.task == "classification":
         folds = min(CV_FOLDS, int(y_train.value_counts().min()))
+    if len(x_train) > CV_MAX_TRAIN_ROWS:
+        folds = 0
     candidates = [DEFAULT_MODEL] if model == "auto" else [model]
     if model == "auto" and folds >= 2 and len(x_train) <= AUTO_SELECT_MAX_ROWS:
         candidates = _auto_candidates(split.task, options, notes)
@@ -138,6 +144,12 @@ def fit_and_evaluate(
     pipeline.fit(x_train, y_train)
     cv_scores = cv_by_family[chosen]
     report = _fit_report(pipeline, split, target, chosen, len(x_train), cv_scoring, cv_scores)
+    if len(x_train) > CV_MAX_TRAIN_ROWS:
+        report["cross_validation"]["left_out"] = (
+            f"Cross-validation was left out: on {len(x_train):,} training rows the "
+            f"{len(split.x_test):,} held-out test rows measure the model closely already "
+            f"({CV_FOLDS} more fits would add little); ask for cross_validate to run it."
+        )
     if len(candidates) > 1:
         report["model_selection"] = {
             name: round(float(scores.mean()), 4) for name, scores in cv_by_family.items()

@@ -47,7 +47,9 @@ async def train(
     target is never stratified). When the rows have a date column the split is by time
     instead: the latest `test_size` of the rows are the test set, whatever the seed. The model
     is fitted on the training part and scored on the unseen test part, with 5-fold
-    cross-validation on the training part. Row ids and the target are never features; gaps
+    cross-validation on the training part when it has at most 100,000 rows (past that the
+    test part measures the model closely and the result says cross-validation was left out;
+    `cross_validate` runs it on request). Row ids and the target are never features; gaps
     are imputed and text columns one-hot encoded. The result reports the split used (`split`,
     `test_size`, `seed`, `stratified`).
 

@@ -30,6 +30,8 @@ def trained(result: dict[str, Any]) -> str:
             f"{cv['folds']}-fold cross-validation on the training part: "
             f"{cv['scoring']} {number(cv['mean'])} ± {number(cv['std'])}.",
         ]
+    elif cv.get("left_out"):
+        lines += ["", str(cv["left_out"])]
     lines += _extras(result)
     if result.get("dropped_columns"):
         dropped = ", ".join(f"{name} ({why})" for name, why in result["dropped_columns"].items())
