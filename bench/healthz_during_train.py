@@ -18,25 +18,24 @@ import time
 from pathlib import Path
 
 import httpx
-import numpy as np
-import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.support import HealthProbe, met, new_session, running_app, turn, upload, write_table
+from bench.support import (
+    HealthProbe,
+    met,
+    new_session,
+    running_app,
+    turn,
+    upload,
+    write_labelled_csv,
+    write_table,
+)
 
 ROWS = 150_000
 P99_GOAL_MS = 50.0
 UPLOAD_LIMIT = 1_000_000_000  # full-precision floats: 150k rows pass 50 MB, larger may not
 IDLE_SECONDS = 2.0
-
-
-def write_csv(path: Path, rows: int) -> None:
-    rng = np.random.default_rng(7)
-    features = rng.normal(size=(rows, 12))
-    frame = pd.DataFrame(features, columns=[f"f{i}" for i in range(12)])
-    frame["label"] = np.where(features[:, :3].sum(axis=1) + rng.normal(size=rows) > 0, "a", "b")
-    frame.to_csv(path, index=False)
 
 
 def line(name: str, probe: HealthProbe, goal: str = "") -> list[str]:
@@ -56,7 +55,7 @@ def line(name: str, probe: HealthProbe, goal: str = "") -> list[str]:
 
 def measure(folder: Path, rows: int) -> list[list[str]]:
     csv = folder / "big.csv"
-    write_csv(csv, rows)
+    write_labelled_csv(csv, rows)
     with (
         running_app(folder / "data", {"MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT)}) as server,
         httpx.Client(base_url=server.url, timeout=1800) as http,

@@ -31,12 +31,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
-import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.support import markdown_table, met, write_result
+from bench.support import markdown_table, met, write_labelled_csv, write_result
 from tests.conftest import PROJECT_ROOT, LiveServer
 
 USER = "bench"
@@ -61,14 +59,6 @@ class Figures:
     latencies: list[float] = field(default_factory=list)
     failed_probes: int = 0
     loads: dict[str, str] = field(default_factory=dict)
-
-
-def write_csv(path: Path, rows: int) -> None:
-    rng = np.random.default_rng(7)
-    features = rng.normal(size=(rows, 12))
-    frame = pd.DataFrame(features, columns=[f"f{i}" for i in range(12)])
-    frame["label"] = np.where(features[:, :3].sum(axis=1) + rng.normal(size=rows) > 0, "a", "b")
-    frame.to_csv(path, index=False)
 
 
 async def new_chat(http: httpx.AsyncClient, csv: Path) -> str:
@@ -192,7 +182,7 @@ async def main() -> None:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp) / "big.csv"
-        write_csv(csv, args.rows)
+        write_labelled_csv(csv, args.rows)
         for number, (label, root) in enumerate(runs):
             results.append((label, await measure(root, csv, Path(tmp) / f"data{number}")))
     print(f"load average at end: {os.getloadavg()}")

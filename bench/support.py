@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
+import pandas as pd
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -236,3 +238,12 @@ def write_table(name: str, title: str, header: list[str], rows: list[list[str]])
 
 def met(value: float, goal: float) -> str:
     return "yes" if value <= goal else "no"
+
+
+def write_labelled_csv(path: Path, rows: int) -> None:
+    """Twelve normal features and a two-class label that depends on three of them (seeded)."""
+    rng = np.random.default_rng(7)
+    features = rng.normal(size=(rows, 12))
+    frame = pd.DataFrame(features, columns=[f"f{i}" for i in range(12)])
+    frame["label"] = np.where(features[:, :3].sum(axis=1) + rng.normal(size=rows) > 0, "a", "b")
+    frame.to_csv(path, index=False)
